@@ -1,0 +1,46 @@
+// Where passphrases come from: a file, a systemd credential, or a no-echo prompt. Never argv,
+// never an environment variable (both are visible to other processes).
+import { join } from 'node:path';
+import { CliError } from './errors.js';
+import { exists, readText } from './files.js';
+import type { Io } from './io.js';
+
+export interface PassphraseSource {
+  /** --passphrase-file */
+  file?: string;
+  /** Name under $CREDENTIALS_DIRECTORY (systemd LoadCredential=NAME:PATH). */
+  credential: string;
+  /** Ask twice at the prompt (when creating a key). */
+  confirm: boolean;
+  /** What it unlocks, for the prompt and errors: "root key". */
+  purpose: string;
+}
+
+/** A passphrase file may end with one newline (as `echo` writes it); that newline is not part of it. */
+function stripNewline(s: string): string {
+  return s.replace(/\r?\n$/, '');
+}
+
+export async function getPassphrase(io: Io, src: PassphraseSource): Promise<string> {
+  if (src.file) {
+    const p = stripNewline(await readText(src.file, 'passphrase file'));
+    if (!p) throw new CliError('input', `passphrase file ${src.file} is empty`);
+    return p;
+  }
+  const credDir = io.env.CREDENTIALS_DIRECTORY;
+  if (credDir && (await exists(join(credDir, src.credential)))) {
+    const p = stripNewline(await readText(join(credDir, src.credential), 'credential'));
+    if (!p) throw new CliError('input', `credential ${src.credential} is empty`);
+    return p;
+  }
+  if (!io.interactive) {
+    throw new CliError('usage', `no passphrase for the ${src.purpose}: give --passphrase-file FILE, a systemd credential "${src.credential}", or run in a terminal`);
+  }
+  const first = await io.promptSecret(`Passphrase for the ${src.purpose}: `);
+  if (src.confirm) {
+    const second = await io.promptSecret(`Repeat the passphrase for the ${src.purpose}: `);
+    if (first !== second) throw new CliError('input', 'the two passphrases differ');
+  }
+  if (!first) throw new CliError('input', 'empty passphrase');
+  return first;
+}

@@ -1,0 +1,94 @@
+// Lint rules, including the import directions of docs/DESIGN.md ("folders are the architecture").
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ours = (...folders) => folders.flatMap((f) => [`**/${f}/**`, `**/${f}`]);
+const restrict = (patterns, message) => ({ group: patterns, message });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Library code never reads the environment or decides the exit code: cli/ is the composition root.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error',
+        { object: 'process', property: 'env', message: 'Only cli/ reads the environment; pass values in.' },
+        { object: 'process', property: 'exit', message: 'Only cli/main.ts decides exit codes.' },
+        { object: 'process', property: 'exitCode', message: 'Only cli/main.ts decides exit codes.' },
+        { object: 'process', property: 'argv', message: 'Only cli/ reads argv.' }],
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('cli'), 'src/ never imports cli/ (cli is the composition root).'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+        restrict(['fastify', 'fastify/*', '@fastify/*'], 'Only src/acme/http/ uses fastify.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/ca/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('acme', 'store', 'signing', 'nixos', 'inventory', 'audit', 'cli'), 'src/ca is certificate math and imports nothing else of ours.'),
+        restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*'], 'src/ca does no I/O.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/signing/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('acme', 'store', 'nixos', 'cli'), 'src/signing depends only on src/ca, src/inventory and libraries.'),
+        restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*'], 'src/signing does no storage or HTTP.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/acme/**/*.ts'],
+    ignores: ['src/acme/http/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('store', 'cli', 'nixos', 'http'), 'The ACME core declares the interfaces it needs; cli wires stores and HTTP to it.'),
+        restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'The ACME core never imports fastify or lowdb.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/acme/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('store', 'cli', 'nixos'), 'HTTP code sees the ACME core, never a concrete store.'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    ignores: ['src/store/lowdb.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('cli'), 'src/ never imports cli/.'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+        restrict(['fastify', 'fastify/*'], 'Only src/acme/http/ uses fastify.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/store/lowdb.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [restrict(ours('cli'), 'src/ never imports cli/.')] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);
