@@ -15,8 +15,24 @@ import { registerInspect } from './inspect.js';
 import { registerServe } from './serve.js';
 import { registerKey } from './key.js';
 import { registerNixos } from './nixos.js';
+import { registerCert } from './cert.js';
+import { registerRenew } from './renew.js';
+import { registerAudit } from './audit.js';
+import { registerStatus } from './status.js';
 
-const GROUPS: RegisterGroup[] = [registerRoot, registerIssuer, registerInspect, registerNode, registerServe, registerKey, registerNixos];
+const GROUPS: RegisterGroup[] = [
+  registerRoot,
+  registerIssuer,
+  registerInspect,
+  registerNode,
+  registerServe,
+  registerKey,
+  registerNixos,
+  registerCert,
+  registerRenew,
+  registerAudit,
+  registerStatus,
+];
 
 function version(): string {
   const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
