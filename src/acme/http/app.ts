@@ -1,0 +1,58 @@
+// buildAcmeApp: the ACME server as a fastify instance that never listens (cli/serve.ts listens;
+// tests use inject). All wiring arrives in AcmeDeps (every I/O seam is a parameter).
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createAcmeServer } from './server.js';
+import type { ChallengeValidator } from '../challenges.js';
+import type { LeafSigner } from '../orders.js';
+import type { AcmeStore } from '../store.js';
+import type { InventoryData } from '../../inventory/model.js';
+
+export interface LeafLifetimePolicy {
+  /** Lifetime when the order names no notAfter (default 7 days). */
+  defaultMs: number;
+  /** Shortest notAfter - notBefore a client may ask for (default 1 hour). */
+  minMs: number;
+  /** Longest notAfter - notBefore a client may ask for (default: defaultMs). */
+  maxMs: number;
+  /** How far notBefore is backdated for clock skew when the client does not set it (default 5 min). */
+  backdateMs: number;
+  /** How far in the future a requested notBefore may lie (default 1 day). */
+  maxFutureNotBeforeMs: number;
+}
+
+export interface NonceOptions {
+  /** How long an unused nonce stays redeemable (default 15 minutes). */
+  lifetimeMs?: number;
+  /** Bound on outstanding nonces; the oldest are forgotten first (default 100,000). */
+  max?: number;
+  /** Pebble's trick: reject this fraction (0..1) of valid nonces so clients prove they retry badNonce. */
+  rejectRate?: number;
+}
+
+export interface AcmeDeps {
+  /** External base URL (e.g. https://acme.example:8443/acme/): all links, and the JWS `url` check (§6.4). */
+  baseUrl: string | URL;
+  store: AcmeStore;
+  inventory: { read(): Promise<InventoryData> };
+  signer: LeafSigner;
+  validator: ChallengeValidator;
+  /** RFC 8555 §7.3.4: require External Account Binding (default true). */
+  eabRequired?: boolean;
+  leafLifetime?: Partial<LeafLifetimePolicy>;
+  clock?: () => Date;
+  /** fastify/pino logger options; false (default) for silence. Secrets are never logged. */
+  logger?: FastifyServerOptions['logger'];
+  nonces?: NonceOptions;
+  /** Per-validation timeout (default 30 s). */
+  validationTimeoutMs?: number;
+  /** Pending order/authorization lifetime (default 24 h). */
+  orderLifetimeMs?: number;
+  /** How long a valid authorization may be reused (default 24 h). */
+  authorizationLifetimeMs?: number;
+  /** Extra directory `meta` fields (termsOfService, website, …). */
+  meta?: Record<string, unknown>;
+}
+
+export function buildAcmeApp(deps: AcmeDeps): FastifyInstance {
+  return createAcmeServer(deps);
+}

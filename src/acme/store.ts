@@ -1,0 +1,62 @@
+// What the ACME core needs from storage (step-ca's acme.DB pattern: the consumer owns the narrow
+// interface). src/store/acme.ts implements it (append-only logs + lowdb metadata); tests may too.
+//
+// Contract:
+// - Every method that returns a Promise resolves only once the change is durable (fsync'd).
+// - Readers get copies or frozen values: mutating a returned record never changes the store.
+// - `update*` applies `fn` to the current version atomically with respect to other updates of the
+//   same store (single process); returning undefined from `fn` leaves the record unchanged.
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from './model.js';
+
+export interface CertificateQuery {
+  node?: string;
+  accountId?: string;
+  /** Only certificates with notAfter after this instant. */
+  validAt?: Date;
+}
+
+export interface AcmeStore {
+  // Accounts: long-lived (§7.1.2); never pruned.
+  getAccount(id: string): Promise<AccountRecord | undefined>;
+  findAccountByThumbprint(thumbprint: string): Promise<AccountRecord | undefined>;
+  /** Creates an account; fails with StoreConflictError if the thumbprint is already in use. */
+  createAccount(account: AccountRecord): Promise<AccountRecord>;
+  /** Updates an account (contact, status, key). A new thumbprint already in use → StoreConflictError. */
+  updateAccount(id: string, fn: (a: AccountRecord) => AccountRecord | undefined): Promise<AccountRecord | undefined>;
+
+  // In-flight working set: orders and authorizations, pruned some time after they expire.
+  createOrder(order: OrderRecord, authorizations: readonly AuthorizationRecord[]): Promise<void>;
+  getOrder(id: string): Promise<OrderRecord | undefined>;
+  updateOrder(id: string, fn: (o: OrderRecord) => OrderRecord | undefined): Promise<OrderRecord | undefined>;
+  getAuthorization(id: string): Promise<AuthorizationRecord | undefined>;
+  updateAuthorization(id: string, fn: (a: AuthorizationRecord) => AuthorizationRecord | undefined): Promise<AuthorizationRecord | undefined>;
+  /** A still-usable authorization of this account for this identifier (object reuse, §7.1.3), if any. */
+  findReusableAuthorization?(accountId: string, identifier: string, now: Date): Promise<AuthorizationRecord | undefined>;
+
+  // Certificates: the issuance record is durable before the response that returns it.
+  /**
+   * Fails with StoreConflictError if the serial exists. The record names its order: an order with a
+   * committed certificate is valid even if a crash came before updateOrder (the store reconciles).
+   */
+  putCertificate(cert: CertificateRecord, chainPem: string): Promise<void>;
+  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+  getCertificateChain(serial: string): Promise<string | undefined>;
+  hasSerial(serial: string): boolean;
+  listCertificates(query?: CertificateQuery): Promise<CertificateRecord[]>;
+
+  // Revocations (§7.6).
+  putRevocation(rev: RevocationRecord): Promise<void>;
+  getRevocation(serial: string): Promise<RevocationRecord | undefined>;
+  listRevocations(): Promise<RevocationRecord[]>;
+
+  /** Drops expired working-set records (orders, authorizations) and compacts what needs it. */
+  prune(now: Date): Promise<{ orders: number; authorizations: number }>;
+  close(): Promise<void>;
+}
+
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+  constructor(message: string, readonly existingId?: string) {
+    super(message);
+  }
+}
