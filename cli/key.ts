@@ -1,4 +1,384 @@
-import type { RegisterGroup } from './context.js';
+// `nixca key …`: Nix binary-cache signing keys (docs/signing.md): generate or import, the
+// rotation state machine next → active → retiring → retired (+ revoked), status as the NixOS
+// output will carry it, and signing / verifying narinfo files.
+import type { Command } from 'commander';
+import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { CliError } from './errors.js';
+import { emit } from './io.js';
+import type { InventoryData, SigningKeyRecord } from '../src/inventory/model.js';
+import type * as SigningKeyViews from '../src/inventory/signing-keys.js';
 
-// Placeholder: the commands of this group are added by the issue that owns them.
-export const registerKey: RegisterGroup = () => undefined;
+const collect = (value: string, prev: string[] = []) => [...prev, value];
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `0`, `90s`, `30m`, `24h`, `7d` (a bare number is seconds). */
+export function parseDuration(flag: string) {
+  return (v: string): number => {
+    const m = /^([0-9]+)([smhd]?)$/.exec(v.trim());
+    if (!m) throw new CliError('usage', `${flag} must be a duration like 0, 90s, 30m, 24h or 7d, got ${JSON.stringify(v)}`);
+    return Number(m[1]) * DURATION_UNITS[m[2] || 's']!;
+  };
+}
+
+export const DEFAULT_MIN_PREPUBLISH = '24h';
+export const DEFAULT_MIN_OVERLAP = '24h';
+
+async function store(ctx: CliContext, state: string | undefined) {
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  const { ensureDir } = await import('./files.js');
+  const dir = stateDir(ctx, state);
+  await ensureDir(dir);
+  return openInventoryStore(dir);
+}
+
+/** NODE argument xor --shared → the scope (node name, or null for the fleet-wide key). */
+function scopeOf(node: string | undefined, shared: boolean | undefined): string | null {
+  if (node && shared) throw new CliError('usage', 'give either a NODE or --shared, not both');
+  if (!node && !shared) throw new CliError('usage', 'give a NODE, or --shared for the fleet-wide key');
+  return node ?? null;
+}
+
+function keyView(k: SigningKeyRecord) {
+  return {
+    name: k.name,
+    node: k.node,
+    state: k.state,
+    publicKey: k.publicKey,
+    secretKeyPath: k.secretKeyPath,
+    origin: k.origin,
+    overlapSigning: k.overlapSigning === true,
+    since: k.history[k.history.length - 1]?.at ?? null,
+    history: k.history,
+  };
+}
+
+type KeyView = ReturnType<typeof keyView>;
+
+function keyLine(k: KeyView): string {
+  const signing = k.state === 'active' || (k.state === 'retiring' && k.overlapSigning) ? ', signing' : '';
+  return `  ${k.state.padEnd(8)} ${k.name} (since ${k.since}${signing})\n           ${k.publicKey}\n           secret at ${k.secretKeyPath ?? '(none)'}`;
+}
+
+interface NewKeyOptions {
+  shared?: boolean;
+  host?: string;
+  name?: string;
+  secretOut?: string;
+  public?: string;
+  secretKeyPath?: string;
+  secretKeyDir?: string;
+  reason?: string;
+}
+
+/**
+ * Creates a `next` key for a scope inside an inventory update: generated (secret written 0600 to
+ * --secret-out, never printed) or imported (--public). The secret file is written inside the
+ * locked update, before the inventory, and removed again if the inventory write fails.
+ */
+async function createNextKey(ctx: CliContext, stateFlag: string | undefined, scope: string | null, opts: NewKeyOptions, mode: 'generate' | 'import') {
+  const { addKey, defaultHost, nextKeyName, defaultSecretKeyPath, DEFAULT_SECRET_DIR } = await import('../src/signing/rotation.js');
+  const { checkKeyName, generateKeyPair, parsePublicKey } = await import('../src/signing/keys.js');
+  const { writeNewFile, exists } = await import('./files.js');
+  const { unlink } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  if (opts.secretKeyPath && !opts.secretKeyPath.startsWith('/')) {
+    throw new CliError('usage', `--secret-key-path must be an absolute runtime path on the node (e.g. ${DEFAULT_SECRET_DIR}/nix-signing-NAME), got ${JSON.stringify(opts.secretKeyPath)}`);
+  }
+  if (opts.secretKeyPath?.startsWith('/nix/store')) {
+    throw new CliError('policy', '--secret-key-path must not be in the Nix store: the store is world-readable');
+  }
+  const secretOut = opts.secretOut ? resolve(ctx.io.cwd, opts.secretOut) : undefined;
+  if (mode === 'generate') {
+    if (!secretOut) throw new CliError('usage', '--secret-out PATH is required: the secret key is written there (mode 0600), never printed');
+    if (await exists(secretOut)) throw new CliError('conflict', `${secretOut} already exists; refusing to overwrite it`);
+  }
+  const inv = await store(ctx, stateFlag);
+  let wrote = false;
+  try {
+    return await inv.update(async (data) => {
+      let publicKey: string;
+      let secret: string | undefined;
+      if (mode === 'import') {
+        publicKey = opts.public!.trim();
+        parsePublicKey(publicKey);
+      } else {
+        let name: string;
+        if (opts.name) name = checkKeyName(opts.name);
+        else if (opts.host) name = nextKeyName(data, opts.host);
+        else if (scope !== null) name = nextKeyName(data, defaultHost(data, scope));
+        else throw new CliError('usage', 'a shared key needs --name NAME (e.g. cache.n3x.example.com-1) or --host HOST');
+        const kp = generateKeyPair(name);
+        publicKey = kp.publicKey;
+        secret = kp.secretKey;
+      }
+      const keyName = publicKey.slice(0, publicKey.indexOf(':'));
+      const rec = addKey(
+        data,
+        {
+          publicKey,
+          scope,
+          secretKeyPath: opts.secretKeyPath ?? defaultSecretKeyPath(keyName, opts.secretKeyDir),
+          origin: mode === 'import' ? 'imported' : 'generated',
+          reason: opts.reason ?? (mode === 'import' ? 'imported' : 'generated'),
+        },
+        ctx.io.now(),
+      );
+      if (secret !== undefined) {
+        // Nix writes key files without a trailing newline (nix-store --generate-binary-cache-key).
+        await writeNewFile(secretOut!, secret, 0o600);
+        wrote = true;
+      }
+      return { key: rec, secretOut: secret !== undefined ? secretOut! : null };
+    });
+  } catch (err) {
+    if (wrote) await unlink(secretOut!).catch(() => undefined);
+    throw err;
+  }
+}
+
+function createdText(r: { key: SigningKeyRecord; secretOut: string | null }): string {
+  const where = r.key.node === null ? 'the shared fleet key' : `node ${r.key.node}`;
+  return [
+    `${r.key.origin === 'generated' ? 'generated' : 'imported'} signing key ${r.key.name} for ${where}, state next (published, not signing yet)`,
+    `  public key: ${r.key.publicKey}`,
+    r.secretOut ? `  secret key: written to ${r.secretOut} (mode 0600); install it on the node at ${r.key.secretKeyPath}` : `  the node's Harmonia reads its secret at ${r.key.secretKeyPath}`,
+    `  next: deploy the NixOS output so clients trust it, then: nixca key rotate ${r.key.node ?? '--shared'}`,
+  ].join('\n');
+}
+
+function statusOf(data: InventoryData, node: string | undefined, views: typeof SigningKeyViews) {
+  const nodes = node ? [node] : data.nodes.map((n) => n.name);
+  return {
+    nodes: nodes.map((n) => ({
+      node: n,
+      keys: views.keysForNode(data, n).filter((k) => k.node === n).map(keyView),
+      trustedPublicKeys: views.publishedKeysFor(data, n),
+      signKeyPaths: views.signKeyPathsFor(data, n),
+    })),
+    shared: data.signingKeys.filter((k) => k.node === null).map(keyView),
+    fleetTrustedPublicKeys: views.fleetTrustedPublicKeys(data),
+  };
+}
+
+type Status = ReturnType<typeof statusOf>;
+
+function statusText(s: Status): string {
+  const out: string[] = [];
+  for (const n of s.nodes) {
+    out.push(`node ${n.node}`);
+    if (n.keys.length === 0) out.push('  (no own keys)');
+    for (const k of n.keys) out.push(keyLine(k));
+    out.push(`  trusted-public-keys: ${n.trustedPublicKeys.join(' ') || '(none)'}`);
+    out.push(`  harmonia signKeyPaths: ${n.signKeyPaths.join(' ') || '(none: this node serves unsigned narinfos)'}`);
+  }
+  if (s.shared.length) {
+    out.push('shared fleet keys');
+    for (const k of s.shared) out.push(keyLine(k));
+  }
+  out.push(`fleet trusted-public-keys: ${s.fleetTrustedPublicKeys.join(' ') || '(none)'}`);
+  return out.join('\n');
+}
+
+export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) => {
+  const key = program.command('key').description('Nix binary-cache signing keys: generate, import, rotate, revoke, status; sign and verify narinfo files');
+
+  key
+    .command('generate')
+    .description('generate a signing key (state next) for a node or the fleet; the secret goes to --secret-out (0600), never stdout')
+    .argument('[node]', 'node that will sign with it (omit with --shared)')
+    .option('--shared', 'a fleet-wide key used by every node (node = none)')
+    .requiredOption('--secret-out <path>', 'file to create for the secret key (mode 0600, no trailing newline)')
+    .option('--host <host>', "key name prefix: the name is <host>-<n> (default: the node's first DNS name)")
+    .option('--name <name>', 'exact key name (must be new to the fleet)')
+    .option('--secret-key-path <path>', 'runtime path where Harmonia on the node reads the secret (default /run/agenix/nix-signing-<name>)')
+    .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
+    .option('--reason <text>', 'recorded in the key history')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
+      const r = await createNextKey(ctx, opts.state, scopeOf(node, opts.shared), opts, 'generate');
+      emit(ctx.io, opts, { key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
+    });
+
+  key
+    .command('import')
+    .description('import a public key generated on the node (nix key generate-secret), so the secret never leaves it')
+    .argument('[node]', 'node that holds the secret (omit with --shared)')
+    .option('--shared', 'a fleet-wide key')
+    .requiredOption('--public <key>', 'public key "name:base64" (nix key convert-secret-to-public)')
+    .option('--secret-key-path <path>', 'runtime path of the secret on the node (default /run/agenix/nix-signing-<name>)')
+    .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
+    .option('--reason <text>', 'recorded in the key history')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
+      const r = await createNextKey(ctx, opts.state, scopeOf(node, opts.shared), opts, 'import');
+      emit(ctx.io, opts, { key: keyView(r.key), secretOut: null }, () => createdText(r));
+    });
+
+  key
+    .command('rotate')
+    .description('take the next safe rotation step: retire a retiring key, else promote the next key, else create a next key')
+    .argument('[node]', 'node (omit with --shared)')
+    .option('--shared', 'rotate the fleet-wide key')
+    .option('--secret-out <path>', 'when a next key must be created: generate it and write the secret here (0600)')
+    .option('--public <key>', 'when a next key must be created: import this public key instead')
+    .option('--host <host>', 'key name prefix for a generated key')
+    .option('--name <name>', 'exact name for a generated key')
+    .option('--secret-key-path <path>', 'runtime path of the new key on the node')
+    .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
+    .option('--min-prepublish <duration>', 'a next key must have been published this long before it may replace the active key', parseDuration('--min-prepublish'), parseDuration('--min-prepublish')(DEFAULT_MIN_PREPUBLISH))
+    .option('--min-overlap <duration>', 'a retiring key stays trusted this long after it stopped being active', parseDuration('--min-overlap'), parseDuration('--min-overlap')(DEFAULT_MIN_OVERLAP))
+    .option('--overlap', 'when promoting: the old key keeps signing while retiring (for clients that missed the new key)')
+    .option('--force', 'take the step even if the policy refuses it (the reason is recorded)')
+    .option('--reason <text>', 'recorded in the key history')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        node: string | undefined,
+        opts: NewKeyOptions & { minPrepublish: number; minOverlap: number; overlap?: boolean; force?: boolean; state?: string; json?: boolean },
+      ) => {
+        const scope = scopeOf(node, opts.shared);
+        if (opts.secretOut && opts.public) throw new CliError('usage', 'give --secret-out (generate) or --public (import), not both');
+        const { planRotation, applyRotation } = await import('../src/signing/rotation.js');
+        const inv = await store(ctx, opts.state);
+        const plan = planRotation(await inv.read(), scope);
+        const label = scope ?? '--shared';
+        if (plan.action === 'create-next') {
+          if (!opts.secretOut && !opts.public) {
+            throw new CliError(
+              'usage',
+              `${scope === null ? 'the shared key' : `node ${scope}`} has no next key: generate one with \`nixca key rotate ${label} --secret-out FILE\`, or generate it on the node (nix key generate-secret --key-name NAME) and import the public half with \`nixca key rotate ${label} --public NAME:BASE64\``,
+            );
+          }
+          const r = await createNextKey(ctx, opts.state, scope, opts, opts.public ? 'import' : 'generate');
+          emit(ctx.io, opts, { action: 'create-next', key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
+          return;
+        }
+        // Re-plan inside the lock: another process may have moved the state since the read.
+        const done = await inv.update((data) => {
+          const step = planRotation(data, scope);
+          if (step.action === 'create-next') throw new CliError('conflict', 'the key states changed while rotating; run the command again');
+          const applied = applyRotation(data, step, { minPrepublishMs: opts.minPrepublish, minOverlapMs: opts.minOverlap, overlapSigning: Boolean(opts.overlap), force: Boolean(opts.force), reason: opts.reason }, ctx.io.now());
+          return { applied, keys: data.signingKeys.filter((k) => k.node === scope).map(keyView) };
+        });
+        const a = done.applied;
+        emit(ctx.io, opts, { ...a, keys: done.keys }, () => {
+          const forced = 'forced' in a && a.forced ? ' (forced past the policy)' : '';
+          if (a.action === 'promote') {
+            const later = a.demoted ? `; later \`nixca key rotate ${label}\` retires ${a.demoted}` : '';
+            return `promoted ${a.promoted} to active${a.demoted ? `; ${a.demoted} is retiring${opts.overlap ? ' and still signs' : ''}` : ''}${forced}\n  next: deploy the NixOS output${later}`;
+          }
+          if (a.action === 'retire') return `retired ${a.retired}: no longer trusted by clients${forced}\n  next: deploy the NixOS output`;
+          return '';
+        });
+      },
+    );
+
+  key
+    .command('revoke')
+    .description('emergency: remove a key from trust at once; its name and public key are refused forever')
+    .argument('<keyname>', 'key name (e.g. cache.nuc-1.n3x.internal-1)')
+    .requiredOption('--reason <text>', 'why (recorded in the key history)')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { reason: string; state?: string; json?: boolean }) => {
+      const { revokeKey } = await import('../src/signing/rotation.js');
+      const inv = await store(ctx, opts.state);
+      const r = await inv.update((data) => revokeKey(data, name, opts.reason, ctx.io.now()));
+      if (r.warning) ctx.io.err(`nixca: warning: ${r.warning}`);
+      emit(ctx.io, opts, { key: keyView(r.key), previousState: r.previousState, warning: r.warning }, (v) =>
+        `revoked ${v.key.name} (was ${v.previousState}); deploy the NixOS output now so clients stop trusting it`,
+      );
+    });
+
+  key
+    .command('status')
+    .description('per node: keys by state, and exactly the trusted public keys and Harmonia sign-key paths the NixOS output carries')
+    .argument('[node]', 'only this node')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (node: string | undefined, opts: { state?: string; json?: boolean }) => {
+      const views = await import('../src/inventory/signing-keys.js');
+      const { getNode } = await import('../src/inventory/inventory.js');
+      const inv = await store(ctx, opts.state);
+      const data = await inv.read();
+      if (node) getNode(data, node);
+      emit(ctx.io, opts, statusOf(data, node, views), statusText);
+    });
+
+  key
+    .command('public')
+    .description('print the public key of a secret key file (like nix key convert-secret-to-public)')
+    .requiredOption('--key <file>', 'secret key file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { key: string; json?: boolean }) => {
+      const { readText } = await import('./files.js');
+      const { parseSecretKey, toPublicKey, formatPublicKey } = await import('../src/signing/keys.js');
+      const pub = formatPublicKey(toPublicKey(parseSecretKey(await readText(opts.key, 'secret key file'))));
+      emit(ctx.io, opts, { publicKey: pub }, (r) => r.publicKey);
+    });
+
+  key
+    .command('sign-narinfo')
+    .description('add a Sig: line to a narinfo file for each --key (fingerprint exactly as Nix computes it)')
+    .argument('<file>', 'narinfo file')
+    .requiredOption('--key <file>', 'secret key file (repeatable: one signature per key)', collect)
+    .option('--out <file>', 'write the signed narinfo here (new file) instead of stdout')
+    .option('--in-place', 'replace FILE atomically')
+    .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; json?: boolean }) => {
+      if (opts.out && opts.inPlace) throw new CliError('usage', 'give --out or --in-place, not both');
+      const { readText, writeFileAtomic, writeNewFile } = await import('./files.js');
+      const { parseSecretKey } = await import('../src/signing/keys.js');
+      const { parseNarInfo, serializeNarInfo, signNarInfo } = await import('../src/signing/narinfo.js');
+      const keys = [];
+      for (const k of opts.key) keys.push(parseSecretKey(await readText(k, 'secret key file')));
+      const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
+      const { narinfo, added } = signNarInfo(info, keys, opts.storeDir);
+      const text = serializeNarInfo(narinfo);
+      if (opts.inPlace) await writeFileAtomic(file, text, 0o644);
+      else if (opts.out) await writeNewFile(opts.out, text, 0o644);
+      const written = opts.inPlace ? file : (opts.out ?? null);
+      if (!written) {
+        emit(ctx.io, opts, { storePath: narinfo.storePath, added, narinfo: text }, (r) => r.narinfo.replace(/\n$/, ''));
+      } else {
+        emit(ctx.io, opts, { storePath: narinfo.storePath, added, out: written }, (r) =>
+          `${r.added.length ? `added ${r.added.map((s) => s.slice(0, s.indexOf(':'))).join(', ')}` : 'already signed by every key'}; wrote ${r.out}`,
+        );
+      }
+    });
+
+  key
+    .command('verify-narinfo')
+    .description('check which Sig: lines of a narinfo are valid under which trusted keys (by key name, as Nix does); exit 1 if none')
+    .argument('<file>', 'narinfo file')
+    .option('--trusted <keys>', 'trusted public keys, whitespace-separated "name:base64" (repeatable)', collect)
+    .option('--trusted-file <file>', 'file with whitespace-separated trusted public keys')
+    .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { trusted?: string[]; trustedFile?: string; storeDir: string; json?: boolean }) => {
+      const { readText } = await import('./files.js');
+      const { parsePublicKeyList } = await import('../src/signing/keys.js');
+      const { parseNarInfo, verifyNarInfo } = await import('../src/signing/narinfo.js');
+      const { SigningError } = await import('../src/signing/errors.js');
+      const list = [...(opts.trusted ?? [])];
+      if (opts.trustedFile) list.push(await readText(opts.trustedFile, 'trusted keys file'));
+      const trusted = parsePublicKeyList(list.join(' '));
+      if (trusted.length === 0) throw new CliError('usage', 'give the trusted public keys with --trusted "name:base64 …" or --trusted-file FILE');
+      const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
+      const v = verifyNarInfo(info, trusted, opts.storeDir);
+      emit(ctx.io, opts, v, (r) =>
+        [
+          `${r.storePath}: ${r.validCount} valid signature${r.validCount === 1 ? '' : 's'} of ${r.signatures.length}`,
+          ...r.signatures.map((s) => `  ${s.verdict.padEnd(18)} ${s.keyName ?? s.sig.slice(0, 40)}${s.trustedKey ? ` (trusted key ${s.trustedKey})` : ''}`),
+        ].join('\n'),
+      );
+      if (v.validCount === 0) {
+        throw new SigningError('SIGNING_NO_VALID_SIGNATURE', `${file}: no signature is valid under the trusted keys (${trusted.map((k) => k.name).join(', ')})`);
+      }
+    });
+};

@@ -23,6 +23,12 @@ export interface SigningKeyRecord {
   origin: 'generated' | 'imported';
   state: SigningKeyState;
   history: SigningKeyTransition[];
+  /**
+   * Optional (added by the signing-key area): a `retiring` key with this set still signs, beside
+   * the active key, during a rotation overlap (`nixca key rotate --overlap`). Absent = false.
+   * Use `signKeyPathsFor` in src/inventory/signing-keys.ts rather than reading it directly.
+   */
+  overlapSigning?: boolean;
 }
 
 /** External Account Binding credential (RFC 8555 §7.3.4): key id + 256-bit HMAC key (base64url). */
