@@ -1,0 +1,231 @@
+// The composition root of the online issuer: loads the intermediate, opens the stores, wires the
+// LeafSigner (src/ca/leaf.ts) and the challenge validator into buildAcmeApp, and serves it over
+// HTTPS with a certificate of its own that it renews (and hot-swaps) at 2/3 of its lifetime.
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { CliContext } from './context.js';
+import { stateDir } from './context.js';
+import { CliError } from './errors.js';
+import type { ServeOptions } from './serve.js';
+import type { x509 as X509Ns } from '../src/ca/x509.js';
+import type { LeafSigner } from '../src/acme/orders.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8443';
+export const INTERMEDIATE_PASSPHRASE_CREDENTIAL = 'nixca-intermediate-passphrase';
+
+/** `7d`, `36h`, `90m`, `30s`, `500ms` → milliseconds. */
+export function parseDuration(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
+  if (!m) throw new CliError('usage', `${flag} must be a duration like 7d, 36h, 90m or 30s, got ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = Math.round(Number(m[1]) * unit);
+  if (ms <= 0) throw new CliError('usage', `${flag} must be positive`);
+  return ms;
+}
+
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) throw new CliError('usage', `--listen must be HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443), got ${JSON.stringify(v)}`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+/** The external base URL (ends with '/'); links and the JWS `url` check (§6.4) use it, never Host headers. */
+export function resolveBaseUrl(flag: string | undefined, listen: { host: string; port: number }): URL {
+  if (flag) {
+    let u: URL;
+    try {
+      u = new URL(flag);
+    } catch {
+      throw new CliError('usage', `--base-url is not a URL: ${JSON.stringify(flag)}`);
+    }
+    if (u.protocol !== 'https:') throw new CliError('usage', '--base-url must be https:// (ACME requires HTTPS, RFC 8555 §6.1)');
+    if (u.search || u.hash) throw new CliError('usage', '--base-url must not have a query or fragment');
+    if (!u.pathname.endsWith('/')) u.pathname += '/';
+    return u;
+  }
+  if (isLoopback(listen.host)) return new URL(`https://localhost:${listen.port}/`);
+  if (!isIP(listen.host) && listen.host) return new URL(`https://${listen.host}:${listen.port}/`);
+  throw new CliError('usage', `--listen ${listen.host}:${listen.port} is not a loopback address: give --base-url https://NAME:PORT/ (the name clients use, covered by the intermediate's name constraints)`);
+}
+
+/** What serve needs from the issuer's state (written by `nixca issuer install`, or by --dev). */
+export interface LoadedIssuer {
+  certificate: X509Ns.X509Certificate;
+  privateKey: CryptoKey;
+  /** PEM of the intermediate (what follows the leaf in a chain). */
+  intermediatePem: string;
+  /** Path of the root certificate PEM clients trust. */
+  rootPath: string;
+}
+
+async function loadIssuerMaterial(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {
+  const { loadServeIssuer } = await import('./dev.js');
+  return loadServeIssuer(ctx, dir, passphraseFile);
+}
+
+export interface RunningServer {
+  server: HttpsServer;
+  baseUrl: URL;
+  directoryUrl: string;
+  close(): Promise<void>;
+}
+
+/** Issues the issuer's own TLS certificate with a fresh in-memory key (never written to disk). */
+async function issueServerCertificate(issuer: LoadedIssuer, names: readonly string[], lifetimeMs: number) {
+  const { issueLeaf } = await import('../src/ca/leaf.js');
+  const { generateKeyPair, exportPrivateKeyPem } = await import('../src/ca/keys.js');
+  const keys = await generateKeyPair('ECDSA-P256');
+  const now = Date.now();
+  const notAfter = new Date(Math.min(now + lifetimeMs, issuer.certificate.notAfter.getTime()));
+  const cert = await issueLeaf(issuer, { publicKey: keys.publicKey, dnsNames: names, notBefore: new Date(now - Math.min(5 * 60_000, lifetimeMs)), notAfter });
+  return { key: await exportPrivateKeyPem(keys.privateKey), cert: cert.toString('pem') + '\n' + issuer.intermediatePem, serial: cert.serialNumber.toLowerCase(), notAfter, issuedAt: now };
+}
+
+/** Starts everything; resolves once listening. Used by the command and by tests. */
+export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logger, preloaded?: { issuer: LoadedIssuer; dir: string }): Promise<RunningServer> {
+  const dir = preloaded?.dir ?? stateDir(ctx, opts.state);
+  const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  const baseUrl = resolveBaseUrl(opts.baseUrl, listen);
+  const leafLifetimeMs = parseDuration('--leaf-lifetime', opts.leafLifetime);
+  const tlsLifetimeMs = opts.tlsLifetime ? parseDuration('--tls-lifetime', opts.tlsLifetime) : Math.min(leafLifetimeMs, 7 * 86_400_000);
+  const timeoutMs = parseDuration('--validation-timeout', opts.validationTimeout);
+  const { parseResolveOverrides, createChallengeValidator } = await import('../src/acme/validation.js');
+  let overrides: Map<string, string[]>;
+  try {
+    overrides = parseResolveOverrides(opts.resolve ?? []);
+  } catch (err) {
+    throw new CliError('usage', (err as Error).message);
+  }
+
+  const issuer = preloaded?.issuer ?? (await loadIssuerMaterial(ctx, dir, opts.passphraseFile));
+  const { permittedDnsOf, dnsNamePermitted } = await import('../src/ca/constraints.js');
+  const tlsNames = [baseUrl.hostname.toLowerCase()];
+  if (isIP(tlsNames[0]!) || !tlsNames[0]) throw new CliError('usage', `--base-url host ${baseUrl.hostname} must be a DNS name (the intermediate issues DNS names only)`);
+  const permitted = permittedDnsOf(issuer.certificate);
+  const outside = permitted ? tlsNames.filter((n) => !dnsNamePermitted(n, permitted)) : [];
+  if (outside.length) {
+    throw new CliError('policy', `the base URL host ${outside.join(', ')} is outside the intermediate's permitted DNS names (${permitted!.join(', ')}); choose a --base-url under them`);
+  }
+
+  const { issueLeaf } = await import('../src/ca/leaf.js');
+  const signer: LeafSigner = {
+    async signLeaf(req) {
+      const cert = await issueLeaf(issuer, { publicKey: req.publicKey, dnsNames: req.dnsNames, notBefore: req.notBefore, notAfter: req.notAfter });
+      const certificatePem = cert.toString('pem') + '\n';
+      return { serial: cert.serialNumber.toLowerCase(), certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter };
+    },
+  };
+  const validator = createChallengeValidator({ resolve: overrides, http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port, timeoutMs, attempts: 3, retryDelayMs: 1000 });
+  const { openAcmeStore } = await import('../src/store/acme.js');
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  const { buildAcmeApp } = await import('../src/acme/http/app.js');
+  const store = await openAcmeStore(dir);
+  const inventory = await openInventoryStore(dir);
+  const app = buildAcmeApp({
+    baseUrl,
+    store,
+    inventory,
+    signer,
+    validator,
+    eabRequired: opts.eab !== 'optional',
+    leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
+    validationTimeoutMs: timeoutMs * 3 + 5000,
+    // fastify's pino: request logs (method, url, status, time); never bodies, so no JWS or keys.
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
+  });
+  await app.ready();
+
+  let tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
+  const server = createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, (req, res) => app.routing(req, res));
+  server.keepAliveTimeout = 30_000;
+
+  // Renewal of our own certificate at 2/3 of its lifetime, hot-swapped into the listener so no
+  // connection is dropped. setTimeout cannot wait longer than ~24.8 days, so long waits re-check.
+  let renewTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const scheduleRenewal = () => {
+    const dueAt = tls.issuedAt + ((tls.notAfter.getTime() - tls.issuedAt) * 2) / 3;
+    const wait = Math.max(1000, Math.min(dueAt - Date.now(), 86_400_000));
+    renewTimer = setTimeout(async () => {
+      if (closed) return;
+      if (Date.now() < dueAt) return scheduleRenewal();
+      try {
+        tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
+        server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' });
+        log.info({ serial: tls.serial, names: tlsNames, notAfter: tls.notAfter.toISOString() }, 'renewed the issuer TLS certificate');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'could not renew the issuer TLS certificate; retrying in a minute');
+        renewTimer = setTimeout(scheduleRenewal, 60_000);
+        renewTimer.unref();
+        return;
+      }
+      scheduleRenewal();
+    }, wait);
+    renewTimer.unref();
+  };
+  scheduleRenewal();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const directoryUrl = new URL('directory', baseUrl).toString();
+  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, 'nixca ACME issuer listening');
+
+  return {
+    server,
+    baseUrl,
+    directoryUrl,
+    async close() {
+      closed = true;
+      if (renewTimer) clearTimeout(renewTimer);
+      // Stop accepting, let in-flight requests finish (closeIdleConnections drops keep-alive idlers).
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      force.unref();
+      await closing;
+      clearTimeout(force);
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+export async function runServe(ctx: CliContext, opts: ServeOptions): Promise<void> {
+  const { pino } = await import('pino');
+  const log = pino({ level: opts.logLevel, base: { name: 'nixca' } });
+  // Every flag is checked before anything is created or loaded (bad input loses nothing).
+  const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  resolveBaseUrl(opts.baseUrl, listen);
+  parseDuration('--leaf-lifetime', opts.leafLifetime);
+  if (opts.tlsLifetime) parseDuration('--tls-lifetime', opts.tlsLifetime);
+  parseDuration('--validation-timeout', opts.validationTimeout);
+  const { parseResolveOverrides } = await import('../src/acme/validation.js');
+  try {
+    parseResolveOverrides(opts.resolve ?? []);
+  } catch (err) {
+    throw new CliError('usage', (err as Error).message);
+  }
+  let preloaded: { issuer: LoadedIssuer; dir: string } | undefined;
+  if (opts.dev) {
+    const { prepareDev } = await import('./dev.js');
+    preloaded = await prepareDev(ctx, opts);
+  }
+  const running = await startServe(ctx, opts, log, preloaded);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'shutting down');
+  await running.close();
+  log.info('stopped');
+  log.flush?.();
+}

@@ -1,0 +1,76 @@
+// Caddy 2.6.2 (Debian) as the ACME client of a real `nixca serve` on loopback, configured the way
+// a fleet node is (acme_ca + acme_ca_root + acme_eab), then serving HTTPS that openssl verifies
+// against our root.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from '../helpers/cli.js';
+import { addNodeWithEab, killGroup, requireTool, run, startIssuer } from './helpers.js';
+
+const PORT = 15100;
+const HTTP_PORT = 15101;
+const HTTPS_PORT = 15102;
+const NAME = 'caddy.interop.n3x.internal';
+
+describe('Caddy (acme_ca, acme_eab) against nixca serve', { timeout: 180_000 }, () => {
+  it('obtains a certificate and serves HTTPS that openssl s_client verifies against the root', async (t) => {
+    await requireTool('caddy', ['version']);
+    await requireTool('openssl', ['version']);
+    const dir = await tempDir(t, 'nixca-caddy-');
+    const state = join(dir, 'state');
+    const eab = await addNodeWithEab(state, 'caddy-node', [NAME]);
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP_PORT, tlsAlpn01Port: HTTPS_PORT, names: [NAME] });
+
+    const home = join(dir, 'caddy-home');
+    await mkdir(home, { recursive: true });
+    const caddyfile = join(dir, 'Caddyfile');
+    await writeFile(caddyfile, `{
+	admin off
+	skip_install_trust
+	http_port ${HTTP_PORT}
+	https_port ${HTTPS_PORT}
+	acme_ca ${issuer.directory}
+	acme_ca_root ${issuer.rootPath}
+	acme_eab {
+		key_id ${eab.kid}
+		mac_key ${eab.hmac}
+	}
+	email ops@n3x.internal
+}
+
+${NAME} {
+	bind 127.0.0.1
+	respond "hello from caddy on ${NAME}"
+}
+`);
+    const caddy = spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+      env: { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let caddyLog = '';
+    caddy.stdout.on('data', (d) => (caddyLog += d));
+    caddy.stderr.on('data', (d) => (caddyLog += d));
+    t.after(() => killGroup(caddy));
+
+    // Caddy obtains in the background; poll with openssl until the handshake verifies.
+    const deadline = Date.now() + 90_000;
+    let last: string;
+    for (;;) {
+      assert.equal(caddy.exitCode, null, `caddy exited:\n${caddyLog}`);
+      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${HTTPS_PORT}`, '-servername', NAME, '-CAfile', issuer.rootPath, '-verify_return_error', '-brief'], { timeoutMs: 10_000, input: 'Q\n' });
+      last = r.stdout + r.stderr;
+      if (r.code === 0 && /Verification: OK/.test(last)) break;
+      if (Date.now() > deadline) assert.fail(`no verified TLS from Caddy in time.\nopenssl: ${last}\ncaddy:\n${caddyLog.slice(-5000)}\nissuer:\n${issuer.log().slice(-3000)}`);
+      await sleep(1000);
+    }
+    assert.match(last, /Verification: OK/);
+    assert.match(caddyLog, /certificate obtained successfully/);
+    // And the issued certificate is really ours: fetch the page over HTTPS trusting only our root.
+    const page = await run('openssl', ['s_client', '-connect', `127.0.0.1:${HTTPS_PORT}`, '-servername', NAME, '-CAfile', issuer.rootPath, '-verify_return_error', '-showcerts'], { timeoutMs: 10_000, input: 'Q\n' });
+    assert.match(page.stdout, /DEVELOPMENT intermediate/);
+  });
+});

@@ -1,0 +1,57 @@
+// lego (Debian) against a real `nixca serve` on loopback, with EAB: http-01 and tls-alpn-01
+// (RFC 8737), each obtaining, renewing and revoking.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/cli.js';
+import { addNodeWithEab, opensslText, opensslVerify, requireTool, run, startIssuer, type Issuer } from './helpers.js';
+
+const PORT = 15300;
+const HTTP01 = 15301;
+const TLSALPN = 15302;
+const HTTP_NAME = 'lego-http.interop.n3x.internal';
+const TLS_NAME = 'lego-tls.interop.n3x.internal';
+
+async function cycle(issuer: Issuer, dir: string, eab: { kid: string; hmac: string }, name: string, solver: string[]) {
+  // One lego path, so the second run reuses the account (an EAB credential may be single-use).
+  const path = join(dir, 'lego');
+  const env = { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: issuer.rootPath };
+  const base = ['--server', issuer.directory, '--path', path, '--accept-tos', '--email', 'ops@n3x.internal', '--eab', '--kid', eab.kid, '--hmac', eab.hmac, '--domains', name, ...solver];
+  const lego = (args: string[]) => run('lego', [...base, ...args], { env, timeoutMs: 90_000 });
+  const why = (r: { code: number | null; stdout: string; stderr: string; timedOut: boolean }) =>
+    `lego exit ${r.code}${r.timedOut ? ' (timed out)' : ''}\n${r.stdout}\n${r.stderr.slice(-4000)}\n--- issuer log (tail) ---\n${issuer.log().slice(-3000)}`;
+  const crt = join(path, 'certificates', `${name}.crt`);
+  const issuerCrt = join(path, 'certificates', `${name}.issuer.crt`);
+
+  const obtain = await lego(['run']);
+  assert.equal(obtain.code, 0, why(obtain));
+  await opensslVerify(issuer.rootPath, crt, issuerCrt);
+  const first = await opensslText(crt);
+  assert.equal(first.san, `DNS:${name}`);
+
+  // Our leaves live 7 days, so "renew when fewer than 30 days are left" always renews.
+  const renew = await lego(['renew', '--days', '30', '--no-random-sleep']);
+  assert.equal(renew.code, 0, why(renew));
+  await opensslVerify(issuer.rootPath, crt, issuerCrt);
+  const second = await opensslText(crt);
+  assert.notEqual(second.serial, first.serial, 'renewal produced a new certificate');
+
+  const revoke = await lego(['revoke', '--reason', '1', '--keep']);
+  assert.equal(revoke.code, 0, why(revoke));
+  const again = await lego(['revoke', '--reason', '1', '--keep']);
+  assert.notEqual(again.code, 0, 'revoking twice must fail');
+  assert.match(again.stdout + again.stderr, /alreadyRevoked/, why(again));
+}
+
+describe('lego (EAB) against nixca serve', { timeout: 300_000 }, () => {
+  it('http-01 and tls-alpn-01: obtains, renews and revokes', async (t) => {
+    await requireTool('lego');
+    await requireTool('openssl', ['version']);
+    const dir = await tempDir(t, 'nixca-lego-');
+    const state = join(dir, 'state');
+    const eab = await addNodeWithEab(state, 'lego-node', [HTTP_NAME, TLS_NAME]);
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, tlsAlpn01Port: TLSALPN, names: [HTTP_NAME, TLS_NAME] });
+    await t.test('http-01', () => cycle(issuer, dir, eab, HTTP_NAME, ['--http', '--http.port', `127.0.0.1:${HTTP01}`]));
+    await t.test('tls-alpn-01', () => cycle(issuer, dir, eab, TLS_NAME, ['--tls', '--tls.port', `127.0.0.1:${TLSALPN}`]));
+  });
+});

@@ -1,0 +1,86 @@
+// A restart of the server in the middle of a client's order (issue #3 acceptance): acme-client
+// drives one order while `nixca serve` is killed with SIGKILL (a crash, not a clean stop) twice:
+// after newOrder and again after the challenge is valid, before finalize. The client must
+// complete after each restart: nothing of the account, order or authorization may be lost, and
+// stale nonces from before the crash must be answered with badNonce (which the client retries).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { Agent } from 'node:https';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as acme from 'acme-client';
+import { tempDir } from '../helpers/cli.js';
+import { addNodeWithEab, opensslVerify, startIssuer } from './helpers.js';
+
+const PORT = 15400;
+const HTTP01 = 15401;
+const NAME = 'restart.interop.n3x.internal';
+
+describe('restart in the middle of an order', { timeout: 120_000 }, () => {
+  it('acme-client completes an order across two server crashes (SIGKILL)', async (t) => {
+    const dir = await tempDir(t, 'nixca-restart-');
+    const state = join(dir, 'state');
+    const eab = await addNodeWithEab(state, 'restart-node', [NAME]);
+    const opts = { state, port: PORT, http01Port: HTTP01, names: [NAME] };
+    let issuer = await startIssuer(t, opts);
+    const ca = await readFile(issuer.rootPath, 'utf8');
+    acme.axios.defaults.httpsAgent = new Agent({ ca, keepAlive: false });
+
+    // The http-01 responder (what a node's Caddy would serve on port 80).
+    const answers = new Map<string, string>();
+    let fetched = 0;
+    const responder: Server = createServer((req, res) => {
+      const token = (req.url ?? '').split('/').pop() ?? '';
+      const body = answers.get(token);
+      fetched++;
+      if (body) res.end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => responder.listen(HTTP01, '127.0.0.1', () => r()));
+    t.after(() => new Promise<void>((r) => responder.close(() => r())));
+
+    const client = new acme.Client({
+      directoryUrl: issuer.directory,
+      accountKey: await acme.crypto.createPrivateEcdsaKey('P-256'),
+      externalAccountBinding: { kid: eab.kid, hmacKey: eab.hmac },
+      backoffAttempts: 10,
+      backoffMin: 200,
+      backoffMax: 1000,
+    });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    let order = await client.createOrder({ identifiers: [{ type: 'dns', value: NAME }] });
+    assert.equal(order.status, 'pending');
+
+    // Crash #1: between newOrder and the challenge.
+    assert.notEqual(await issuer.stop('SIGKILL'), 0);
+    issuer = await startIssuer(t, opts);
+
+    const [authz] = await client.getAuthorizations(order);
+    assert.ok(authz, 'the authorization survived the crash');
+    const challenge = authz.challenges.find((c) => c.type === 'http-01');
+    assert.ok(challenge, `http-01 offered: ${JSON.stringify(authz.challenges.map((c) => c.type))}`);
+    answers.set(challenge.token, await client.getChallengeKeyAuthorization(challenge));
+    await client.completeChallenge(challenge);
+    await client.waitForValidStatus(challenge);
+    assert.ok(fetched >= 1, 'the issuer fetched the http-01 resource');
+
+    // Crash #2: challenge valid, order ready, not yet finalized.
+    assert.notEqual(await issuer.stop('SIGKILL'), 0);
+    issuer = await startIssuer(t, opts);
+
+    order = await client.getOrder(order);
+    assert.equal(order.status, 'ready', 'the order is still ready after the restart');
+    const [, csr] = await acme.crypto.createCsr({ commonName: NAME, altNames: [NAME] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
+    order = await client.finalizeOrder(order, csr);
+    order = await client.waitForValidStatus(order);
+    const chain = await client.getCertificate(order);
+    const certs = chain.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    assert.ok(certs.length >= 2, 'leaf + intermediate');
+    await writeFile(join(dir, 'leaf.pem'), certs[0] + '\n');
+    await writeFile(join(dir, 'chain.pem'), certs.slice(1).join('\n') + '\n');
+    await opensslVerify(issuer.rootPath, join(dir, 'leaf.pem'), join(dir, 'chain.pem'));
+    // A clean stop after all that exits 0 (graceful SIGTERM).
+    assert.equal(await issuer.stop('SIGTERM'), 0, issuer.log().slice(-2000));
+  });
+});

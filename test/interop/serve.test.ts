@@ -1,0 +1,93 @@
+// `nixca serve` as a real process: the --dev main job (first run creates a labelled development
+// PKI and prints next steps, second run reuses it), its own HTTPS certificate (verified by openssl
+// against the root, renewed and hot-swapped without a restart), graceful SIGTERM, and flag errors.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnCli, tempDir } from '../helpers/cli.js';
+import { httpsGet, requireTool, run, startIssuer } from './helpers.js';
+
+const PORT = 15500;
+
+describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
+  it('creates a development PKI once, prints next steps, serves verified HTTPS, renews its own certificate, stops on SIGTERM', async (t) => {
+    await requireTool('openssl', ['version']);
+    const dir = await tempDir(t, 'nixca-serve-');
+    const state = join(dir, 'nixca-state');
+    let issuer = await startIssuer(t, { state, port: PORT, names: [], extraArgs: ['--tls-lifetime', '6s'] });
+
+    // Next steps on stdout: directory URL, root path, EAB env file and a Caddyfile block using them.
+    const out = issuer.log();
+    assert.match(out, /created a DEVELOPMENT PKI/);
+    assert.ok(out.includes(`ACME directory:    https://localhost:${PORT}/directory`), out);
+    assert.ok(out.includes(`root certificate:  ${join(state, 'root.pem')}`), out);
+    assert.ok(out.includes(`EAB env file:      ${join(state, 'nuc-1.eab.env')}`), out);
+    assert.match(out, /issuer acme \{\n\s+dir https:\/\/localhost:15500\/directory\n\s+trusted_roots .*root\.pem\n\s+eab \{\$NIXCA_EAB_KEY_ID\} \{\$NIXCA_EAB_MAC_KEY\}/);
+    assert.match(out, /cache\.nuc-1\.n3x\.internal \{/);
+
+    // Files: the labelled root, the encrypted intermediate key (0600), the EAB env file (0600).
+    const rootText = await run('openssl', ['x509', '-in', join(state, 'root.pem'), '-noout', '-subject'], { timeoutMs: 10_000 });
+    assert.match(rootText.stdout, /DEVELOPMENT root - not for production/);
+    assert.match(await readFile(join(state, 'intermediate.key'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+    assert.equal((await stat(join(state, 'intermediate.key'))).mode & 0o777, 0o600);
+    assert.equal((await stat(join(state, 'nuc-1.eab.env'))).mode & 0o777, 0o600);
+    assert.match(await readFile(join(state, 'nuc-1.eab.env'), 'utf8'), /^NIXCA_EAB_KEY_ID=.+\nNIXCA_EAB_MAC_KEY=[A-Za-z0-9_-]{43}\n$/);
+    // No secret in the output.
+    const mac = /NIXCA_EAB_MAC_KEY=(.*)/.exec(await readFile(join(state, 'nuc-1.eab.env'), 'utf8'))![1]!;
+    assert.ok(!out.includes(mac), 'the EAB MAC key is never printed or logged');
+
+    // The directory over HTTPS, verified by openssl against the development root (name: localhost).
+    const sc = await run('openssl', ['s_client', '-connect', `127.0.0.1:${PORT}`, '-servername', 'localhost', '-verify_hostname', 'localhost', '-CAfile', issuer.rootPath, '-verify_return_error', '-brief'], { timeoutMs: 10_000, input: 'Q\n' });
+    assert.equal(sc.code, 0, sc.stdout + sc.stderr);
+    assert.match(sc.stdout + sc.stderr, /Verification: OK/);
+    const ca = await readFile(issuer.rootPath, 'utf8');
+    const dirDoc = await httpsGet(issuer.directory, ca);
+    assert.equal(dirDoc.status, 200);
+    assert.equal(JSON.parse(dirDoc.body).meta.externalAccountRequired, true);
+
+    // Its own certificate is renewed at 2/3 of its lifetime (6 s here) and hot-swapped.
+    const before = dirDoc.peerSerial;
+    await sleep(5500);
+    const after = await httpsGet(issuer.directory, ca);
+    assert.equal(after.status, 200);
+    assert.notEqual(after.peerSerial, before, 'a new TLS certificate without a restart');
+    assert.match(issuer.log(), /renewed the issuer TLS certificate/);
+
+    assert.equal(await issuer.stop('SIGTERM'), 0, 'graceful stop exits 0');
+    assert.match(issuer.log(), /shutting down/);
+
+    // Second run: same state, same root, no new PKI.
+    const rootBefore = await readFile(join(state, 'root.pem'), 'utf8');
+    issuer = await startIssuer(t, { state, port: PORT, names: [] });
+    assert.match(issuer.log(), /reusing the DEVELOPMENT PKI/);
+    assert.equal(await readFile(join(state, 'root.pem'), 'utf8'), rootBefore);
+    assert.equal(await issuer.stop('SIGTERM'), 0);
+  });
+});
+
+describe('nixca serve flag and state errors', () => {
+  it('rejects bad flags with exit 2 and one line on stderr', async () => {
+    for (const args of [
+      ['serve', '--listen', 'nonsense', '--state', '/nonexistent'],
+      ['serve', '--eab', 'maybe', '--state', '/nonexistent'],
+      ['serve', '--http01-port', '0', '--state', '/nonexistent'],
+      ['serve', '--leaf-lifetime', 'soon', '--state', '/nonexistent'],
+      ['serve', '--resolve', 'a.n3x.internal', '--state', '/nonexistent'],
+      ['serve', '--listen', '0.0.0.0:8443', '--state', '/nonexistent'],
+    ]) {
+      const r = await spawnCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^nixca: /);
+    }
+  });
+
+  it('a state directory without an issuer is not-found (exit 4) with a hint', async (t) => {
+    const dir = await tempDir(t);
+    const r = await spawnCli(['serve', '--state', dir, '--listen', '127.0.0.1:15510']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /no issuer in .*nixca issuer init/);
+  });
+});
