@@ -1,0 +1,331 @@
+// The issuer's tamper-evident audit log: every issuance, revocation, EAB change, node change and
+// signing-key transition, as a hash-chained, signed JSON-lines file (src/ca/chainlog.ts does the
+// chaining and signing; this module stores it). Layout in the state directory:
+//
+//   audit/log.jsonl          one entry per line, newest last (0644-style data, but created 0600)
+//   audit/signing-key.pem    the audit signing key: ECDSA P-256, PKCS#8, unencrypted, 0600
+//   audit/signing-cert.pem   certificate(s) for that key issued by the intermediate (certify.ts)
+//
+// Why a dedicated key rather than the intermediate's: commands that append (`node add`, `key
+// rotate`, `renew-now`, `cert revoke`) must work without the intermediate passphrase. The key is
+// made on first append; `certifyAuditKey` (called where the intermediate is unlocked: `issuer
+// install`, `serve` start) binds it to the issuer with a certificate, and `audit verify` checks
+// the chain, every signature, and that certificate up to the root. Threat model: docs/operations.md.
+//
+// Concurrency: appends from several processes (serve + CLI) take one lock (src/store/lock.ts),
+// read only the tail, append with one write() and fsync, so the chain never forks. A torn last
+// line (a crash during an append) is reported by `verify` as such, not as tampering, and the next
+// append truncates it and records what it removed in an `audit.repaired` entry.
+import { createHash, createPublicKey } from 'node:crypto';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendEntry, canonicalJson, entryHash, verifyLog, type ChainEntry } from '../ca/chainlog.js';
+import { CaError } from '../ca/errors.js';
+import { generateKeyPair, importPrivateKeyPem, exportPrivateKeyPem, spkiOf } from '../ca/keys.js';
+import { crypto } from '../ca/x509.js';
+import { LockTimeoutError, withFileLock } from '../store/lock.js';
+import { AuditError } from './errors.js';
+
+export const AUDIT_DIR = 'audit';
+export const AUDIT_LOG_FILE = 'log.jsonl';
+export const AUDIT_KEY_FILE = 'signing-key.pem';
+export const AUDIT_CERT_FILE = 'signing-cert.pem';
+
+/** What can happen in the fleet that the log records (dot-separated: area.action). */
+export const AUDIT_EVENT_TYPES = [
+  'audit.init',
+  'audit.repaired',
+  'audit.certified',
+  'certificate.issued',
+  'certificate.revoked',
+  'node.added',
+  'node.removed',
+  'node.eab-created',
+  'node.eab-rotated',
+  'node.renew-now',
+  'signing-key.transition',
+  'issuer.installed',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export interface AuditEvent {
+  type: AuditEventType;
+  /** What the event is about: a node name, a certificate serial, a signing-key name. */
+  subject: string;
+  /** The inventory node concerned, for `audit show --node` (null: fleet-wide). */
+  node?: string | null;
+  /** Facts without secrets: names, serials, fingerprints, reasons. */
+  details?: Record<string, unknown>;
+  time?: Date;
+}
+
+/** One entry as `audit show` presents it. */
+export interface AuditRecord {
+  seq: number;
+  time: string;
+  type: string;
+  subject: string;
+  node: string | null;
+  details: Record<string, unknown>;
+  /** SHA-256 of the entry's canonical bytes (what the next entry's `prev` is). */
+  hash: string;
+}
+
+export function auditPaths(stateDir: string) {
+  const dir = join(stateDir, AUDIT_DIR);
+  return { dir, log: join(dir, AUDIT_LOG_FILE), key: join(dir, AUDIT_KEY_FILE), cert: join(dir, AUDIT_CERT_FILE), lock: join(dir, AUDIT_LOG_FILE + '.lock') };
+}
+
+// Field names whose values are secrets wherever they appear (EAB MAC keys, private keys, passphrases).
+const SECRET_FIELD = /^(mac|mackey|hmac|hmackey|secret|secretkey|privatekey|private|passphrase|password|token)$/i;
+
+/** Refuses details that carry a secret: the log is for facts that may be shown to anyone auditing. */
+export function assertNoSecrets(value: unknown, path = 'details'): void {
+  if (typeof value === 'string') {
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) throw new AuditError('AUDIT_SECRET_REFUSED', `${path} holds a private key; the audit log never stores secrets`);
+    return;
+  }
+  if (Array.isArray(value)) return value.forEach((v, i) => assertNoSecrets(v, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_FIELD.test(k) && v !== null && v !== undefined && v !== '') {
+        throw new AuditError('AUDIT_SECRET_REFUSED', `${path}.${k} looks like a secret; the audit log never stores secrets`);
+      }
+      assertNoSecrets(v, `${path}.${k}`);
+    }
+  }
+}
+
+export function toRecord(e: ChainEntry): AuditRecord {
+  const d = e.data as { subject?: unknown; node?: unknown; details?: unknown };
+  return {
+    seq: e.seq,
+    time: e.time,
+    type: e.event,
+    subject: typeof d.subject === 'string' ? d.subject : '',
+    node: typeof d.node === 'string' ? d.node : null,
+    details: d.details && typeof d.details === 'object' && !Array.isArray(d.details) ? (d.details as Record<string, unknown>) : {},
+    hash: entryHash(e),
+  };
+}
+
+function isChainEntry(v: unknown): v is ChainEntry {
+  const e = v as ChainEntry;
+  return typeof e === 'object' && e !== null && Number.isInteger(e.seq) && typeof e.time === 'string' && typeof e.event === 'string' &&
+    typeof e.data === 'object' && e.data !== null && typeof e.prev === 'string' && typeof e.sig === 'string';
+}
+
+export function parseEntryLine(line: string): ChainEntry | null {
+  try {
+    const v: unknown = JSON.parse(line);
+    return isChainEntry(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Splits a log file into its complete lines (each ends with '\n') and a torn tail (no '\n'), if any. */
+export function splitTornTail(text: string): { complete: string; torn: string } {
+  const cut = text.lastIndexOf('\n') + 1;
+  return { complete: text.slice(0, cut), torn: text.slice(cut) };
+}
+
+/** SHA-256 (hex) of a public key's SPKI DER: how the log names its signing key. */
+export async function keyIdOf(publicKey: CryptoKey): Promise<string> {
+  return createHash('sha256').update(await spkiOf(publicKey)).digest('hex');
+}
+
+export async function importSpkiP256(spkiB64: string): Promise<CryptoKey> {
+  try {
+    const der = createPublicKey({ key: Buffer.from(spkiB64, 'base64'), format: 'der', type: 'spki' }).export({ format: 'der', type: 'spki' });
+    return await crypto.subtle.importKey('spki', der, { name: 'ECDSA', namedCurve: 'P-256' } as EcKeyImportParams, true, ['verify']);
+  } catch (err) {
+    throw new AuditError('AUDIT_KEY_INVALID', `not an ECDSA P-256 public key: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  try {
+    await fh.sync().catch(() => undefined);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The audit signing key, created (0600, O_EXCL) on first use. Call under the log lock. */
+export async function loadOrCreateAuditKey(stateDir: string): Promise<{ keys: CryptoKeyPair; created: boolean }> {
+  const p = auditPaths(stateDir);
+  await mkdir(p.dir, { recursive: true, mode: 0o700 });
+  let pem: string | undefined;
+  try {
+    pem = await readFile(p.key, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (pem !== undefined) {
+    try {
+      return { keys: await importPrivateKeyPem(pem), created: false };
+    } catch (err) {
+      if (err instanceof CaError) throw new AuditError('AUDIT_KEY_INVALID', `${p.key}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+  const keys = await generateKeyPair('ECDSA-P256');
+  const fh = await open(p.key, 'wx', 0o600);
+  try {
+    await fh.writeFile(await exportPrivateKeyPem(keys.privateKey));
+    await fh.chmod(0o600);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(p.dir);
+  return { keys, created: true };
+}
+
+/** Reads the last complete line and any torn tail without reading the whole file. */
+async function readTail(file: string): Promise<{ last: string | null; torn: Buffer | null; completeSize: number }> {
+  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!fh) return { last: null, torn: null, completeSize: 0 };
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return { last: null, torn: null, completeSize: 0 };
+    let chunk = Math.min(size, 64 * 1024);
+    for (;;) {
+      const buf = Buffer.alloc(chunk);
+      await fh.read(buf, 0, chunk, size - chunk);
+      // Position (in buf) just after the last newline, i.e. where a torn tail would start.
+      const lastNl = buf.lastIndexOf(0x0a);
+      if (lastNl < 0 && chunk < size) {
+        chunk = Math.min(size, chunk * 4);
+        continue;
+      }
+      const completeEnd = lastNl + 1; // 0 when the whole file is one torn line
+      const torn = completeEnd < buf.length ? buf.subarray(completeEnd) : null;
+      if (completeEnd === 0) return { last: null, torn, completeSize: 0 };
+      const prevNl = buf.lastIndexOf(0x0a, lastNl - 1);
+      if (prevNl < 0 && chunk < size) {
+        chunk = Math.min(size, chunk * 4);
+        continue;
+      }
+      return { last: buf.subarray(prevNl + 1, lastNl).toString('utf8'), torn, completeSize: size - chunk + completeEnd };
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function checkEvent(e: AuditEvent): void {
+  if (!(AUDIT_EVENT_TYPES as readonly string[]).includes(e.type)) throw new AuditError('AUDIT_EVENT_INVALID', `unknown audit event type ${JSON.stringify(e.type)}`);
+  if (typeof e.subject !== 'string' || !e.subject) throw new AuditError('AUDIT_EVENT_INVALID', 'an audit event needs a subject');
+  assertNoSecrets(e.details ?? {});
+  // canonicalJson refuses values JSON cannot carry faithfully (functions, non-finite numbers).
+  try {
+    canonicalJson(e.details ?? {});
+  } catch (err) {
+    throw new AuditError('AUDIT_EVENT_INVALID', `audit details are not plain JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export interface AppendOptions {
+  /** Clock for entries without their own time (tests). */
+  now?: () => Date;
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Appends events (in order) to the state directory's audit log and returns the new entries.
+ * Durable when it resolves (written with one write() and fsync'd). Safe against concurrent
+ * appenders in other processes. Never needs the intermediate passphrase.
+ */
+export async function appendAudit(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions = {}): Promise<ChainEntry[]> {
+  const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
+  list.forEach(checkEvent);
+  const now = opts.now ?? (() => new Date());
+  const p = auditPaths(stateDir);
+  await mkdir(p.dir, { recursive: true, mode: 0o700 });
+  try {
+    return await withFileLock(p.lock, async () => {
+      const { keys } = await loadOrCreateAuditKey(stateDir);
+      const tail = await readTail(p.log);
+      let previous: ChainEntry | null = null;
+      if (tail.last !== null) {
+        previous = parseEntryLine(tail.last);
+        if (!previous) throw new AuditError('AUDIT_DAMAGED', `the newest complete entry of ${p.log} is damaged; run nixca audit verify and restore the log before anything else is recorded`);
+        // One signature check against our key: refuses to continue a log someone else's key wrote.
+        const one = await verifyLog(tail.last + '\n', keys.publicKey).catch(() => undefined);
+        const sigProblem = one?.problems.find((pr) => /signature/.test(pr.reason));
+        if (!one || sigProblem) {
+          throw new AuditError('AUDIT_KEY_MISMATCH', `${p.key} did not sign the newest entry of ${p.log}; the key was replaced, refusing to append`);
+        }
+      }
+      const out: ChainEntry[] = [];
+      const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
+        const entry = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, keys.privateKey);
+        out.push(entry);
+        previous = entry;
+      };
+      if (previous === null) {
+        const spki = await spkiOf(keys.publicKey);
+        await push('audit.init', 'audit', null, {
+          keyId: createHash('sha256').update(spki).digest('hex'),
+          publicKey: spki.toString('base64'),
+          algorithm: 'ECDSA-P256-SHA256',
+        }, now());
+      }
+      const fh = await open(p.log, 'a', 0o600);
+      try {
+        if (tail.torn) {
+          // A crash tore the last append. Drop the fragment, but keep its bytes in the log.
+          await fh.truncate(tail.completeSize);
+          await push('audit.repaired', 'audit', null, {
+            removedBytes: tail.torn.length,
+            removedSha256: createHash('sha256').update(tail.torn).digest('hex'),
+            fragment: tail.torn.subarray(0, 4096).toString('utf8'),
+            afterSeq: (previous as ChainEntry | null)?.seq ?? null,
+          }, now());
+        }
+        for (const e of list) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
+        await fh.write(out.map((e) => canonicalJson(e) + '\n').join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return out;
+    }, opts.lockTimeoutMs);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw new AuditError('AUDIT_LOCKED', `the audit log is locked by another nixca process: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Everything in the log, parsed leniently (for `show`); damaged lines are skipped and counted. */
+export async function readAudit(stateDir: string): Promise<{ records: AuditRecord[]; damagedLines: number; tornBytes: number }> {
+  const p = auditPaths(stateDir);
+  let text: string;
+  try {
+    text = await readFile(p.log, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AuditError('AUDIT_NO_LOG', `no audit log at ${p.log} (nothing has been recorded yet)`);
+    throw err;
+  }
+  const { complete, torn } = splitTornTail(text);
+  const records: AuditRecord[] = [];
+  let damagedLines = 0;
+  for (const line of complete.split('\n')) {
+    if (!line) continue;
+    const e = parseEntryLine(line);
+    if (e) records.push(toRecord(e));
+    else damagedLines++;
+  }
+  return { records, damagedLines, tornBytes: Buffer.byteLength(torn) };
+}
+
+export async function auditLogExists(stateDir: string): Promise<boolean> {
+  return stat(auditPaths(stateDir).log).then(() => true, () => false);
+}
