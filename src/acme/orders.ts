@@ -1,5 +1,13 @@
 // Orders (RFC 8555 §7.4): creation under policy, finalization, issuance through a LeafSigner.
 import type { x509 } from '../ca/x509.js';
+import { AcmeProblem, problem } from './problems.js';
+import { CHALLENGE_TYPES } from './challenges.js';
+import { isObject, newId, newToken, type AcmeContext } from './context.js';
+import { checkCsr, jwkSpki } from './csr.js';
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, OrderStatus } from './model.js';
+import { decideIdentifiers } from './policy.js';
+import { orderStatus } from './status.js';
+import { normalizeSerial } from '../ca/serial.js';
 
 /**
  * All the ACME core needs from a CA (the consumer owns the narrow interface; cli wires
@@ -23,4 +31,204 @@ export interface LeafSigner {
     notBefore: Date;
     notAfter: Date;
   }>;
+}
+
+/** Leaf validity policy (docs/DESIGN.md: 7 days by default; notBefore backdated for clock skew). */
+export interface LeafLifetimePolicy {
+  /** Lifetime when the order names no notAfter (default 7 days). */
+  defaultMs: number;
+  /** Shortest notAfter − notBefore a client may ask for (default 1 hour). */
+  minMs: number;
+  /** Longest notAfter − notBefore a client may ask for (default: defaultMs). */
+  maxMs: number;
+  /** How far notBefore is backdated for clock skew when the client does not set it (default 5 min). */
+  backdateMs: number;
+  /** How far in the future a requested notBefore may lie (default 1 day). */
+  maxFutureNotBeforeMs: number;
+}
+
+export const DEFAULT_LEAF_LIFETIME_MS = 7 * 86_400_000;
+
+export function leafLifetimePolicy(p: Partial<LeafLifetimePolicy> = {}): LeafLifetimePolicy {
+  const defaultMs = p.defaultMs ?? DEFAULT_LEAF_LIFETIME_MS;
+  const policy = {
+    defaultMs,
+    minMs: p.minMs ?? 3_600_000,
+    maxMs: p.maxMs ?? defaultMs,
+    backdateMs: p.backdateMs ?? 5 * 60_000,
+    maxFutureNotBeforeMs: p.maxFutureNotBeforeMs ?? 86_400_000,
+  };
+  if (!(policy.minMs > 0 && policy.minMs <= policy.defaultMs && policy.defaultMs <= policy.maxMs)) {
+    throw new RangeError('leaf lifetime policy needs 0 < min ≤ default ≤ max');
+  }
+  return policy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+function floorToSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+function parseTime(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  // §7.4: RFC 3339 date-time strings.
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) || Number.isNaN(Date.parse(v))) {
+    throw problem('malformed', `"${name}" must be an RFC 3339 date-time`);
+  }
+  return floorToSecond(Date.parse(v));
+}
+
+/**
+ * §7.4: requested notBefore/notAfter are honoured exactly (to X.509's one-second resolution) when
+ * within policy; otherwise the order is refused with the reason. We never issue something else.
+ */
+export function requestedValidity(payload: Record<string, unknown>, now: Date, policy: LeafLifetimePolicy): { notBefore?: string; notAfter?: string } {
+  const nb = parseTime(payload.notBefore, 'notBefore');
+  const na = parseTime(payload.notAfter, 'notAfter');
+  if (nb === undefined && na === undefined) return {};
+  const t = now.getTime();
+  const start = nb ?? floorToSecond(t - policy.backdateMs);
+  const end = na ?? floorToSecond(t + policy.defaultMs);
+  const hours = (ms: number) => `${Math.round((ms / 3_600_000) * 100) / 100} h`;
+  if (nb !== undefined && nb > t + policy.maxFutureNotBeforeMs) throw problem('malformed', `"notBefore" may be at most ${hours(policy.maxFutureNotBeforeMs)} in the future`);
+  if (nb !== undefined && nb < t - policy.backdateMs - 1000) throw problem('malformed', `"notBefore" may be at most ${hours(policy.backdateMs)} in the past`);
+  if (end <= t) throw problem('malformed', '"notAfter" is in the past');
+  if (end <= start) throw problem('malformed', '"notAfter" must be after "notBefore"');
+  if (end - start > policy.maxMs) throw problem('malformed', `the requested lifetime ${hours(end - start)} exceeds this CA's maximum of ${hours(policy.maxMs)}`);
+  if (end - start < policy.minMs) throw problem('malformed', `the requested lifetime ${hours(end - start)} is below this CA's minimum of ${hours(policy.minMs)}`);
+  return { ...(nb !== undefined ? { notBefore: new Date(nb).toISOString() } : {}), ...(na !== undefined ? { notAfter: new Date(na).toISOString() } : {}) };
+}
+
+function newAuthorization(accountId: string, value: string, expires: string, now: string): AuthorizationRecord {
+  return {
+    id: newId(),
+    accountId,
+    identifier: { type: 'dns', value },
+    expires,
+    challenges: CHALLENGE_TYPES.map((type) => ({ id: newId(), type, token: newToken(), status: 'pending' as const })),
+    createdAt: now,
+  };
+}
+
+export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload: unknown): Promise<{ order: OrderRecord; authorizations: AuthorizationRecord[] }> {
+  if (!isObject(payload)) throw problem('malformed', 'the newOrder payload must be a JSON object');
+  const decision = decideIdentifiers(payload.identifiers, account, await ctx.inventory.read(), ctx.eabRequired);
+  const now = ctx.now();
+  const validity = requestedValidity(payload, now, ctx.lifetime);
+  const expires = new Date(now.getTime() + ctx.orderLifetimeMs).toISOString();
+  const authorizations: AuthorizationRecord[] = [];
+  const fresh: AuthorizationRecord[] = [];
+  for (const id of decision.identifiers) {
+    // §7.1.3 object reuse: a still-valid authorization of this account for this name.
+    const reuse = await ctx.store.findReusableAuthorization?.(account.id, id.value, new Date(now.getTime() + 60_000));
+    if (reuse) {
+      authorizations.push(reuse);
+      continue;
+    }
+    const a = newAuthorization(account.id, id.value, expires, now.toISOString());
+    authorizations.push(a);
+    fresh.push(a);
+  }
+  const order: OrderRecord = {
+    id: newId(),
+    accountId: account.id,
+    identifiers: decision.identifiers,
+    authorizationIds: authorizations.map((a) => a.id),
+    ...validity,
+    expires,
+    ...(typeof payload.replaces === 'string' ? { replaces: payload.replaces } : {}),
+    createdAt: now.toISOString(),
+  };
+  await ctx.store.createOrder(order, fresh);
+  return { order, authorizations };
+}
+
+/** Loads an object of this account; another account's object is unauthorized (§7.4, notes §2.6). */
+export async function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: string): Promise<OrderRecord> {
+  const order = await ctx.store.getOrder(id);
+  if (!order) throw problem('malformed', 'no such order (it may have expired and been pruned)', { status: 404 });
+  if (order.accountId !== account.id) throw problem('unauthorized', 'this order belongs to another account');
+  return order;
+}
+
+export async function orderAuthorizations(ctx: AcmeContext, order: OrderRecord): Promise<AuthorizationRecord[]> {
+  const out: AuthorizationRecord[] = [];
+  for (const id of order.authorizationIds) {
+    const a = await ctx.store.getAuthorization(id);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+export async function currentOrderStatus(ctx: AcmeContext, order: OrderRecord): Promise<OrderStatus> {
+  return orderStatus(order, await orderAuthorizations(ctx, order), ctx.now(), ctx.finalizing.has(order.id));
+}
+
+/** The validity a finalize issues: the order's request, else now − backdate … now + default. */
+function issuanceValidity(order: OrderRecord, now: Date, policy: LeafLifetimePolicy): { notBefore: Date; notAfter: Date } {
+  const t = now.getTime();
+  const notBefore = order.notBefore ? new Date(order.notBefore) : new Date(floorToSecond(t - policy.backdateMs));
+  const notAfter = order.notAfter ? new Date(order.notAfter) : new Date(floorToSecond(t + policy.defaultMs));
+  return { notBefore, notAfter };
+}
+
+/**
+ * finalize (§7.4). Only a `ready` order can be finalized (else 403 orderNotReady); a `valid` one
+ * is returned unchanged (idempotent re-finalize). A bad CSR is badCSR and the order stays ready.
+ * Issuance is synchronous: the certificate is durable in the store before we return.
+ */
+export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id: string, payload: unknown): Promise<OrderRecord> {
+  const order = await ownedOrder(ctx, account, id);
+  const status = await currentOrderStatus(ctx, order);
+  if (status === 'valid') return order;
+  if (status !== 'ready') throw problem('orderNotReady', `the order is ${status}, not ready${status === 'processing' ? ' (a finalize is already running)' : ''}`);
+  if (!isObject(payload)) throw problem('malformed', 'the finalize payload must be a JSON object with "csr"');
+  ctx.finalizing.add(id);
+  try {
+    const names = order.identifiers.map((i) => i.value);
+    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk));
+    // The inventory may have changed since the order was placed: decide again at issuance.
+    let node: string;
+    try {
+      node = decideIdentifiers(order.identifiers, account, await ctx.inventory.read(), ctx.eabRequired).node.name;
+    } catch (err) {
+      if (err instanceof AcmeProblem) {
+        await ctx.store.updateOrder(id, (o) => ({ ...o, error: err.toDocument() }));
+      }
+      throw err;
+    }
+    const { notBefore, notAfter } = issuanceValidity(order, ctx.now(), ctx.lifetime);
+    let issued: Awaited<ReturnType<LeafSigner['signLeaf']>> | undefined;
+    let serial = '';
+    // 128-bit random serials do not collide in practice; the index check makes "unique" a fact.
+    for (let attempt = 0; attempt < 3 && !issued; attempt++) {
+      const r = await ctx.signer.signLeaf({ csrDer: csr.der, publicKey: csr.publicKey, dnsNames: csr.names, notBefore, notAfter });
+      serial = normalizeSerial(r.serial);
+      if (serial && !ctx.store.hasSerial(serial)) issued = r;
+    }
+    if (!issued) throw problem('serverInternal', 'could not allocate a unique serial');
+    if (issued.notBefore.getTime() !== notBefore.getTime() || issued.notAfter.getTime() !== notAfter.getTime()) {
+      // §7.4: never issue a validity other than the one the order promised.
+      throw problem('serverInternal', 'the signer returned a validity other than the order\'s; nothing was issued');
+    }
+    const record: CertificateRecord = {
+      serial,
+      accountId: account.id,
+      node,
+      names: csr.names,
+      notBefore: notBefore.toISOString(),
+      notAfter: notAfter.toISOString(),
+      orderId: id,
+      issuedAt: ctx.now().toISOString(),
+      spkiSha256: csr.spkiSha256,
+    };
+    await ctx.store.putCertificate(record, issued.chainPem);
+    const updated = await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));
+    ctx.log.info({ serial, node, names: csr.names, account: account.id }, 'certificate issued');
+    return updated ?? { ...order, certificateSerial: serial };
+  } finally {
+    ctx.finalizing.delete(id);
+  }
 }

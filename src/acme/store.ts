@@ -28,6 +28,8 @@ export interface AcmeStore {
   createOrder(order: OrderRecord, authorizations: readonly AuthorizationRecord[]): Promise<void>;
   getOrder(id: string): Promise<OrderRecord | undefined>;
   updateOrder(id: string, fn: (o: OrderRecord) => OrderRecord | undefined): Promise<OrderRecord | undefined>;
+  /** Ids of this account's orders still in the working set, oldest first (§7.1.2.1). */
+  listOrderIds(accountId: string): Promise<string[]>;
   getAuthorization(id: string): Promise<AuthorizationRecord | undefined>;
   updateAuthorization(id: string, fn: (a: AuthorizationRecord) => AuthorizationRecord | undefined): Promise<AuthorizationRecord | undefined>;
   /** A still-usable authorization of this account for this identifier (object reuse, §7.1.3), if any. */

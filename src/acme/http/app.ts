@@ -3,22 +3,9 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createAcmeServer } from './server.js';
 import type { ChallengeValidator } from '../challenges.js';
-import type { LeafSigner } from '../orders.js';
+import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
 import type { InventoryData } from '../../inventory/model.js';
-
-export interface LeafLifetimePolicy {
-  /** Lifetime when the order names no notAfter (default 7 days). */
-  defaultMs: number;
-  /** Shortest notAfter - notBefore a client may ask for (default 1 hour). */
-  minMs: number;
-  /** Longest notAfter - notBefore a client may ask for (default: defaultMs). */
-  maxMs: number;
-  /** How far notBefore is backdated for clock skew when the client does not set it (default 5 min). */
-  backdateMs: number;
-  /** How far in the future a requested notBefore may lie (default 1 day). */
-  maxFutureNotBeforeMs: number;
-}
 
 export interface NonceOptions {
   /** How long an unused nonce stays redeemable (default 15 minutes). */
@@ -52,6 +39,8 @@ export interface AcmeDeps {
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }
+
+export type { LeafLifetimePolicy };
 
 export function buildAcmeApp(deps: AcmeDeps): FastifyInstance {
   return createAcmeServer(deps);

@@ -1,8 +1,246 @@
-// Placeholder wiring; replaced by the full route set in the next commit.
-import Fastify, { type FastifyInstance } from 'fastify';
+// The fastify wiring: content-type parsing, JWS authentication, Replay-Nonce and Link headers, one
+// error handler rendering every failure as application/problem+json (RFC 8555 §6.7), and thin
+// routes that call the ACME core (step-ca's api/handler.go shape).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { accountForKid, keyChange, newAccount, updateAccount } from '../accounts.js';
+import { ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
+import type { AcmeContext } from '../context.js';
+import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
+import type { AccountRecord } from '../model.js';
+import { NonceStore } from '../nonces.js';
+import { finalizeOrder, leafLifetimePolicy, newOrder, orderAuthorizations, ownedOrder } from '../orders.js';
+import { AcmeProblem, problem } from '../problems.js';
+import { revokeCertificate } from '../revocation.js';
+import { orderStatus } from '../status.js';
 import type { AcmeDeps } from './app.js';
+import { createLinks, PATHS } from './links.js';
+import { renderAccount, renderAuthorization, renderChallenge, renderOrder } from './render.js';
+import { normalizeSerial } from '../../ca/serial.js';
+
+const JOSE = 'application/jose+json';
+const PARSE_FAILED = Symbol('unparsable body');
+
+interface Authenticated {
+  jws: VerifiedJws;
+  account: AccountRecord | undefined;
+}
 
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
-  const app = Fastify({ logger: deps.logger ?? false });
+  const links = createLinks(deps.baseUrl);
+  const nonces = new NonceStore(deps.nonces);
+  const eabRequired = deps.eabRequired ?? true;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // A CSR or a certificate is a few KB; nothing legitimate comes near this.
+    bodyLimit: 256 * 1024,
+    // Never log bodies: they carry JWS, EAB MACs and CSRs. Log method, URL and User-Agent (§6.1).
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+  const ctx: AcmeContext = {
+    store: deps.store,
+    inventory: deps.inventory,
+    signer: deps.signer,
+    validator: deps.validator,
+    eabRequired,
+    lifetime: leafLifetimePolicy(deps.leafLifetime),
+    now: deps.clock ?? (() => new Date()),
+    orderLifetimeMs: deps.orderLifetimeMs ?? 86_400_000,
+    authorizationLifetimeMs: deps.authorizationLifetimeMs ?? 86_400_000,
+    validationTimeoutMs: deps.validationTimeoutMs ?? 30_000,
+    finalizing: new Set(),
+    validations: new Map(),
+    closing: new AbortController(),
+    log: {
+      info: (o, m) => app.log.info(o, m),
+      warn: (o, m) => app.log.warn(o, m),
+      error: (o, m) => app.log.error(o, m),
+    },
+  };
+  const prefix = links.prefix;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JOSE, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(null, PARSE_FAILED);
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ua: req.headers['user-agent'], ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const isDirectory = req.routeOptions.url === prefix + PATHS.directory;
+    // §6.5: a fresh nonce on every POST response and every error (Boulder sets it for all non-GET);
+    // §7.2: on newNonce.
+    if (!reply.hasHeader('Replay-Nonce') && (req.method !== 'GET' || reply.statusCode >= 400 || req.routeOptions.url === prefix + PATHS.newNonce)) {
+      reply.header('Replay-Nonce', nonces.issue());
+    }
+    // §7.1: Link rel=index on every resource except the directory itself, errors included.
+    if (!isDirectory) {
+      const prev = reply.getHeader('Link');
+      const index = `<${links.directory}>;rel="index"`;
+      reply.header('Link', prev ? [...(Array.isArray(prev) ? prev : [String(prev)]), index] : index);
+    }
+    return payload;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let p: AcmeProblem;
+    if (err instanceof AcmeProblem) {
+      p = err;
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // fastify's own 4xx (415 media type, 413 body size, …): the client's fault, said as malformed.
+      const detail = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `Content-Type must be ${JOSE} (RFC 8555 §6.2)` : err.message;
+      p = problem('malformed', detail, { status: err.statusCode });
+    } else {
+      // Never leak internals (fastify: one error handler that hides 5xx detail).
+      req.log.error({ err: { message: err.message, stack: err.stack } }, 'internal error');
+      p = problem('serverInternal', 'internal server error');
+    }
+    if (p.status >= 500 && err instanceof AcmeProblem) req.log.error({ problem: p.problem, detail: p.message }, 'server problem');
+    void reply
+      .code(p.status)
+      .headers(p.headers ?? {})
+      .type('application/problem+json')
+      .send(JSON.stringify(p.toDocument()));
+  });
+
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).type('application/problem+json').send(JSON.stringify(problem('malformed', 'no such resource', { status: 404 }).toDocument()));
+  });
+
+  app.addHook('onClose', async () => {
+    ctx.closing.abort();
+    await Promise.allSettled([...ctx.validations.values()]);
+  });
+
+  /** JWS-authenticated POST (§6.2); `key` says whether jwk, kid or either is expected. */
+  async function authenticate(req: FastifyRequest, key: 'jwk' | 'kid' | 'either'): Promise<Authenticated> {
+    const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE} (RFC 8555 §6.2)`, { status: 415 });
+    if (req.body === PARSE_FAILED || req.body === undefined) throw problem('malformed', 'the request body is not JSON');
+    let account: AccountRecord | undefined;
+    const jws = await verifyAcmeJws(req.body, {
+      url: links.requestUrl(req.url),
+      key,
+      redeemNonce: (n) => nonces.redeem(n),
+      accountKey: async (kid) => {
+        const id = links.accountIdOf(kid);
+        if (id === undefined) throw problem('malformed', '"kid" is not an account URL of this server');
+        account = await accountForKid(ctx, id);
+        return account.jwk;
+      },
+    });
+    return { jws, account };
+  }
+
+  type Handler = (auth: Authenticated, req: FastifyRequest<{ Params: Record<string, string> }>, reply: FastifyReply) => Promise<unknown>;
+  function post(path: string, key: 'jwk' | 'kid' | 'either', handler: Handler): void {
+    app.post(prefix + path, async (req, reply) => handler(await authenticate(req, key), req as FastifyRequest<{ Params: Record<string, string> }>, reply));
+    // §6.3: everything but the directory and newNonce is POST only (POST-as-GET for reads).
+    app.get(prefix + path, { exposeHeadRoute: true }, async () => {
+      throw problem('malformed', 'this resource only accepts POST (use POST-as-GET, RFC 8555 §6.3)', { status: 405, headers: { Allow: 'POST' } });
+    });
+  }
+  const json = (reply: FastifyReply, code: number, body: unknown) => reply.code(code).type('application/json').send(JSON.stringify(body));
+  const requirePostAsGet = (jws: VerifiedJws) => {
+    if (jws.payloadText !== '') throw problem('malformed', 'this resource is read with POST-as-GET: the payload must be the empty string (RFC 8555 §6.3)');
+  };
+
+  // --- directory and nonces (§7.1.1, §7.2) ---
+  const directory = () => ({
+    newNonce: links.newNonce,
+    newAccount: links.newAccount,
+    newOrder: links.newOrder,
+    revokeCert: links.revokeCert,
+    keyChange: links.keyChange,
+    // newAuthz (pre-authorization) is not implemented, so not advertised (§7.1.1, notes §2.12.4).
+    meta: { ...(deps.meta ?? {}), externalAccountRequired: eabRequired },
+  });
+  app.get(prefix + PATHS.directory, async (_req, reply) => json(reply, 200, directory()));
+  // §6.3 / Pebble: the directory also answers POST-as-GET.
+  app.post(prefix + PATHS.directory, async (_req, reply) => json(reply, 200, directory()));
+  app.head(prefix + PATHS.newNonce, async (_req, reply) => reply.code(200).header('Cache-Control', 'no-store').send());
+  app.get(prefix + PATHS.newNonce, { exposeHeadRoute: false }, async (_req, reply) => reply.code(204).header('Cache-Control', 'no-store').send());
+
+  // --- accounts (§7.3) ---
+  post(PATHS.newAccount, 'jwk', async ({ jws }, _req, reply) => {
+    const { account, created } = await newAccount(ctx, jws);
+    reply.header('Location', links.account(account.id));
+    return json(reply, created ? 201 : 200, renderAccount(account, links));
+  });
+  post(PATHS.account, 'kid', async ({ jws, account }, req, reply) => {
+    if (account!.id !== req.params.id) throw problem('unauthorized', 'the "kid" account does not match the account URL');
+    const updated = await updateAccount(ctx, account!, jws);
+    return json(reply, 200, renderAccount(updated, links));
+  });
+  post(PATHS.accountOrders, 'kid', async ({ jws, account }, req, reply) => {
+    requirePostAsGet(jws);
+    if (account!.id !== req.params.id) throw problem('unauthorized', 'the "kid" account does not match the account URL');
+    const ids = await ctx.store.listOrderIds(account!.id);
+    return json(reply, 200, { orders: ids.map((id) => links.order(id)) });
+  });
+  post(PATHS.keyChange, 'kid', async ({ jws, account }, _req, reply) => {
+    const updated = await keyChange(ctx, account!, jws, { accountUrl: links.account(account!.id), accountUrlOf: links.account });
+    return json(reply, 200, renderAccount(updated, links));
+  });
+
+  // --- orders (§7.4) ---
+  post(PATHS.newOrder, 'kid', async ({ jws, account }, _req, reply) => {
+    const { order, authorizations } = await newOrder(ctx, account!, jws.payload);
+    reply.header('Location', links.order(order.id));
+    return json(reply, 201, renderOrder(ctx, order, authorizations, links));
+  });
+  const sendOrder = async (reply: FastifyReply, order: Awaited<ReturnType<typeof ownedOrder>>) => {
+    const authzs = await orderAuthorizations(ctx, order);
+    for (const a of authzs) resumeValidations(ctx, a);
+    if (orderStatus(order, authzs, ctx.now(), ctx.finalizing.has(order.id)) === 'processing') reply.header('Retry-After', '1');
+    return json(reply, 200, renderOrder(ctx, order, authzs, links));
+  };
+  post(PATHS.order, 'kid', async ({ jws, account }, req, reply) => {
+    requirePostAsGet(jws);
+    return sendOrder(reply, await ownedOrder(ctx, account!, req.params.id!));
+  });
+  post(PATHS.finalize, 'kid', async ({ jws, account }, req, reply) => {
+    const order = await finalizeOrder(ctx, account!, req.params.id!, jws.payload);
+    // No Location: Pebble removed it so clients stop relying on it (notes §2.5).
+    return sendOrder(reply, order);
+  });
+
+  // --- authorizations and challenges (§7.5) ---
+  post(PATHS.authz, 'kid', async ({ jws, account }, req, reply) => {
+    const authz = await updateAuthorization(ctx, account!, req.params.id!, jws.payloadText, jws.payload);
+    if (authz.challenges.some((c) => c.status === 'processing')) reply.header('Retry-After', '1');
+    return json(reply, 200, renderAuthorization(ctx, authz, links));
+  });
+  post(PATHS.challenge, 'kid', async ({ jws, account }, req, reply) => {
+    const { authz, challenge } = jws.payloadText === ''
+      ? await ownedChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!)
+      : await respondToChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!, jws.payloadText, jws.payload);
+    // §7.5.1: Link rel=up to the parent authorization.
+    reply.header('Link', `<${links.authz(authz.id)}>;rel="up"`);
+    return json(reply, 200, renderChallenge(authz, challenge, links));
+  });
+
+  // --- certificates (§7.4.2, §7.6) ---
+  post(PATHS.certificate, 'kid', async ({ jws, account }, req, reply) => {
+    requirePostAsGet(jws);
+    const serial = normalizeSerial(req.params.serial!);
+    const record = serial ? await ctx.store.getCertificate(serial) : undefined;
+    const chain = record && (await ctx.store.getCertificateChain(serial));
+    if (!record || !chain) throw problem('malformed', 'no such certificate', { status: 404 });
+    if (record.accountId !== account!.id && (account!.node === null || account!.node !== record.node)) {
+      throw problem('unauthorized', 'this certificate belongs to another account');
+    }
+    return reply.code(200).type('application/pem-certificate-chain').send(chain);
+  });
+  post(PATHS.revokeCert, 'either', async ({ jws, account }, _req, reply) => {
+    await revokeCertificate(ctx, jws, account);
+    return reply.code(200).send();
+  });
+
   return app;
 }

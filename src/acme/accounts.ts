@@ -1,0 +1,153 @@
+// Accounts (RFC 8555 §7.3): creation with External Account Binding, lookup, update, deactivation,
+// key rollover. The account is bound to the inventory node whose EAB key MACed its creation.
+import type { JWK } from 'jose';
+import { isObject, newId, type AcmeContext } from './context.js';
+import { verifyEab } from './eab.js';
+import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
+import type { AccountRecord } from './model.js';
+import { problem } from './problems.js';
+import { StoreConflictError } from './store.js';
+
+/** At most this many contacts; mailto only, no header fields (§7.3, RFC 6068). */
+const MAX_CONTACTS = 10;
+
+function checkContact(input: unknown): string[] {
+  if (input === undefined) return [];
+  if (!Array.isArray(input)) throw problem('malformed', '"contact" must be an array of URLs');
+  if (input.length > MAX_CONTACTS) throw problem('invalidContact', `at most ${MAX_CONTACTS} contacts are accepted`);
+  return input.map((c) => {
+    if (typeof c !== 'string') throw problem('invalidContact', 'every contact must be a string URL');
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/.exec(c);
+    if (!m) throw problem('invalidContact', `${JSON.stringify(c)} is not a URL`);
+    if (m[1]!.toLowerCase() !== 'mailto') throw problem('unsupportedContact', `contact scheme ${JSON.stringify(m[1])} is not supported (mailto only)`);
+    const addr = m[2]!;
+    // RFC 8555 §7.3: no hfields, a single address.
+    if (!/^[^\s@?,;<>"]+@[^\s@?,;<>"]+\.[^\s@?,;<>"]+$/.test(addr)) throw problem('invalidContact', `${JSON.stringify(c)} is not a single mailto address without header fields`);
+    return 'mailto:' + addr;
+  });
+}
+
+/** The account named by a `kid` (resolved to an id by the caller); deactivated → 401 (§7.3.6). */
+export async function accountForKid(ctx: AcmeContext, id: string | undefined): Promise<AccountRecord> {
+  const account = id === undefined ? undefined : await ctx.store.getAccount(id);
+  if (!account) throw problem('accountDoesNotExist', 'no account exists at this "kid" URL');
+  if (account.status !== 'valid') throw problem('unauthorized', `the account is ${account.status}`, { status: 401 });
+  return account;
+}
+
+export async function newAccount(ctx: AcmeContext, jws: VerifiedJws): Promise<{ account: AccountRecord; created: boolean }> {
+  const payload = jws.payload;
+  if (!isObject(payload)) throw problem('malformed', 'the newAccount payload must be a JSON object');
+  const existing = await ctx.store.findAccountByThumbprint(jws.thumbprint);
+  if (existing) {
+    // §7.3.1: a known key gets the unchanged account (any fields ignored), 200 + Location.
+    if (existing.status !== 'valid') throw problem('unauthorized', `the account for this key is ${existing.status}`, { status: 401 });
+    return { account: existing, created: false };
+  }
+  if (payload.onlyReturnExisting === true) throw problem('accountDoesNotExist', 'no account exists for this key (onlyReturnExisting)');
+  if (payload.termsOfServiceAgreed !== undefined && typeof payload.termsOfServiceAgreed !== 'boolean') {
+    throw problem('malformed', '"termsOfServiceAgreed" must be a boolean');
+  }
+  const contact = checkContact(payload.contact);
+  let node: string | null = null;
+  let eab: AccountRecord['externalAccountBinding'] = null;
+  let eabKeyId: string | null = null;
+  if (payload.externalAccountBinding !== undefined) {
+    const v = await verifyEab(payload.externalAccountBinding, { outerUrl: jws.header.url, accountJwk: jws.jwk, inventory: await ctx.inventory.read() });
+    node = v.node.name;
+    eab = v.jws;
+    eabKeyId = v.keyId;
+  } else if (ctx.eabRequired) {
+    throw problem('externalAccountRequired', 'this server requires External Account Binding (RFC 8555 §7.3.4): use the node\'s NIXCA_EAB_KEY_ID and NIXCA_EAB_MAC_KEY');
+  }
+  const now = ctx.now().toISOString();
+  const account: AccountRecord = {
+    id: newId(),
+    status: 'valid',
+    jwk: jws.jwk,
+    thumbprint: jws.thumbprint,
+    contact,
+    node,
+    eabKeyId,
+    externalAccountBinding: eab,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await ctx.store.createAccount(account);
+  } catch (err) {
+    // Two concurrent newAccount requests with one key: the loser gets the winner's account.
+    if (err instanceof StoreConflictError) {
+      const winner = await ctx.store.findAccountByThumbprint(jws.thumbprint);
+      if (winner) return { account: winner, created: false };
+    }
+    throw err;
+  }
+  ctx.log.info({ account: account.id, node }, 'account created');
+  return { account, created: true };
+}
+
+/** POST to the account URL (§7.3.2, §7.3.6): POST-as-GET, contact update, or deactivation. */
+export async function updateAccount(ctx: AcmeContext, account: AccountRecord, jws: VerifiedJws): Promise<AccountRecord> {
+  if (jws.payloadText === '') return account;
+  const payload = jws.payload;
+  if (!isObject(payload)) throw problem('malformed', 'the account update payload must be a JSON object');
+  const contact = payload.contact === undefined ? undefined : checkContact(payload.contact);
+  if (payload.status !== undefined && payload.status !== 'deactivated') {
+    throw problem('malformed', 'the only status a client may set is "deactivated" (RFC 8555 §7.3.6)');
+  }
+  if (contact === undefined && payload.status === undefined) return account;
+  const updated = await ctx.store.updateAccount(account.id, (a) => ({
+    ...a,
+    ...(contact !== undefined ? { contact } : {}),
+    ...(payload.status === 'deactivated' ? { status: 'deactivated' as const } : {}),
+    updatedAt: ctx.now().toISOString(),
+  }));
+  if (!updated) throw problem('accountDoesNotExist', 'the account no longer exists');
+  if (payload.status === 'deactivated') ctx.log.info({ account: account.id }, 'account deactivated');
+  return updated;
+}
+
+/**
+ * keyChange (§7.3.5): the inner JWS, signed by the new key, names the account and the old key.
+ * A new key that already belongs to an account is a 409 with that account's Location.
+ * Pending orders stay valid (they belong to the account, not to the key).
+ */
+export async function keyChange(
+  ctx: AcmeContext,
+  account: AccountRecord,
+  jws: VerifiedJws,
+  links: { accountUrl: string; accountUrlOf(id: string): string },
+): Promise<AccountRecord> {
+  const inner = await verifyInnerJws(jws.payload, jws.header.url);
+  const p = inner.payload;
+  if (!isObject(p)) throw problem('malformed', 'the keyChange inner payload must be a JSON object');
+  if (p.account !== links.accountUrl) throw problem('malformed', 'the inner payload "account" must be the URL of the account signing the outer JWS');
+  if (!isObject(p.oldKey)) throw problem('malformed', 'the inner payload needs "oldKey"');
+  let oldThumb: string;
+  try {
+    oldThumb = await thumbprintOf(p.oldKey as JWK);
+  } catch {
+    throw problem('malformed', '"oldKey" is not a JWK');
+  }
+  if (oldThumb !== account.thumbprint) throw problem('unauthorized', '"oldKey" is not the account\'s current key');
+  const newThumb = await thumbprintOf(inner.jwk);
+  if (newThumb === account.thumbprint) throw problem('malformed', 'the new key is the current key');
+  const conflict = async (id?: string) => {
+    const other = id ? { id } : await ctx.store.findAccountByThumbprint(newThumb);
+    return problem('malformed', 'the new key already belongs to an account (RFC 8555 §7.3.5)', {
+      status: 409,
+      ...(other ? { headers: { Location: links.accountUrlOf(other.id) } } : {}),
+    });
+  };
+  if (await ctx.store.findAccountByThumbprint(newThumb)) throw await conflict();
+  try {
+    const updated = await ctx.store.updateAccount(account.id, (a) => ({ ...a, jwk: inner.jwk, thumbprint: newThumb, updatedAt: ctx.now().toISOString() }));
+    if (!updated) throw problem('accountDoesNotExist', 'the account no longer exists');
+    ctx.log.info({ account: account.id }, 'account key changed');
+    return updated;
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw await conflict(err.existingId);
+    throw err;
+  }
+}

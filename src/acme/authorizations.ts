@@ -1,0 +1,123 @@
+// Authorizations and challenges (RFC 8555 §7.5): POST-as-GET, client deactivation (§7.5.2), and
+// the response to a challenge (§7.5.1), which starts an asynchronous validation (§8.2).
+import { keyAuthorization, type ValidationOutcome } from './challenges.js';
+import { isObject, type AcmeContext } from './context.js';
+import type { AccountRecord, AuthorizationRecord, ChallengeRecord } from './model.js';
+import { problem, problemDocument } from './problems.js';
+import { authorizationStatus, findChallenge } from './status.js';
+
+export async function ownedAuthorization(ctx: AcmeContext, account: AccountRecord, id: string): Promise<AuthorizationRecord> {
+  const authz = await ctx.store.getAuthorization(id);
+  if (!authz) throw problem('malformed', 'no such authorization (it may have expired and been pruned)', { status: 404 });
+  if (authz.accountId !== account.id) throw problem('unauthorized', 'this authorization belongs to another account');
+  resumeValidations(ctx, authz);
+  return authz;
+}
+
+/** POST to the authorization URL: POST-as-GET, or {"status":"deactivated"} (§7.5.2). */
+export async function updateAuthorization(ctx: AcmeContext, account: AccountRecord, id: string, payloadText: string, payload: unknown): Promise<AuthorizationRecord> {
+  const authz = await ownedAuthorization(ctx, account, id);
+  if (payloadText === '') return authz;
+  if (!isObject(payload) || payload.status !== 'deactivated') {
+    throw problem('malformed', 'an authorization update may only be {"status":"deactivated"} (RFC 8555 §7.5.2)');
+  }
+  const st = authorizationStatus(authz, ctx.now());
+  if (st !== 'valid' && st !== 'pending') throw problem('malformed', `a ${st} authorization cannot be deactivated`);
+  const updated = await ctx.store.updateAuthorization(id, (a) => ({ ...a, deactivated: true }));
+  return updated ?? authz;
+}
+
+export async function ownedChallenge(ctx: AcmeContext, account: AccountRecord, authzId: string, challengeId: string): Promise<{ authz: AuthorizationRecord; challenge: ChallengeRecord }> {
+  const authz = await ownedAuthorization(ctx, account, authzId);
+  const challenge = findChallenge(authz, challengeId);
+  if (!challenge) throw problem('malformed', 'no such challenge', { status: 404 });
+  return { authz, challenge };
+}
+
+/**
+ * POST to a challenge URL. POST-as-GET ("") only reads (notes §2.4: fetching must not start
+ * validation). Any JSON object (normally {}; step-ca tolerates vestigial fields from old clients,
+ * so do we) starts validation of a pending challenge and answers `processing` at once.
+ */
+export async function respondToChallenge(
+  ctx: AcmeContext,
+  account: AccountRecord,
+  authzId: string,
+  challengeId: string,
+  payloadText: string,
+  payload: unknown,
+): Promise<{ authz: AuthorizationRecord; challenge: ChallengeRecord }> {
+  const found = await ownedChallenge(ctx, account, authzId, challengeId);
+  if (payloadText === '') return found;
+  if (!isObject(payload)) throw problem('malformed', 'a challenge response must be a JSON object, normally {} (RFC 8555 §7.5.1)');
+  if (found.challenge.status !== 'pending') return found;
+  const st = authorizationStatus(found.authz, ctx.now());
+  if (st !== 'pending') throw problem('malformed', `the authorization is ${st}; its challenges can no longer be attempted`);
+  // §7.1.6: one attempt per authorization at a time; the first challenge answered wins.
+  if (found.authz.challenges.some((c) => c.status === 'processing')) return found;
+  const authz = await ctx.store.updateAuthorization(authzId, (a) => {
+    const c = findChallenge(a, challengeId);
+    if (!c || c.status !== 'pending' || a.challenges.some((x) => x.status === 'processing')) return undefined;
+    return { ...a, challenges: a.challenges.map((x) => (x.id === challengeId ? { ...x, status: 'processing' as const } : x)) };
+  });
+  const current = authz ?? (await ctx.store.getAuthorization(authzId)) ?? found.authz;
+  startValidation(ctx, current, challengeId, account);
+  return { authz: current, challenge: findChallenge(current, challengeId) ?? found.challenge };
+}
+
+/** After a restart, challenges left `processing` have no running validation: start them again. */
+export function resumeValidations(ctx: AcmeContext, authz: AuthorizationRecord): void {
+  for (const c of authz.challenges) {
+    if (c.status === 'processing' && !ctx.validations.has(c.id) && !ctx.closing.signal.aborted) startValidation(ctx, authz, c.id);
+  }
+}
+
+function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, account?: AccountRecord): void {
+  if (ctx.validations.has(challengeId)) return;
+  const run = validate(ctx, authz, challengeId, account)
+    .catch((err) => ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validation bookkeeping failed'))
+    .finally(() => ctx.validations.delete(challengeId));
+  ctx.validations.set(challengeId, run);
+}
+
+async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, knownAccount?: AccountRecord): Promise<void> {
+  const challenge = findChallenge(authz, challengeId)!;
+  const account = knownAccount ?? (await ctx.store.getAccount(authz.accountId));
+  if (!account) return;
+  const started = Date.now();
+  const keyAuth = await keyAuthorization(challenge.token, account.jwk);
+  const timeout = AbortSignal.timeout(ctx.validationTimeoutMs);
+  const signal = AbortSignal.any([timeout, ctx.closing.signal]);
+  let outcome: ValidationOutcome;
+  try {
+    outcome = await new Promise<ValidationOutcome>((resolve, reject) => {
+      // A validator that ignores its signal still cannot hold the challenge in `processing` forever.
+      const onAbort = () => resolve({ valid: false, problem: { type: 'connection', detail: `validation timed out after ${ctx.validationTimeoutMs} ms` } });
+      signal.addEventListener('abort', onAbort, { once: true });
+      ctx.validator
+        .validate({ type: challenge.type, identifier: authz.identifier.value, token: challenge.token, keyAuthorization: keyAuth }, signal)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  } catch (err) {
+    outcome = { valid: false, problem: { type: 'serverInternal', detail: 'the validator failed unexpectedly' } };
+    ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validator threw');
+  }
+  // Closing the app is not the client's failure: leave the challenge processing, a restart resumes it.
+  if (ctx.closing.signal.aborted) return;
+  const now = ctx.now();
+  await ctx.store.updateAuthorization(authz.id, (a) => {
+    const c = findChallenge(a, challengeId);
+    if (!c || c.status !== 'processing') return undefined;
+    const done: ChallengeRecord = outcome.valid
+      ? { ...c, status: 'valid', validated: now.toISOString() }
+      : { ...c, status: 'invalid', error: problemDocument(outcome.problem.type, outcome.problem.detail, { type: 'dns', value: a.identifier.value }) };
+    // §7.1.4: a valid authorization's `expires` is the end of its usefulness.
+    const expires = outcome.valid ? new Date(now.getTime() + ctx.authorizationLifetimeMs).toISOString() : a.expires;
+    return { ...a, expires, challenges: a.challenges.map((x) => (x.id === challengeId ? done : x)) };
+  });
+  ctx.log.info(
+    { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, valid: outcome.valid, ms: Date.now() - started, ...(outcome.valid ? {} : { problem: outcome.problem.type }) },
+    'challenge validated',
+  );
+}

@@ -1,0 +1,106 @@
+// Issuance policy: which names an account may order (docs/acme.md "Policy"). A node-bound account
+// (EAB) may order only the names the inventory gives its node; an unbound account (eab optional)
+// any name in the inventory, on challenge proof alone. Wildcards and IPs are never issued.
+import { nodeOwns, ownerOf } from '../inventory/inventory.js';
+import type { InventoryData, NodeRecord } from '../inventory/model.js';
+import { isValidDnsName, normalizeDnsName } from '../inventory/names.js';
+import type { AccountRecord, Identifier } from './model.js';
+import { problem, problemDocument, type ProblemDocument } from './problems.js';
+
+/** One order names at most this many identifiers (a fleet node has a handful). */
+export const MAX_IDENTIFIERS = 100;
+
+export interface PolicyDecision {
+  identifiers: Identifier[];
+  /** The node that owns every name. */
+  node: NodeRecord;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses newOrder identifiers (§7.4): a non-empty array of {type, value}; duplicates collapse. */
+export function parseIdentifiers(input: unknown): Array<{ type: string; value: string }> {
+  if (!Array.isArray(input) || input.length === 0) throw problem('malformed', '"identifiers" must be a non-empty array');
+  if (input.length > MAX_IDENTIFIERS) throw problem('rejectedIdentifier', `an order may name at most ${MAX_IDENTIFIERS} identifiers`);
+  const seen = new Set<string>();
+  const out: Array<{ type: string; value: string }> = [];
+  for (const id of input) {
+    if (!isObject(id) || typeof id.type !== 'string' || typeof id.value !== 'string') {
+      throw problem('malformed', 'each identifier must be an object with string "type" and "value"');
+    }
+    const value = id.type === 'dns' ? normalizeDnsName(id.value) : id.value;
+    const key = `${id.type}:${value}`;
+    if (!seen.has(key)) out.push({ type: id.type, value });
+    seen.add(key);
+  }
+  return out;
+}
+
+/**
+ * Decides an order's identifiers for an account. Every refused identifier becomes a subproblem
+ * carrying it (§6.7.1); the top-level type is rejectedIdentifier (or unsupportedIdentifier when
+ * that is all there is), since clients act on the top-level type.
+ */
+export function decideIdentifiers(input: unknown, account: AccountRecord, inventory: InventoryData, eabRequired: boolean): PolicyDecision {
+  const ids = parseIdentifiers(input);
+  const sub: ProblemDocument[] = [];
+  const accepted: Identifier[] = [];
+  let unsupported = 0;
+  const bound = account.node === null ? undefined : inventory.nodes.find((n) => n.name === account.node);
+  if (account.node !== null && !bound) {
+    throw problem('unauthorized', `this account is bound to node ${account.node}, which is no longer in the inventory`);
+  }
+  if (account.node === null && eabRequired) {
+    throw problem('externalAccountRequired', 'this server requires External Account Binding; this account has none');
+  }
+  let owner: NodeRecord | undefined = bound;
+  for (const id of ids) {
+    const identifier = { type: id.type, value: id.value };
+    const reject = (detail: string) => sub.push(problemDocument('rejectedIdentifier', detail, identifier));
+    if (id.type === 'ip') {
+      reject(`${id.value}: IP address identifiers are not issued`);
+      continue;
+    }
+    if (id.type !== 'dns') {
+      unsupported++;
+      sub.push(problemDocument('unsupportedIdentifier', `identifier type ${JSON.stringify(id.type)} is not supported (dns only)`, identifier));
+      continue;
+    }
+    if (id.value.startsWith('*.')) {
+      reject(`${id.value}: wildcard names are not issued`);
+      continue;
+    }
+    if (!isValidDnsName(id.value)) {
+      reject(`${JSON.stringify(id.value)} is not a valid DNS host name`);
+      continue;
+    }
+    if (bound) {
+      if (!nodeOwns(bound, id.value)) {
+        const other = ownerOf(inventory, id.value);
+        reject(`${id.value} is not a name of node ${bound.name}${other ? '' : ' (it is not in the inventory)'}`);
+        continue;
+      }
+    } else {
+      const o = ownerOf(inventory, id.value);
+      if (!o) {
+        reject(`${id.value} is not in the fleet inventory`);
+        continue;
+      }
+      // One certificate belongs to one node (its record, renewal and revocation are per node).
+      if (owner && owner.name !== o.name) {
+        reject(`${id.value} belongs to node ${o.name}, but this order's other names belong to ${owner.name}: order them separately`);
+        continue;
+      }
+      owner = o;
+    }
+    accepted.push({ type: 'dns', value: id.value });
+  }
+  if (sub.length) {
+    const type = unsupported === sub.length ? 'unsupportedIdentifier' : 'rejectedIdentifier';
+    const detail = sub.length === 1 ? sub[0]!.detail : `${sub.length} identifiers were refused by policy; see subproblems`;
+    throw problem(type, detail, { subproblems: sub });
+  }
+  return { identifiers: accepted, node: owner! };
+}
