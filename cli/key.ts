@@ -282,14 +282,15 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .description('emergency: remove a key from trust at once; its name and public key are refused forever')
     .argument('<keyname>', 'key name (e.g. cache.nuc-1.n3x.internal-1)')
     .requiredOption('--reason <text>', 'why (recorded in the key history)')
+    .option('--force', "revoke even the last active key of a node (its cache then serves narinfos no client accepts until a new key is promoted)")
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { reason: string; state?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { reason: string; force?: boolean; state?: string; json?: boolean }) => {
       const { revokeKey } = await import('../src/signing/rotation.js');
       const inv = await store(ctx, opts.state);
-      const r = await inv.update((data) => revokeKey(data, name, opts.reason, ctx.io.now()));
+      const r = await inv.update((data) => revokeKey(data, name, opts.reason, ctx.io.now(), Boolean(opts.force)));
       if (r.warning) ctx.io.err(`nixca: warning: ${r.warning}`);
-      emit(ctx.io, opts, { key: keyView(r.key), previousState: r.previousState, warning: r.warning }, (v) =>
+      emit(ctx.io, opts, { key: keyView(r.key), previousState: r.previousState, forced: r.forced, warning: r.warning }, (v) =>
         `revoked ${v.key.name} (was ${v.previousState}); deploy the NixOS output now so clients stop trusting it`,
       );
     });
@@ -329,14 +330,20 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--out <file>', 'write the signed narinfo here (new file) instead of stdout')
     .option('--in-place', 'replace FILE atomically')
     .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
+    .option('--state <dir>', 'also refuse keys this inventory has revoked')
     .option('--json', 'print JSON')
-    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; json?: boolean }) => {
+    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; state?: string; json?: boolean }) => {
       if (opts.out && opts.inPlace) throw new CliError('usage', 'give --out or --in-place, not both');
       const { readText, writeFileAtomic, writeNewFile } = await import('./files.js');
-      const { parseSecretKey } = await import('../src/signing/keys.js');
+      const { parseSecretKey, toPublicKey } = await import('../src/signing/keys.js');
       const { parseNarInfo, serializeNarInfo, signNarInfo } = await import('../src/signing/narinfo.js');
       const keys = [];
       for (const k of opts.key) keys.push(parseSecretKey(await readText(k, 'secret key file')));
+      if (opts.state) {
+        const { checkNotRevoked } = await import('../src/signing/rotation.js');
+        const data = await (await store(ctx, opts.state)).read();
+        for (const k of keys) checkNotRevoked(data, toPublicKey(k));
+      }
       const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
       const { narinfo, added } = signNarInfo(info, keys, opts.storeDir);
       const text = serializeNarInfo(narinfo);
@@ -358,17 +365,26 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .argument('<file>', 'narinfo file')
     .option('--trusted <keys>', 'trusted public keys, whitespace-separated "name:base64" (repeatable)', collect)
     .option('--trusted-file <file>', 'file with whitespace-separated trusted public keys')
+    .option('--node <node>', "trust what the inventory publishes for this node's cache (next, active, retiring; own and shared)")
     .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
+    .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (file: string, opts: { trusted?: string[]; trustedFile?: string; storeDir: string; json?: boolean }) => {
+    .action(async (file: string, opts: { trusted?: string[]; trustedFile?: string; node?: string; storeDir: string; state?: string; json?: boolean }) => {
       const { readText } = await import('./files.js');
       const { parsePublicKeyList } = await import('../src/signing/keys.js');
       const { parseNarInfo, verifyNarInfo } = await import('../src/signing/narinfo.js');
       const { SigningError } = await import('../src/signing/errors.js');
       const list = [...(opts.trusted ?? [])];
       if (opts.trustedFile) list.push(await readText(opts.trustedFile, 'trusted keys file'));
+      if (opts.node) {
+        const { getNode } = await import('../src/inventory/inventory.js');
+        const { publishedKeysFor } = await import('../src/inventory/signing-keys.js');
+        const data = await (await store(ctx, opts.state)).read();
+        getNode(data, opts.node);
+        list.push(...publishedKeysFor(data, opts.node));
+      }
       const trusted = parsePublicKeyList(list.join(' '));
-      if (trusted.length === 0) throw new CliError('usage', 'give the trusted public keys with --trusted "name:base64 …" or --trusted-file FILE');
+      if (trusted.length === 0) throw new CliError('usage', 'give the trusted public keys with --trusted "name:base64 …", --trusted-file FILE or --node NODE (with published keys)');
       const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
       const v = verifyNarInfo(info, trusted, opts.storeDir);
       emit(ctx.io, opts, v, (r) =>

@@ -14,7 +14,7 @@ import { getNode } from '../inventory/inventory.js';
 import type { InventoryData, SigningKeyRecord, SigningKeyState } from '../inventory/model.js';
 import { enteredStateAt } from '../inventory/signing-keys.js';
 import { SigningError } from './errors.js';
-import { bytesEqual, checkKeyName, parsePublicKey } from './keys.js';
+import { bytesEqual, checkKeyName, parsePublicKey, type PublicKey } from './keys.js';
 
 export type Scope = string | null;
 
@@ -86,6 +86,12 @@ export function checkKeyIsNew(data: InventoryData, name: string, publicKey: Uint
     if (sameName) throw new SigningError('SIGNING_KEY_NAME_TAKEN', `key name ${name} is already used by ${scopeLabel(k.node)}; key names are unique in the fleet and never reused`);
     throw new SigningError('SIGNING_KEY_DUPLICATE', `this public key is already in the inventory as ${k.name}`);
   }
+}
+
+/** Refuses a key (by name or bytes) that the inventory has revoked; unknown keys pass. */
+export function checkNotRevoked(data: InventoryData, key: PublicKey): void {
+  const hit = data.signingKeys.find((k) => k.state === 'revoked' && (k.name === key.name || bytesEqual(parsePublicKey(k.publicKey).bytes, key.bytes)));
+  if (hit) throw new SigningError('SIGNING_KEY_REVOKED', `key ${key.name}${hit.name !== key.name ? ` (the bytes of ${hit.name})` : ''} was revoked and must not sign anything`);
 }
 
 export interface NewKey {
@@ -197,21 +203,38 @@ export function applyRotation(data: InventoryData, step: RotateStep, policy: Rot
 export interface RevokeResult {
   key: SigningKeyRecord;
   previousState: SigningKeyState;
-  /** Set when the scope is left without an active key (its caches now serve unsigned narinfos). */
+  forced: boolean;
+  /** Set when nodes are left without an active key (their caches now serve unsigned narinfos). */
   warning: string | null;
 }
 
-/** Emergency path: out of trust at once, from any state; the name and bytes stay refused forever. */
-export function revokeKey(data: InventoryData, name: string, reason: string, now: Date): RevokeResult {
+/** Nodes that would have no active key (own or shared) if `key` stopped being active. */
+function nodesLeftUnsigned(data: InventoryData, key: SigningKeyRecord): string[] {
+  const nodes = key.node === null ? data.nodes.map((n) => n.name) : [key.node];
+  return nodes.filter((n) => !data.signingKeys.some((k) => k !== key && k.state === 'active' && (k.node === n || k.node === null)));
+}
+
+/**
+ * Emergency path: out of trust at once, from any state; the name and bytes stay refused forever.
+ * Revoking the last active key of a node leaves its cache signing nothing clients accept, so that
+ * needs `force` (the operator says "yes, stop trusting it now, unsigned is better than leaked").
+ */
+export function revokeKey(data: InventoryData, name: string, reason: string, now: Date, force = false): RevokeResult {
   if (!reason.trim()) throw new SigningError('SIGNING_REASON_REQUIRED', 'a revocation needs a --reason');
   const key = getKey(data, name);
   if (key.state === 'revoked') throw new SigningError('SIGNING_KEY_ALREADY_REVOKED', `key ${name} is already revoked`);
   const previousState = key.state;
+  const unsigned = previousState === 'active' ? nodesLeftUnsigned(data, key) : [];
+  if (unsigned.length && !force) {
+    throw new SigningError(
+      'SIGNING_ROTATION_UNSAFE',
+      `refusing to revoke ${name}: it is the only active key of ${unsigned.map((n) => `node ${n}`).join(', ')}, which would serve narinfos no client accepts until a new key is promoted; pass --force to revoke it anyway (then: nixca key rotate ${key.node ?? '--shared'} --secret-out FILE, deploy, nixca key rotate ${key.node ?? '--shared'})`,
+    );
+  }
   transition(key, 'revoked', reason, now);
   delete key.overlapSigning;
-  const warning =
-    previousState === 'active' && !keyIn(data, key.node, 'active')
-      ? `${scopeLabel(key.node)} has no active signing key now: create one (nixca key rotate ${key.node ?? '--shared'} --secret-out FILE), deploy, and promote it (nixca key rotate ${key.node ?? '--shared'}: with no active key left, promotion needs no waiting)`
-      : null;
-  return { key, previousState, warning };
+  const warning = unsigned.length
+    ? `${unsigned.map((n) => `node ${n}`).join(', ')} ha${unsigned.length > 1 ? 've' : 's'} no active signing key now: create one (nixca key rotate ${key.node ?? '--shared'} --secret-out FILE), deploy, and promote it (nixca key rotate ${key.node ?? '--shared'}: with no active key left, promotion needs no waiting)`
+    : null;
+  return { key, previousState, forced: unsigned.length > 0, warning };
 }

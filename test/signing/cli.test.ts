@@ -9,6 +9,16 @@ import { runCli, spawnCli, tempDir, type CliResult } from '../helpers/cli.js';
 
 const HOUR = 3_600_000;
 
+const NARINFO = [
+  'StorePath: /nix/store/3jb89w1q3xcj2sfly0g7h4w91iv5xs4z-b.txt',
+  'URL: nar/1jdbl75ircqagya3qmcxpwdwkk2jskwp5pjihrd8ib3jyr8gjsfz.nar',
+  'Compression: none',
+  'NarHash: sha256:1jdbl75ircqagya3qmcxpwdwkk2jskwp5pjihrd8ib3jyr8gjsfz',
+  'NarSize: 120',
+  'References: ',
+  '',
+].join('\n');
+
 function clock(start = Date.parse('2026-01-01T00:00:00Z')) {
   let t = start;
   return { now: () => new Date(t), advance: (ms: number) => void (t += ms) };
@@ -152,12 +162,14 @@ test('key import: format checks, name clash, and revoked keys refused forever', 
   assert.equal(s.nodes[0]!.trustedPublicKeys.length, 1, 'revoked keys are not published');
 });
 
-test('revoking the active key removes it from trust at once and warns that the node no longer signs', async (t) => {
+test('revoking the last active key needs --force, then removes it from trust at once and warns that the node no longer signs', async (t) => {
   const { state, cli } = await setup(t);
   await cli(['key', 'generate', 'nuc-1', '--secret-out', join(state, 'k1.sec')]);
   await cli(['key', 'rotate', 'nuc-1']);
-  const r = await cli(['key', 'revoke', 'cache.nuc-1.n3x.internal-1', '--reason', 'key leaked']);
-  assert.equal(r.code, 0);
+  oneLine(await cli(['key', 'revoke', 'cache.nuc-1.n3x.internal-1', '--reason', 'key leaked']), 8, /refusing to revoke cache\.nuc-1\.n3x\.internal-1: it is the only active key of node nuc-1.*--force/);
+  assert.equal((await status(cli)).nodes[0]!.keys[0]!.state, 'active', 'a refused revocation changes nothing');
+  const r = await cli(['key', 'revoke', 'cache.nuc-1.n3x.internal-1', '--reason', 'key leaked', '--force']);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /warning: node nuc-1 has no active signing key now/);
   const s = await status(cli);
   assert.deepEqual(s.nodes[0]!.trustedPublicKeys, []);
@@ -188,6 +200,16 @@ test('a fleet-wide shared key is published and used by every node beside their o
   const next = await cli(['key', 'rotate', '--shared', '--host', 'cache.n3x.example.com', '--secret-out', join(state, 's2.sec'), '--json']);
   assert.equal(JSON.parse(next.stdout).key.name, 'cache.n3x.example.com-2');
   assert.equal((await status(cli)).fleetTrustedPublicKeys.length, 2);
+  // verify-narinfo --node trusts exactly what the inventory publishes for that node.
+  const file = join(state, 'x.narinfo');
+  await writeFile(file, NARINFO);
+  assert.equal((await cli(['key', 'sign-narinfo', '--key', join(state, 's2.sec'), '--in-place', file])).code, 0);
+  const v = await cli(['key', 'verify-narinfo', '--node', 'nuc-2', file, '--json']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(JSON.parse(v.stdout).signatures[0].keyName, 'cache.n3x.example.com-2');
+  await cli(['key', 'revoke', 'cache.n3x.example.com-2', '--reason', 'test']);
+  assert.equal((await cli(['key', 'verify-narinfo', '--node', 'nuc-2', file])).code, 1, 'a revoked key is no longer trusted');
+  oneLine(await cli(['key', 'sign-narinfo', '--key', join(state, 's2.sec'), file]), 8, /cache\.n3x\.example\.com-2 was revoked and must not sign anything/);
   oneLine(await cli(['key', 'status', 'nope']), 4, /no node named/);
 });
 
@@ -195,15 +217,7 @@ test('sign-narinfo / verify-narinfo: output modes, exit 1 when no signature is v
   const dir = await tempDir(t);
   const kp = generateKeyPair('cache-1');
   await writeFile(join(dir, 'k.sec'), kp.secretKey, { mode: 0o600 });
-  const narinfo = [
-    'StorePath: /nix/store/3jb89w1q3xcj2sfly0g7h4w91iv5xs4z-b.txt',
-    'URL: nar/1jdbl75ircqagya3qmcxpwdwkk2jskwp5pjihrd8ib3jyr8gjsfz.nar',
-    'Compression: none',
-    'NarHash: sha256:1jdbl75ircqagya3qmcxpwdwkk2jskwp5pjihrd8ib3jyr8gjsfz',
-    'NarSize: 120',
-    'References: ',
-    '',
-  ].join('\n');
+  const narinfo = NARINFO;
   const file = join(dir, 'x.narinfo');
   await writeFile(file, narinfo);
   const toStdout = await runCli(['key', 'sign-narinfo', '--key', join(dir, 'k.sec'), file]);
