@@ -105,11 +105,11 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       .code(p.status)
       .headers(p.headers ?? {})
       .type('application/problem+json')
-      .send(JSON.stringify(p.toDocument()));
+      .send(Buffer.from(JSON.stringify(p.toDocument())));
   });
 
   app.setNotFoundHandler((_req, reply) => {
-    void reply.code(404).type('application/problem+json').send(JSON.stringify(problem('malformed', 'no such resource', { status: 404 }).toDocument()));
+    void reply.code(404).type('application/problem+json').send(Buffer.from(JSON.stringify(problem('malformed', 'no such resource', { status: 404 }).toDocument())));
   });
 
   app.addHook('onClose', async () => {
@@ -145,7 +145,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       throw problem('malformed', 'this resource only accepts POST (use POST-as-GET, RFC 8555 §6.3)', { status: 405, headers: { Allow: 'POST' } });
     });
   }
-  const json = (reply: FastifyReply, code: number, body: unknown) => reply.code(code).type('application/json').send(JSON.stringify(body));
+  const json = (reply: FastifyReply, code: number, body: unknown) => reply.code(code).type('application/json').send(Buffer.from(JSON.stringify(body)));
   const requirePostAsGet = (jws: VerifiedJws) => {
     if (jws.payloadText !== '') throw problem('malformed', 'this resource is read with POST-as-GET: the payload must be the empty string (RFC 8555 §6.3)');
   };
@@ -235,7 +235,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     if (record.accountId !== account!.id && (account!.node === null || account!.node !== record.node)) {
       throw problem('unauthorized', 'this certificate belongs to another account');
     }
-    return reply.code(200).type('application/pem-certificate-chain').send(chain);
+    return reply.code(200).type('application/pem-certificate-chain').send(Buffer.from(chain));
   });
   post(PATHS.revokeCert, 'either', async ({ jws, account }, _req, reply) => {
     await revokeCertificate(ctx, jws, account);
