@@ -1,0 +1,93 @@
+// An issuance that survives its server being killed (for test/crash): on a transport error it
+// waits for the server to come back, then resumes from what the server says about its objects,
+// as a real ACME client would after a restart (RFC 8555 §7.1.3/§7.4: an order's status tells the
+// client what is next): pending → validate, ready → finalize, processing → poll, valid → download,
+// invalid or unknown → start a new order. Accounts are found again by key (§7.3.1: newAccount with
+// a known key returns the existing account).
+import { performance } from 'node:perf_hooks';
+import type acme from 'acme-client';
+import { FlowClient, type FlowOptions, type Prepared } from './flow.js';
+
+export interface ResilientResult {
+  name: string;
+  ok: boolean;
+  chainPem?: string;
+  error?: string;
+  /** Transport errors survived (the server died under us). */
+  interruptions: number;
+  /** Orders created (more than 1: an order was abandoned and a new one started). */
+  orders: number;
+  /** Every error message seen, in order (for diagnostics). */
+  trail: string[];
+}
+
+const isTransport = (err: unknown) => /transport error|socket hang up|ECONNRE|EPIPE|ETIMEDOUT|timeout/i.test(String((err as Error)?.message ?? err));
+
+export async function resilientFlow(
+  prep: Prepared,
+  opts: FlowOptions,
+  waitForServer: () => Promise<void>,
+  maxAttempts = 30,
+): Promise<ResilientResult> {
+  const res: ResilientResult = { name: prep.name, ok: false, interruptions: 0, orders: 0, trail: [] };
+  let fc = new FlowClient(prep, opts);
+  let accountUrl: string | undefined;
+  let order: acme.Order | undefined;
+  const deadline = performance.now() + opts.timeoutMs;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    try {
+      if (!accountUrl) {
+        await fc.client.createAccount({ termsOfServiceAgreed: true });
+        accountUrl = fc.client.getAccountUrl();
+      }
+      if (order) {
+        try {
+          order = { ...(await fc.client.getOrder(order)), url: order.url };
+        } catch (err) {
+          if (isTransport(err)) throw err;
+          // The server does not know the order (lost before it was durable): start a new one.
+          res.trail.push(`order lookup: ${(err as Error).message}`);
+          order = undefined;
+        }
+        if (order?.status === 'invalid') {
+          res.trail.push(`order ${order.url} is invalid: starting a new one`);
+          order = undefined;
+        }
+      }
+      if (!order) {
+        order = await fc.client.createOrder({ identifiers: [{ type: 'dns', value: prep.name }] });
+        res.orders += 1;
+      }
+      if (order.status === 'pending') {
+        await fc.validate(order, deadline);
+        order = { ...(await fc.client.getOrder(order)), url: order.url };
+      }
+      const fin = await fc.finalize(order, deadline);
+      res.chainPem = String(await fc.client.getCertificate(fin));
+      res.ok = true;
+      fc.destroy();
+      return res;
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err);
+      res.trail.push(msg);
+      if (isTransport(err)) {
+        res.interruptions += 1;
+        fc.destroy();
+        await waitForServer();
+        // A new client object: fresh socket and nonce; the account is found again by its key.
+        fc = new FlowClient(prep, opts, accountUrl);
+        continue;
+      }
+      if (order && /order became invalid|authz became invalid/.test(msg)) {
+        order = undefined;
+        continue;
+      }
+      res.error = msg;
+      fc.destroy();
+      return res;
+    }
+  }
+  res.error = `gave up after ${maxAttempts} attempts: ${res.trail.at(-1)}`;
+  fc.destroy();
+  return res;
+}
