@@ -22,7 +22,9 @@ export async function nixEnv(dir: string): Promise<NixEnv> {
   const confDir = join(dir, 'nix-conf');
   await mkdir(confDir, { recursive: true });
   // No substituters: otherwise nix tries https://cache.nixos.org for anything it cannot find.
-  await writeFile(join(confDir, 'nix.conf'), 'experimental-features = nix-command\nsubstituters =\nsandbox = false\n');
+  // `store`: commands without --store (nix-store --generate-binary-cache-key opens one too) use a
+  // throw-away chroot store instead of /nix/store or the daemon (not reachable as a normal user).
+  await writeFile(join(confDir, 'nix.conf'), `experimental-features = nix-command\nsubstituters =\nsandbox = false\nstore = ${join(dir, 'default-store')}\n`);
   let calls = 0;
   const run: NixEnv['run'] = async (cmd, args, opts = {}) => {
     // A fresh cache dir per call: nix keeps narinfos it has seen in $XDG_CACHE_HOME/nix, and tests
