@@ -347,7 +347,10 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
       const { narinfo, added } = signNarInfo(info, keys, opts.storeDir);
       const text = serializeNarInfo(narinfo);
-      if (opts.inPlace) await writeFileAtomic(file, text, 0o644);
+      if (opts.inPlace) {
+        const { stat } = await import('node:fs/promises');
+        await writeFileAtomic(file, text, (await stat(file)).mode & 0o777); // keep the cache file's mode
+      }
       else if (opts.out) await writeNewFile(opts.out, text, 0o644);
       const written = opts.inPlace ? file : (opts.out ?? null);
       if (!written) {
