@@ -53,6 +53,9 @@ export async function checkIntermediateChain(cert: X509Certificate, root: X509Ce
   const rootBc = root.getExtension(x509.BasicConstraintsExtension);
   if (!rootBc?.ca) throw new CaError('CA_CHAIN_INVALID', 'the root certificate is not a CA certificate');
   if (!(await root.isSelfSigned().catch(() => false))) throw new CaError('CA_CHAIN_INVALID', 'the root certificate is not self-signed');
+  if (Buffer.from(cert.publicKey.rawData).equals(Buffer.from(root.publicKey.rawData))) {
+    throw new CaError('CA_CHAIN_INVALID', 'the certificate has the root\'s own key; give the intermediate certificate, not the root');
+  }
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   if (!bc?.ca) throw new CaError('CA_CHAIN_INVALID', 'the certificate is not a CA certificate (basicConstraints CA:FALSE)');
   if (cert.issuer !== root.subject || !(await cert.verify({ publicKey: root.publicKey, signatureOnly: true }).catch(() => false))) {

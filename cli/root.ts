@@ -568,10 +568,11 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
 
   root
     .command('rotate')
-    .description('create a new root in a new directory and cross-sign it with the current root (both trusted during the overlap)')
+    .description('create a new root key and certificate in a new directory, cross-signed by the current root (key rollover; both trusted during the overlap)')
     .requiredOption('--dir <dir>', 'current root directory')
     .requiredOption('--new-dir <dir>', 'new root directory (must not exist or be empty)')
-    .requiredOption('--name <cn>', 'new root common name, e.g. "n3x Internal Root CA 2"')
+    .option('--name <cn>', "new root common name (default: the current root's, which the cross-certificate needs)")
+    .option('--no-cross', 'do not cross-sign (needed when --name differs; then sign the issuer CSR with both roots instead)')
     .option('--permit-dns <subtree>', "permitted DNS subtree of the new root (repeatable; default the current root's)", collect)
     .option('--allow-ip', 'do not exclude IP addresses in the new root')
     .option('--validity <duration>', 'new root lifetime (default 10y)', parseDays('--validity'))
@@ -583,20 +584,28 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--threshold <m>', 'shares needed for the NEW passphrase', parseCount('--threshold'))
     .option('--shares-dir <dir>', 'where to write the NEW share files (default NEW-DIR/shares)')
     .option('--json', 'print JSON')
-    .action(async (opts: Omit<InitFlags, 'dir' | 'passphraseFile'> & UnlockFlags & { dir: string; newDir: string; newPassphraseFile?: string; json?: boolean }) => {
+    .action(async (opts: Omit<InitFlags, 'dir' | 'passphraseFile' | 'name'> & UnlockFlags & { name?: string; cross: boolean; dir: string; newDir: string; newPassphraseFile?: string; json?: boolean }) => {
       const { join, resolve } = await import('node:path');
       const { writeNewFile, writeFileAtomic } = await import('./files.js');
       const { crossCertify } = await import('../src/ca/rotation.js');
       const { certFingerprint, colonHex } = await import('../src/ca/inspect.js');
       const { appendEntry, entryHash, serializeEntry } = await import('../src/ca/chainlog.js');
       const old = await openRootDir(resolve(ctx.io.cwd, opts.dir));
+      const oldCn = old.certificate.subjectName.getField('CN')[0] ?? '';
+      const name = opts.name ?? oldCn;
+      // RFC 5280 §6.1.4 (l): only a self-issued certificate (subject = issuer) is exempt from the
+      // current root's pathLen 1. A cross-certificate for a differently named root would be a
+      // second CA level below it, and every verifier would reject leaf → intermediate → cross → root.
+      if (opts.cross && name.trim() !== oldCn) {
+        throw new CliError('usage', `a cross-certificate needs the new root to keep the name "${oldCn}" (the current root's pathLen 1 only exempts self-issued certificates); drop --name, or add --no-cross and sign the issuer's CSR with both roots`);
+      }
       await ensureEmptyDir(resolve(ctx.io.cwd, opts.newDir));
       const oldKey = await unlockRoot(ctx.io, old, opts);
       const made = await initRoot(
         ctx.io,
         {
           dir: opts.newDir,
-          name: opts.name,
+          name,
           permitDns: opts.permitDns?.length ? opts.permitDns : old.ledger.root.permittedDns,
           allowIp: opts.allowIp,
           validity: opts.validity,
@@ -610,11 +619,19 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
         { rotatedFrom: { subject: old.certificate.subject, sha256: old.ledger.root.sha256 } },
       );
       const now = ctx.io.now();
+      if (!opts.cross) {
+        const oldT = await nextTranscript(old, oldKey, 'root.rotate', { newRoot: { subject: made.result.subject, sha256: made.result.sha256 }, cross: null }, now);
+        await commitRoot(old, old.ledger, oldT);
+        emit(ctx.io, opts, { newRoot: made.result, cross: null }, (d) =>
+          [initText(d.newRoot), 'No cross-certificate: sign the issuer CSR with both roots during the overlap and distribute both root.pem files.'].join('\n'),
+        );
+        return;
+      }
       const cross = await crossCertify({ certificate: old.certificate, privateKey: oldKey }, made.certificate, { now });
       const crossInfo = { serial: cross.serialNumber.toLowerCase(), subject: cross.subject, sha256: certFingerprint(cross), notAfter: cross.notAfter.toISOString(), signedAt: now.toISOString() };
       const pem = cross.toString('pem') + '\n';
       // The old root's record of the cross-signature…
-      const oldT = await nextTranscript(old, oldKey, 'root.cross-sign', { newRoot: { subject: made.result.subject, sha256: made.result.sha256 }, cross: crossInfo }, now);
+      const oldT = await nextTranscript(old, oldKey, 'root.rotate', { newRoot: { subject: made.result.subject, sha256: made.result.sha256 }, cross: crossInfo }, now);
       await writeNewFile(join(old.dir, ROOT_FILES.cross, `${crossInfo.serial}.pem`), pem, 0o644).catch(async (err) => {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         const { ensureDir } = await import('./files.js');
