@@ -36,6 +36,8 @@ export interface AcmeDeps {
   orderLifetimeMs?: number;
   /** How long a valid authorization may be reused (default 24 h). */
   authorizationLifetimeMs?: number;
+  /** How often expired orders/authorizations are pruned from the store (default 10 minutes). */
+  pruneIntervalMs?: number;
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }

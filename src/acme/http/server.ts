@@ -112,7 +112,15 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     void reply.code(404).type('application/problem+json').send(Buffer.from(JSON.stringify(problem('malformed', 'no such resource', { status: 404 }).toDocument())));
   });
 
+  // Bounded state: expired orders and authorizations leave the working set (nonces prune themselves).
+  const pruneEveryMs = deps.pruneIntervalMs ?? 10 * 60_000;
+  const pruner = setInterval(() => {
+    ctx.store.prune(ctx.now()).catch((err: Error) => app.log.error({ err: err.message }, 'prune failed'));
+  }, pruneEveryMs);
+  pruner.unref();
+
   app.addHook('onClose', async () => {
+    clearInterval(pruner);
     ctx.closing.abort();
     await Promise.allSettled([...ctx.validations.values()]);
   });
