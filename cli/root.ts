@@ -419,6 +419,17 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       const csr = await readCsrFile(resolve(ctx.io.cwd, opts.csr));
       await checkIntermediateCsr(csr);
       await refuseExisting(out);
+      // Checked again by signIntermediate; here so the operator hears about it before typing the passphrase.
+      const { dnsSubtreesWithin } = await import('../src/ca/constraints.js');
+      const { permittedSubtrees, DAY_MS } = await import('../src/ca/root.js');
+      const { CaError } = await import('../src/ca/errors.js');
+      const rootPermitted = permittedDnsOf(r.certificate);
+      if (opts.permitDns?.length && rootPermitted && !dnsSubtreesWithin(permittedSubtrees(opts.permitDns), rootPermitted)) {
+        throw new CaError('CA_NAME_NOT_PERMITTED', `--permit-dns ${opts.permitDns.join(', ')} is outside the root's permitted subtrees (${rootPermitted.join(', ')})`);
+      }
+      if (ctx.io.now().getTime() + (opts.validity ?? 365) * DAY_MS > r.certificate.notAfter.getTime()) {
+        throw new CaError('CA_VALIDITY_INVALID', `the intermediate would end after the root (${r.certificate.notAfter.toISOString()}); shorten --validity or rotate the root`);
+      }
       const privateKey = await unlockRoot(ctx.io, r, opts);
       const now = ctx.io.now();
       const cert = await signIntermediate({ certificate: r.certificate, privateKey }, csr, { validityDays: opts.validity, permittedDns: opts.permitDns, now });
@@ -553,6 +564,18 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       const firstRoot = (first?.data as { root?: { sha256?: string } } | undefined)?.root?.sha256;
       if (first && (first.seq !== 0 || first.event !== 'root.init' || firstRoot !== rootSha)) {
         problems.unshift({ line: 1, reason: 'the first entry is not the creation of this root certificate' });
+      }
+      // The ledger (when present) remembers the last head: a removed LAST entry shows up here.
+      const { exists } = await import('./files.js');
+      if (problems.length === 0 && (await exists(join(dir, ROOT_FILES.ledger)))) {
+        try {
+          const ledger = JSON.parse(await readText(join(dir, ROOT_FILES.ledger), 'ledger')) as Ledger;
+          if (ledger.root?.sha256 === rootSha && ledger.transcriptHead && ledger.transcriptHead !== v.head) {
+            problems.push({ line: v.count, reason: `the transcript ends at ${v.head.slice(0, 16)}…, but the ledger recorded ${ledger.transcriptHead.slice(0, 16)}… as its last entry (entries removed from the end?)` });
+          }
+        } catch {
+          // An unreadable ledger does not make the signed transcript wrong; only the signatures decide.
+        }
       }
       const result = { valid: problems.length === 0, entries: v.count, head: v.head, root: rootSha, problems, events: v.entries.map((e) => ({ seq: e.seq, time: e.time, event: e.event })) };
       emit(ctx.io, opts, result, (d) =>

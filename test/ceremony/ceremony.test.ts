@@ -2,12 +2,12 @@
 // root init → issuer init → sign-intermediate → issuer install → leaf → revoke → crl → transcript verify.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadIssuer } from '../../cli/issuer.js';
 import { generateKeyPair } from '../../src/ca/keys.js';
 import { issueLeaf, type IssuerMaterial } from '../../src/ca/leaf.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { openssl } from '../ca/openssl.js';
 
 const ROOT_PASS = 'correct horse battery staple';
@@ -127,6 +127,8 @@ test('scripted ceremony through the CLI, accepted by openssl', async (t) => {
   await tamper([lines[0], lines[1], lines[3], lines[4]].join('\n') + '\n', /line 3: entry has seq 3, expected 2/);
   await tamper([lines[0], lines[2], lines[1], lines[3], lines[4]].join('\n') + '\n', /line 2/);
   await tamper(lines.slice(1).join('\n') + '\n', /line 1/);
+  // The newest entry removed: the chain alone is fine, the ledger's recorded head is not.
+  await tamper(lines.slice(0, -1).join('\n') + '\n', /ledger recorded .* as its last entry/);
   // A transcript of another root (valid on its own) does not verify against this root.
   await writeFile(join(rootDir, 'transcript.jsonl'), transcript);
   const other = join(dir, 'other');
@@ -137,4 +139,25 @@ test('scripted ceremony through the CLI, accepted by openssl', async (t) => {
   r = await runCli(['root', 'transcript', 'verify', '--dir', rootDir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /transcript OK: 5 entries/);
+});
+
+test('a real nixca process takes the root passphrase from $CREDENTIALS_DIRECTORY and exits with the table codes', async (t) => {
+  const dir = await tempDir(t);
+  const creds = join(dir, 'creds');
+  await mkdir(creds);
+  await writeFile(join(creds, 'nixca-root-passphrase'), ROOT_PASS + '\n');
+  const env = { PATH: process.env.PATH, CREDENTIALS_DIRECTORY: creds };
+  const rootDir = join(dir, 'root');
+  let r = await spawnCli(['root', 'init', '--dir', rootDir, '--name', 'n3x Internal Root CA', '--permit-dns', 'n3x.internal'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await mode(join(rootDir, 'root.key.pem')), 0o600);
+  const ok = await openssl(['pkey', '-in', join(rootDir, 'root.key.pem'), '-passin', `file:${join(creds, 'nixca-root-passphrase')}`, '-noout']);
+  assert.equal(ok.code, 0, ok.stderr);
+  r = await spawnCli(['root', 'init', '--dir', rootDir, '--name', 'again', '--permit-dns', 'n3x.internal'], { env });
+  assert.equal(r.code, 5);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  // No passphrase source and no terminal: a usage error, not a hang.
+  r = await spawnCli(['root', 'crl', '--dir', rootDir, '--out', join(dir, 'x.crl')], { env: { PATH: process.env.PATH } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no passphrase for the root key/);
 });
