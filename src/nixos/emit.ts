@@ -2,7 +2,8 @@
 // inventory and options, returns the files as text; cli/nixos.ts reads and writes. Deterministic:
 // nothing here depends on time, randomness or the machine, so the same inventory gives the same
 // bytes and the output can be committed and reviewed as a diff.
-import type { InventoryData, NodeRecord, SigningKeyRecord, SigningKeyState } from '../inventory/model.js';
+import type { InventoryData, NodeRecord, SigningKeyRecord } from '../inventory/model.js';
+import { fleetTrustedPublicKeys, isSigning, keysForNode } from '../inventory/signing-keys.js';
 import { EAB_KEY_ID_VAR, EAB_MAC_KEY_VAR, renderSiteBlocks } from './caddyfile.js';
 import { NixosError } from './errors.js';
 import { attrs, bool, call, int, letIn, list, moduleFn, path, ref, renderNixFile, str, type AttrKey, type Expr } from './nix-expr.js';
@@ -14,7 +15,7 @@ export interface EmitOptions {
   acmeDirectory: string;
   /** Canonical PEM of the root certificate(s) (root-cert.ts). */
   rootPem: string;
-  /** Also sign with `retiring` keys (the overlap step of a rotation, nix-notes §1.5). */
+  /** Sign with every `retiring` key too, not only those marked `overlapSigning` (nix-notes §1.5). */
   signKeyOverlap: boolean;
   /** Where runtime secrets live on nodes (agenix `/run/agenix`, sops-nix `/run/secrets`). */
   secretDir: string;
@@ -42,12 +43,12 @@ export interface EmitResult {
   warnings: string[];
 }
 
-/** Keys clients trust: pre-published, current and still-circulating ones; never retired/revoked. */
-export const PUBLISHED_STATES: readonly SigningKeyState[] = ['next', 'active', 'retiring'];
 export const ROOT_FILE = 'root-ca.pem';
 /** Where trust.nix installs the root on every machine, for Caddy's `trusted_roots` (and curl --cacert). */
 export const ROOT_ETC_PATH = '/etc/nixca/root-ca.pem';
 export const HARMONIA_BIND = '127.0.0.1:5000';
+/** Between mkDefault (1000) and a plain definition (100). */
+const NODE_DEFAULT_PRIORITY = 900;
 
 export function substituterUrl(node: NodeRecord): string | null {
   // dnsNames are sorted by the inventory: the first is a stable choice. A node that owns only
@@ -56,15 +57,20 @@ export function substituterUrl(node: NodeRecord): string | null {
   return host ? `https://${host}?priority=${node.priority}` : null;
 }
 
+/** Same default as `nixca key generate` (src/signing/rotation.ts), for records that carry no path. */
 function defaultSecretPath(secretDir: string, key: SigningKeyRecord): string {
-  return `${secretDir}/nix-signing-key-${key.name}`;
+  return `${secretDir}/nix-signing-${key.name}`;
 }
 
-/** The runtime secret paths a node's Harmonia signs with: its own and the fleet-wide keys. Active first. */
+/**
+ * The keys a node's Harmonia signs with: its own and the fleet-wide ones that are active, plus
+ * retiring ones during an overlap (set per key by `nixca key rotate --overlap`, or for every
+ * retiring key by `--sign-key-overlap`). Active first, as in src/inventory/signing-keys.ts.
+ */
 export function signKeysFor(data: InventoryData, node: string, overlap: boolean): SigningKeyRecord[] {
-  const mine = data.signingKeys.filter((k) => k.node === node || k.node === null);
+  const mine = keysForNode(data, node);
   const active = mine.filter((k) => k.state === 'active');
-  const retiring = overlap ? mine.filter((k) => k.state === 'retiring') : [];
+  const retiring = mine.filter((k) => k.state === 'retiring' && (overlap || isSigning(k)));
   return [...active, ...retiring];
 }
 
@@ -119,8 +125,10 @@ function nodeModule(node: NodeRecord, opts: EmitOptions, signKeyPaths: readonly 
       ['enable', bool(true)],
       // Runtime strings, never path literals: a path literal would copy the secret into the store.
       ['signKeyPaths', list(signKeyPaths.map(str))],
-      [['settings', 'bind'], call('lib.mkDefault', str(HARMONIA_BIND))],
-      [['settings', 'priority'], call('lib.mkDefault', int(node.priority))],
+      // nixpkgs' harmonia module sets these with mkDefault (1000): the same priority would be a
+      // conflict, so ours sit just above it (900) and a plain definition on the node still wins.
+      [['settings', 'bind'], call('lib.mkOverride', int(NODE_DEFAULT_PRIORITY), str(HARMONIA_BIND))],
+      [['settings', 'priority'], call('lib.mkOverride', int(NODE_DEFAULT_PRIORITY), int(node.priority))],
     ])],
   ];
   if (hasVhosts) {
@@ -150,7 +158,7 @@ export function emitNixos(data: InventoryData, opts: EmitOptions): EmitResult {
     throw new NixosError('NIXOS_OPTION_INVALID', `connect-timeout ${opts.connectTimeout} must be a whole number of seconds from 1 to 3600`);
   }
   const warnings: string[] = [];
-  const keys = data.signingKeys.filter((k) => PUBLISHED_STATES.includes(k.state)).map((k) => k.publicKey);
+  const keys = fleetTrustedPublicKeys(data);
   const files = new Map<string, string>();
   files.set(ROOT_FILE, opts.rootPem);
   files.set('trust.nix', renderNixFile([...header(opts, 'root certificate, substituters and trusted keys'), 'Import on every machine that uses the fleet\'s caches.'], trustModule(data, opts, keys)));
