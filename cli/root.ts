@@ -307,6 +307,7 @@ async function initRoot(io: Io, flags: InitFlags, credential: string, extra?: Re
   await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
   const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.init-`));
   const sharePaths: string[] = [];
+  const written: string[] = [];
   try {
     await writeNewFile(join(tmp, ROOT_FILES.key), keyPem, 0o600);
     await writeNewFile(join(tmp, ROOT_FILES.cert), certificate.toString('pem') + '\n', 0o644);
@@ -318,17 +319,25 @@ async function initRoot(io: Io, flags: InitFlags, credential: string, extra?: Re
       await mkdir(join(tmp, ROOT_FILES.shares), { mode: 0o700 });
       for (const s of shareFiles) await writeNewFile(join(tmp, ROOT_FILES.shares, `share-${s.index}-of-${s.total}.json`), serializeShare(s), 0o600);
     }
+    for (const s of shareFiles) sharePaths.push(join(sharesDir!, `share-${s.index}-of-${s.total}.json`));
+    // Shares written elsewhere go out BEFORE the root appears: a root whose (random) passphrase
+    // never reached its custodians would be unusable.
+    if (sharesDir && !inside) {
+      await mkdir(sharesDir, { recursive: true, mode: 0o700 });
+      for (const [i, s] of shareFiles.entries()) {
+        await writeNewFile(sharePaths[i]!, serializeShare(s), 0o600);
+        written.push(sharePaths[i]!);
+      }
+    }
     await rename(tmp, dir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') throw new CliError('conflict', `${dir} appeared while the root was being created; refusing to overwrite it`);
       throw err;
     });
-    for (const s of shareFiles) sharePaths.push(join(sharesDir!, `share-${s.index}-of-${s.total}.json`));
-    if (sharesDir && !inside) {
-      await mkdir(sharesDir, { recursive: true, mode: 0o700 });
-      for (const s of shareFiles) await writeNewFile(join(sharesDir, `share-${s.index}-of-${s.total}.json`), serializeShare(s), 0o600);
-    }
+    written.length = 0;
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    // Only on failure: shares of a root that was never created.
+    for (const f of written) await rm(f, { force: true });
   }
   return {
     keys,

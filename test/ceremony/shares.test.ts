@@ -1,7 +1,7 @@
 // M-of-N custody through the CLI: root init --shares, then root commands with --share files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { openssl } from '../ca/openssl.js';
@@ -54,4 +54,23 @@ test('root init --shares 3 --threshold 2: any two shares unlock the root; one, a
 
   r = await runCli(['root', 'transcript', 'verify', '--dir', rootDir]);
   assert.equal(r.code, 0, r.stderr);
+});
+
+test('--shares with --passphrase-file splits that passphrase: either the passphrase or M shares open the root', async (t) => {
+  const dir = await tempDir(t);
+  const rootDir = join(dir, 'root');
+  const pass = join(dir, 'pass');
+  await writeFile(pass, 'a passphrase the operator also keeps');
+  await mkdir(rootDir); // an existing EMPTY directory is fine
+  let r = await runCli(['root', 'init', '--dir', rootDir, '--name', 'R', '--permit-dns', 'n3x.internal', '--shares', '2', '--threshold', '2', '--shares-dir', join(dir, 'usb'), '--passphrase-file', pass, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const files = JSON.parse(r.stdout).shares.files as string[];
+  assert.ok(files.every((f) => f.startsWith(join(dir, 'usb'))));
+  assert.equal((await openssl(['pkey', '-in', join(rootDir, 'root.key.pem'), '-passin', `file:${pass}`, '-noout'])).code, 0);
+  r = await runCli(['root', 'crl', '--dir', rootDir, '--out', join(dir, 'a.crl'), '--share', files[0]!, '--share', files[1]!]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await runCli(['root', 'crl', '--dir', rootDir, '--out', join(dir, 'b.crl'), '--passphrase-file', pass]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await runCli(['root', 'crl', '--dir', rootDir, '--out', join(dir, 'c.crl'), '--passphrase-file', pass, '--share', files[0]!]);
+  assert.equal(r.code, 2);
 });
