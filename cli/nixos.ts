@@ -108,7 +108,7 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
     .description('write trust.nix, root-ca.pem, nodes/<node>.nix (+ .Caddyfile) and default.nix from the inventory (deterministic)')
     .requiredOption('--out <dir>', 'output directory (created; must be empty or earlier nixca output)')
     .requiredOption('--acme-directory <url>', "the nixca ACME directory URL Caddy issues from (https://…/directory)")
-    .option('--root-cert <file>', 'root CA certificate PEM (repeatable: during a root rotation give old and new)', collect)
+    .option('--root-cert <file>', 'root CA certificate PEM (repeatable: during a root rotation give old and new; default: <state>/issuer/root.pem)', collect)
     .option('--nixos-release <yy.mm>', 'NixOS release of the nodes: Harmonia options are flat up to 25.11, services.harmonia.cache.* after', '25.11')
     .option('--sign-key-overlap', "nodes sign with every 'retiring' key as well as the 'active' one (without it: only keys rotated with `nixca key rotate --overlap`)")
     .option('--secret-dir <dir>', 'runtime secrets directory on the nodes (agenix /run/agenix, sops-nix /run/secrets)', '/run/agenix')
@@ -130,9 +130,13 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
         throw new CliError('not-found', `no inventory at ${join(dir, INVENTORY_FILE)} (add nodes with: nixca node add NODE --dns NAME)`);
       }
       const data = await (await openInventoryStore(dir)).read();
-      if (!opts.rootCert?.length) throw new CliError('usage', 'give --root-cert FILE (the root CA certificate from the ceremony)');
+      // Default: the root the issuer chains to, installed by `nixca issuer install` (cli/issuer.ts).
+      const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+      const installedRoot = join(dir, ISSUER_DIR, ISSUER_FILES.root);
+      const rootFiles = opts.rootCert?.length ? opts.rootCert.map((f) => resolve(ctx.io.cwd, f)) : (await exists(installedRoot)) ? [installedRoot] : [];
+      if (rootFiles.length === 0) throw new CliError('usage', `give --root-cert FILE (root.pem from the ceremony); ${installedRoot} does not exist yet`);
       const roots = [];
-      for (const f of opts.rootCert) roots.push(canonicalRootPem(await readText(f, 'root certificate'), `root certificate ${f}`));
+      for (const f of rootFiles) roots.push(canonicalRootPem(await readText(f, 'root certificate'), `root certificate ${f}`));
 
       const result = emitNixos(data, {
         release,

@@ -318,3 +318,27 @@ test('the output directory: a foreign one is refused; removed nodes lose their f
   assert.deepEqual((await readdir(join(o, 'nodes'))).sort(), ['bench.nix', 'notes.txt', 'nuc-1.Caddyfile', 'nuc-1.nix', 'nuc-2.Caddyfile', 'nuc-2.nix']);
   assert.doesNotMatch(await readFile(join(o, 'trust.nix'), 'utf8'), /ci-1/);
 });
+
+test('the root: default <state>/issuer/root.pem, several roots during a root rotation, none = usage error', async () => {
+  const state = join(dir, 'root-state');
+  await cp(fleet.state, state, { recursive: true });
+  const args = (o: string, extra: string[] = []) => ['nixos', 'emit', '--state', state, '--out', o, '--acme-directory', ACME, ...extra];
+  const none = await runCli(args(join(dir, 'root-none')));
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--root-cert/);
+  await mkdir(join(state, 'issuer'));
+  await cp(fleet.rootPemFile, join(state, 'issuer', 'root.pem'));
+  const o = join(dir, 'root-default');
+  assert.equal((await runCli(args(o))).code, 0);
+  assert.equal(await readFile(join(o, 'root-ca.pem'), 'utf8'), files.get('root-ca.pem'));
+
+  const { createRoot } = await import('../../src/ca/root.js');
+  const next = await createRoot({ commonName: 'n3x test root 2', permittedDns: ['n3x.internal'] });
+  const nextFile = join(dir, 'root2.pem');
+  await writeFile(nextFile, `subject=CN = n3x test root 2\n${next.certificate.toString('pem')}\n`);
+  const o2 = join(dir, 'root-two');
+  assert.equal((await runCli(args(o2, ['--root-cert', fleet.rootPemFile, '--root-cert', nextFile]))).code, 0);
+  const bundle = await readFile(join(o2, 'root-ca.pem'), 'utf8');
+  assert.equal(bundle, files.get('root-ca.pem')! + next.certificate.toString('pem').trimEnd() + '\n');
+  assert.equal([...bundle.matchAll(/BEGIN CERTIFICATE/g)].length, 2);
+});

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NixosError } from '../../src/nixos/errors.js';
+import { parseNixosRelease } from '../../src/nixos/release.js';
+import { checkAcmeDirectoryUrl, checkRuntimePath } from '../../src/nixos/validate.js';
+
+test('ACME directory URLs: canonical https with a host and a plain path only', () => {
+  for (const ok of ['https://acme.n3x.internal/directory', 'https://acme.n3x.internal:8443/acme/directory', 'https://10.0.0.1/directory', 'https://[fd00::1]:8443/directory']) {
+    assert.equal(checkAcmeDirectoryUrl(ok), ok);
+  }
+  for (const bad of ['http://acme.n3x.internal/directory', 'https://ACME.n3x.internal/directory', 'https://acme.n3x.internal/a b', 'https://u:p@acme.n3x.internal/', 'https://acme.n3x.internal/#x', 'https://acme/directory', 'https://acme.n3x.internal/{$X}', 'ftp://x.y/', 'not a url']) {
+    assert.throws(() => checkAcmeDirectoryUrl(bad), (e: unknown) => e instanceof NixosError && e.code === 'NIXOS_URL_INVALID', bad);
+  }
+});
+
+test('runtime secret paths: absolute, plain characters, never in /nix', () => {
+  assert.equal(checkRuntimePath('/run/agenix/nix-signing-cache.a.b-1', 'p'), '/run/agenix/nix-signing-cache.a.b-1');
+  for (const bad of ['run/x', '/run/../etc/shadow', '/run/a b', '/run/a:b', '/run/a"b', '/nix/store/x', '/nix', '/run/${x}', '/run/x\n', '']) {
+    assert.throws(() => checkRuntimePath(bad, 'p'), (e: unknown) => e instanceof NixosError && e.code === 'NIXOS_PATH_INVALID', bad);
+  }
+});
+
+test('NixOS releases: flat Harmonia options up to 25.11, services.harmonia.cache after', () => {
+  assert.equal(parseNixosRelease('24.11').harmonia, 'flat');
+  assert.equal(parseNixosRelease('25.11').harmonia, 'flat');
+  assert.equal(parseNixosRelease('26.05').harmonia, 'cache');
+  for (const bad of ['25.12', '2511', 'unstable', '25.5']) assert.throws(() => parseNixosRelease(bad), NixosError);
+});
