@@ -194,6 +194,16 @@ export const registerIssuer: RegisterGroup = (program: Command, ctx: CliContext)
         sha256: certFingerprint(cert),
         rootSha256: certFingerprint(root),
       };
+      // The issuer's own audit log (src/audit, issue #7): record the installation and, while the
+      // intermediate key is unlocked anyway, have it certify the audit signing key.
+      try {
+        const { appendAudit } = await import('../src/audit/log.js');
+        const { certifyAuditKey } = await import('../src/audit/certify.js');
+        await appendAudit(state, { type: 'issuer.installed', subject: result.serial, time: ctx.io.now(), details: { subject: result.subject, sha256: result.sha256, rootSha256: result.rootSha256, notAfter: result.notAfter } });
+        await certifyAuditKey(state, { certificate: cert, privateKey: keys.privateKey }, { now: ctx.io.now() });
+      } catch (err) {
+        throw new CliError('io', `the issuer is installed in ${dir}, but recording it in the audit log failed: ${(err as Error).message} (check with: nixca audit verify)`);
+      }
       emit(ctx.io, opts, result, (r) =>
         [
           `issuer installed in ${r.dir}`,

@@ -72,6 +72,12 @@ test('scripted ceremony through the CLI, accepted by openssl', async (t) => {
   r = await runCli(['issuer', 'install', '--state', state, '--cert', interOut, '--root', rootPem, '--passphrase-file', issuerPass]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /issuer installed/);
+  // The issuer's audit log (issue #7) records the installation, signed by a key the intermediate certified.
+  const { readAudit } = await import('../../src/audit/log.js');
+  const audit = await readAudit(state);
+  assert.ok(audit.records.some((x) => x.type === 'issuer.installed' && x.subject === signed.serial), JSON.stringify(audit.records));
+  r = await runCli(['audit', 'verify', '--state', state]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
 
   // The ACME server's loader, then a leaf: openssl accepts it; a name outside the subtrees is rejected.
   const issuer = await loadIssuer(state, ISSUER_PASS);
