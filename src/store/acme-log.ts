@@ -109,6 +109,9 @@ export class AppendLog {
             off += Buffer.byteLength(p.data);
           }
         } catch (err) {
+          // A failed or partial write (ENOSPC, EIO) must not leave bytes that later appends would
+          // bury in the middle of the log: cut back to the last acknowledged byte.
+          await this.#fh.truncate(start).catch(() => undefined);
           for (const p of batch) p.reject(err);
         }
         continue;
@@ -124,11 +127,12 @@ export class AppendLog {
  * line (a crash mid-append) is dropped and the file truncated to the last complete line; a bad line
  * anywhere else is corruption. Returns the size of the good prefix.
  */
-export async function readJsonLines(file: string, onLine: (value: unknown, offset: number, length: number) => void): Promise<number> {
+export async function readJsonLines(file: string, onLine: (value: unknown, offset: number, length: number) => void, opts: { repair?: boolean; end?: number } = {}): Promise<number> {
   let offset = 0;
   let bad: { offset: number; line: number } | undefined;
   let lineNo = 0;
-  const stream = createReadStream(file);
+  if (opts.end === 0) return 0;
+  const stream = createReadStream(file, opts.end === undefined ? {} : { end: opts.end - 1 });
   const exists = await new Promise<boolean>((resolve, reject) => {
     stream.once('open', () => resolve(true));
     stream.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? resolve(false) : reject(err)));
@@ -157,13 +161,13 @@ export async function readJsonLines(file: string, onLine: (value: unknown, offse
     offset += len;
   }
   const fh = await open(file, 'r');
-  const size = await fh.stat().then((s) => s.size).finally(() => fh.close());
+  const size = Math.min(await fh.stat().then((s) => s.size).finally(() => fh.close()), opts.end ?? Infinity);
   let good = bad ? bad.offset : offset;
   if (held) {
     if (held.offset + held.len <= size) onLine(held.value, held.offset, held.len);
     else good = held.offset;
   }
   good = Math.min(good, size);
-  if (good < size) await truncate(file, good);
+  if (good < size && opts.repair !== false && opts.end === undefined) await truncate(file, good);
   return good;
 }

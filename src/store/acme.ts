@@ -1,9 +1,13 @@
 // The ACME store (src/acme/store.ts) on local files, laid out so that the cost of a write does not
 // grow with history (docs/acme.md "Store layout"):
 //
-//   acme/ledger.jsonl   append-only, fsync'd: accounts (every version), certificates (with their
-//                       chain), revocations. Never rewritten. Indexes are rebuilt in memory at open;
-//                       certificate chains stay on disk and are read by offset when downloaded.
+//   acme/ledger.jsonl   append-only, fsync'd: accounts (every version), certificates, revocations.
+//                       Never rewritten. At open only small indexes are rebuilt (id/key → byte
+//                       offset of the latest version, serials); records are read back by offset
+//                       (pread) on demand, through a bounded cache, so memory per record is ~100 B.
+//   acme/chains.pem     append-only, fsync'd: the PEM chain of every certificate, concatenated; a
+//                       ledger record points at its bytes (offset, length). Never parsed at open,
+//                       so opening costs no time or memory per issued chain.
 //   acme/working.jsonl  append-only, fsync'd: versions of orders and authorizations (the bounded
 //                       in-flight set). Compacted (rewritten from memory: temp, fsync, rename) when
 //                       dead versions outnumber live ones; expired records are pruned then.
@@ -11,7 +15,7 @@
 //
 // A crash can only tear the last line of a log, which is dropped at open (it was never
 // acknowledged). Nonces are not stored (src/acme/nonces.ts).
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AcmeStore, CertificateQuery } from '../acme/store.js';
 import { StoreConflictError } from '../acme/store.js';
@@ -28,6 +32,8 @@ export interface AcmeStoreOptions {
   workingSetGraceMs?: number;
   /** Clock for pruning at open (tests). */
   now?: () => Date;
+  /** Parsed accounts / certificates kept in memory (LRU, each; default 4096). */
+  cacheSize?: number;
 }
 
 interface Meta {
@@ -39,15 +45,39 @@ interface Meta {
 
 type LedgerEntry =
   | { t: 'account'; v: AccountRecord }
-  | { t: 'cert'; v: CertificateRecord; chain: string }
+  | { t: 'cert'; v: CertificateRecord; chain: { offset: number; length: number } }
   | { t: 'revocation'; v: RevocationRecord };
 
 type WorkingEntry = { t: 'order'; v: OrderRecord } | { t: 'authz'; v: AuthorizationRecord };
 
-interface CertEntry {
-  record: CertificateRecord;
+/** Where a record lives: byte offset and length of its line in the ledger (or chain in chains.pem). */
+interface Loc {
   offset: number;
   length: number;
+}
+
+interface CertLoc {
+  line: Loc;
+  chain: Loc;
+}
+
+/** A small LRU (Map keeps insertion order; a hit moves the key to the end). */
+class Lru<V> {
+  readonly #map = new Map<string, V>();
+  constructor(readonly max: number) {}
+  get(k: string): V | undefined {
+    const v = this.#map.get(k);
+    if (v !== undefined) {
+      this.#map.delete(k);
+      this.#map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.#map.delete(k);
+    this.#map.set(k, v);
+    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value as string);
+  }
 }
 
 export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {}): Promise<AcmeStore & { stats(): AcmeStoreStats }> {
@@ -59,35 +89,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   if (meta.data.format !== FORMAT) throw new StoreCorruptError(`${dir}/meta.json: unknown ACME store format ${String(meta.data.format)}`);
   await meta.write();
 
-  // --- ledger: accounts, certificates, revocations ---
-  const ledgerFile = join(dir, 'ledger.jsonl');
-  const accounts = new Map<string, AccountRecord>();
-  const byThumbprint = new Map<string, string>();
-  const certs = new Map<string, CertEntry>();
-  const revocations = new Map<string, RevocationRecord>();
-  const ledgerSize = await readJsonLines(ledgerFile, (value, offset, length) => {
-    const e = value as LedgerEntry;
-    switch (e?.t) {
-      case 'account': {
-        const prev = accounts.get(e.v.id);
-        if (prev && byThumbprint.get(prev.thumbprint) === prev.id) byThumbprint.delete(prev.thumbprint);
-        accounts.set(e.v.id, e.v);
-        byThumbprint.set(e.v.thumbprint, e.v.id);
-        break;
-      }
-      case 'cert':
-        certs.set(e.v.serial, { record: e.v, offset, length });
-        break;
-      case 'revocation':
-        revocations.set(e.v.serial, e.v);
-        break;
-      default:
-        throw new StoreCorruptError(`${ledgerFile}: unknown entry at byte ${offset}`);
-    }
-  });
-  const ledger = await AppendLog.open(ledgerFile, ledgerSize);
-
-  // --- working set: orders and authorizations ---
+  // --- working set: orders and authorizations (bounded; fully in memory) ---
   const workingFile = join(dir, 'working.jsonl');
   const orders = new Map<string, OrderRecord>();
   const authzs = new Map<string, AuthorizationRecord>();
@@ -100,9 +102,124 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     else throw new StoreCorruptError(`${workingFile}: unknown entry at byte ${offset}`);
   });
   const working = await AppendLog.open(workingFile, workingSize);
-  await syncDir(dir);
 
-  // Secondary indexes, rebuilt from the maps.
+  // --- ledger: accounts, certificates, revocations (indexes only) ---
+  const ledgerFile = join(dir, 'ledger.jsonl');
+  const accountLoc = new Map<string, Loc>();
+  const byThumbprint = new Map<string, string>();
+  const certLoc = new Map<string, CertLoc>();
+  const revocations = new Map<string, RevocationRecord>();
+  const reconcile: OrderRecord[] = [];
+  const ledgerSize = await readJsonLines(ledgerFile, (value, offset, length) => {
+    const e = value as LedgerEntry;
+    switch (e?.t) {
+      case 'account': {
+        accountLoc.set(e.v.id, { offset, length });
+        // Old thumbprints of an account (keyChange) stay in the index; lookups check the current key.
+        byThumbprint.set(e.v.thumbprint, e.v.id);
+        break;
+      }
+      case 'cert': {
+        certLoc.set(e.v.serial, { line: { offset, length }, chain: e.chain });
+        // Reconcile: a certificate committed just before a crash makes its order valid (the ledger
+        // is the source of truth for issuance; the order update may not have reached the disk).
+        const o = orders.get(e.v.orderId);
+        if (o && !o.certificateSerial) {
+          const fixed = { ...o, certificateSerial: e.v.serial };
+          orders.set(o.id, fixed);
+          reconcile.push(fixed);
+        }
+        break;
+      }
+      case 'revocation':
+        revocations.set(e.v.serial, e.v);
+        break;
+      default:
+        throw new StoreCorruptError(`${ledgerFile}: unknown entry at byte ${offset}`);
+    }
+  });
+  const ledger = await AppendLog.open(ledgerFile, ledgerSize);
+  const chainsFile = join(dir, 'chains.pem');
+  // Bytes after the last referenced chain (a crash between the two appends) are harmless garbage.
+  const chainsSize = await stat(chainsFile).then((st) => st.size, () => 0);
+  const chains = await AppendLog.open(chainsFile, chainsSize);
+  await syncDir(dir);
+  for (const fixed of reconcile) {
+    await working.append(JSON.stringify({ t: 'order', v: fixed }));
+    workingLines++;
+  }
+
+  // Records not yet durable (their offset is unknown) and recently used ones.
+  const pendingAccounts = new Map<string, AccountRecord>();
+  const pendingCerts = new Map<string, CertificateRecord>();
+  const accountCache = new Lru<AccountRecord>(opts.cacheSize ?? 4096);
+  const certCache = new Lru<CertificateRecord>(opts.cacheSize ?? 4096);
+  async function readAt(file: 'ledger' | 'chains', loc: Loc): Promise<Buffer> {
+    const fh = await open(file === 'ledger' ? ledgerFile : chainsFile, 'r');
+    try {
+      const buf = Buffer.alloc(loc.length);
+      await fh.read(buf, 0, loc.length, loc.offset);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+  async function loadAccount(id: string): Promise<AccountRecord | undefined> {
+    const p = pendingAccounts.get(id) ?? accountCache.get(id);
+    if (p) return p;
+    const loc = accountLoc.get(id);
+    if (!loc) return undefined;
+    const rec = (JSON.parse((await readAt('ledger', loc)).toString('utf8')) as { v: AccountRecord }).v;
+    // An update may have landed while we read: the in-memory version wins.
+    const newer = pendingAccounts.get(id) ?? accountCache.get(id);
+    if (newer) return newer;
+    if (accountLoc.get(id) === loc) accountCache.set(id, rec);
+    return rec;
+  }
+  async function loadCert(serial: string): Promise<CertificateRecord | undefined> {
+    const p = pendingCerts.get(serial) ?? certCache.get(serial);
+    if (p) return p;
+    const loc = certLoc.get(serial);
+    if (!loc) return undefined;
+    const rec = (JSON.parse((await readAt('ledger', loc.line)).toString('utf8')) as { v: CertificateRecord }).v;
+    certCache.set(serial, rec);
+    return rec;
+  }
+  async function appendAccount(rec: AccountRecord): Promise<void> {
+    pendingAccounts.set(rec.id, rec);
+    const line = JSON.stringify({ t: 'account', v: rec });
+    try {
+      const offset = await ledger.append(line);
+      // Only the latest version becomes the indexed one (appends complete in order).
+      if (pendingAccounts.get(rec.id) === rec) {
+        accountLoc.set(rec.id, { offset, length: Buffer.byteLength(line) + 1 });
+        accountCache.set(rec.id, rec);
+        pendingAccounts.delete(rec.id);
+      }
+    } catch (err) {
+      if (pendingAccounts.get(rec.id) === rec) pendingAccounts.delete(rec.id);
+      throw err;
+    }
+  }
+
+  /**
+   * Points a key thumbprint at an account, unless another account currently holds that key. The
+   * index may still name an account that has since changed its key (old versions are indexed at
+   * open), so a holder is confirmed by loading it. The claim is synchronous after the last await.
+   */
+  async function claimThumbprint(thumbprint: string, id: string): Promise<void> {
+    for (;;) {
+      const other = byThumbprint.get(thumbprint);
+      if (other === undefined || other === id) break;
+      const holder = await loadAccount(other);
+      if (byThumbprint.get(thumbprint) !== other) continue;
+      if (holder && holder.thumbprint === thumbprint) throw new StoreConflictError('an account with this key exists', other);
+      break;
+    }
+    byThumbprint.set(thumbprint, id);
+  }
+
+  // Secondary indexes of the working set, rebuilt from the maps.
   const ordersByAccount = new Map<string, Set<string>>();
   const reusable = new Map<string, string>(); // accountId \n identifier → authz id (valid)
   const indexOrder = (o: OrderRecord) => {
@@ -122,18 +239,6 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     await working.append(JSON.stringify(e));
     await maybeCompact();
   };
-
-  // Reconcile: a certificate committed just before a crash makes its order valid (the ledger is
-  // the source of truth for issuance; the order update may not have reached the disk).
-  for (const { record } of certs.values()) {
-    const o = orders.get(record.orderId);
-    if (o && !o.certificateSerial) {
-      const fixed = { ...o, certificateSerial: record.serial };
-      orders.set(o.id, fixed);
-      await working.append(JSON.stringify({ t: 'order', v: fixed }));
-      workingLines++;
-    }
-  }
 
   function prunedInMemory(at: Date): { orders: number; authorizations: number } {
     const cutoff = at.getTime() - grace;
@@ -185,35 +290,32 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   await maybeCompact();
 
   const store: AcmeStore & { stats(): AcmeStoreStats } = {
-    async getAccount(id) {
-      return accounts.get(id);
-    },
+    getAccount: loadAccount,
     async findAccountByThumbprint(thumbprint) {
       const id = byThumbprint.get(thumbprint);
-      return id === undefined ? undefined : accounts.get(id);
+      if (id === undefined) return undefined;
+      const a = await loadAccount(id);
+      // After a keyChange the old thumbprint no longer names the account.
+      return a && a.thumbprint === thumbprint ? a : undefined;
     },
     async createAccount(account) {
-      const other = byThumbprint.get(account.thumbprint);
-      if (other !== undefined) throw new StoreConflictError('an account with this key exists', other);
-      if (accounts.has(account.id)) throw new StoreConflictError('account id exists', account.id);
-      accounts.set(account.id, account);
-      byThumbprint.set(account.thumbprint, account.id);
-      await ledger.append(JSON.stringify({ t: 'account', v: account }));
+      await claimThumbprint(account.thumbprint, account.id);
+      if (accountLoc.has(account.id) || pendingAccounts.has(account.id)) throw new StoreConflictError('account id exists', account.id);
+      await appendAccount(account);
       return account;
     },
     async updateAccount(id, fn) {
-      const cur = accounts.get(id);
-      if (!cur) return undefined;
+      const loaded = await loadAccount(id);
+      if (!loaded) return undefined;
+      // Re-read synchronously after the await: another update may have landed in between.
+      const cur = pendingAccounts.get(id) ?? accountCache.get(id) ?? loaded;
       const next = fn(cur);
       if (!next) return cur;
       if (next.thumbprint !== cur.thumbprint) {
-        const other = byThumbprint.get(next.thumbprint);
-        if (other !== undefined && other !== id) throw new StoreConflictError('an account with this key exists', other);
-        byThumbprint.delete(cur.thumbprint);
-        byThumbprint.set(next.thumbprint, id);
+        await claimThumbprint(next.thumbprint, id);
+        if (byThumbprint.get(cur.thumbprint) === id) byThumbprint.delete(cur.thumbprint);
       }
-      accounts.set(id, next);
-      await ledger.append(JSON.stringify({ t: 'account', v: next }));
+      await appendAccount(next);
       return next;
     },
 
@@ -267,55 +369,61 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
 
     async putCertificate(cert, chainPem) {
-      if (certs.has(cert.serial)) throw new StoreConflictError(`serial ${cert.serial} already issued`);
+      if (certLoc.has(cert.serial) || pendingCerts.has(cert.serial)) throw new StoreConflictError(`serial ${cert.serial} already issued`);
       // Reserve the serial before the first await so a concurrent put of the same serial conflicts.
-      const entry: CertEntry = { record: cert, offset: -1, length: 0 };
-      certs.set(cert.serial, entry);
-      const line = JSON.stringify({ t: 'cert', v: cert, chain: chainPem });
+      pendingCerts.set(cert.serial, cert);
       try {
-        entry.offset = await ledger.append(line);
-        entry.length = Buffer.byteLength(line) + 1;
-      } catch (err) {
-        certs.delete(cert.serial);
-        throw err;
+        // The chain first, then the record that points at it: a crash in between leaves only
+        // unreferenced bytes in chains.pem, never a record without its chain.
+        const chain = { offset: await chains.append(chainPem), length: Buffer.byteLength(chainPem) };
+        const line = JSON.stringify({ t: 'cert', v: cert, chain });
+        const offset = await ledger.append(line);
+        certLoc.set(cert.serial, { line: { offset, length: Buffer.byteLength(line) + 1 }, chain });
+        certCache.set(cert.serial, cert);
+      } finally {
+        pendingCerts.delete(cert.serial);
       }
     },
     async getCertificate(serial) {
-      const e = certs.get(serial);
-      return e && e.offset >= 0 ? e.record : undefined;
+      // Only committed certificates are visible (a pending one has no chain on disk yet).
+      return certLoc.has(serial) ? loadCert(serial) : undefined;
     },
     async getCertificateChain(serial) {
-      const e = certs.get(serial);
-      if (!e || e.offset < 0) return undefined;
-      const fh = await open(ledgerFile, 'r');
-      try {
-        const buf = Buffer.alloc(e.length);
-        await fh.read(buf, 0, e.length, e.offset);
-        return (JSON.parse(buf.toString('utf8')) as { chain: string }).chain;
-      } finally {
-        await fh.close();
-      }
+      const loc = certLoc.get(serial);
+      return loc ? (await readAt('chains', loc.chain)).toString('utf8') : undefined;
     },
     hasSerial(serial) {
-      return certs.has(serial);
+      return certLoc.has(serial) || pendingCerts.has(serial);
     },
     async listCertificates(query: CertificateQuery = {}) {
+      // A scan of the ledger (rare: status, CRL, metrics); nothing of it stays in memory.
       const out: CertificateRecord[] = [];
       const t = query.validAt?.getTime();
-      for (const { record, offset } of certs.values()) {
-        if (offset < 0) continue;
-        if (query.node !== undefined && record.node !== query.node) continue;
-        if (query.accountId !== undefined && record.accountId !== query.accountId) continue;
-        if (t !== undefined && Date.parse(record.notAfter) <= t) continue;
-        out.push(record);
-      }
+      await readJsonLines(
+        ledgerFile,
+        (value) => {
+          const e = value as LedgerEntry;
+          if (e.t !== 'cert') return;
+          const record = e.v;
+          if (query.node !== undefined && record.node !== query.node) return;
+          if (query.accountId !== undefined && record.accountId !== query.accountId) return;
+          if (t !== undefined && Date.parse(record.notAfter) <= t) return;
+          out.push(record);
+        },
+        { repair: false, end: ledger.size },
+      );
       return out;
     },
 
     async putRevocation(rev) {
       if (revocations.has(rev.serial)) throw new StoreConflictError(`serial ${rev.serial} is already revoked`);
       revocations.set(rev.serial, rev);
-      await ledger.append(JSON.stringify({ t: 'revocation', v: rev }));
+      try {
+        await ledger.append(JSON.stringify({ t: 'revocation', v: rev }));
+      } catch (err) {
+        revocations.delete(rev.serial);
+        throw err;
+      }
     },
     async getRevocation(serial) {
       return revocations.get(serial);
@@ -331,16 +439,17 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
     async close() {
       if (compacting) await compacting;
-      await Promise.all([ledger.close(), working.close()]);
+      await Promise.all([ledger.close(), working.close(), chains.close()]);
     },
     stats() {
       return {
-        accounts: accounts.size,
-        certificates: certs.size,
+        accounts: accountLoc.size,
+        certificates: certLoc.size,
         revocations: revocations.size,
         orders: orders.size,
         authorizations: authzs.size,
         ledgerBytes: ledger.size,
+        chainBytes: chains.size,
         workingBytes: working.size,
         workingLines,
       };
@@ -356,6 +465,7 @@ export interface AcmeStoreStats {
   orders: number;
   authorizations: number;
   ledgerBytes: number;
+  chainBytes: number;
   workingBytes: number;
   workingLines: number;
 }

@@ -65,6 +65,23 @@ describe('ACME store (src/store/acme.ts)', () => {
     assert.equal(mode, 0o600);
   });
 
+  it('after a key change (and a reopen) the old key is free and the new one taken', async () => {
+    const dir = await tmp();
+    const s = await openAcmeStore(dir, { now: () => t, cacheSize: 1 });
+    await s.createAccount(account('a1', 'old'));
+    await s.updateAccount('a1', (a) => ({ ...a, thumbprint: 'new' }));
+    await s.close();
+    const r = await openAcmeStore(dir, { now: () => t, cacheSize: 1 });
+    assert.equal(await r.findAccountByThumbprint('old'), undefined);
+    assert.equal((await r.findAccountByThumbprint('new'))?.id, 'a1');
+    await r.createAccount(account('a2', 'old'));
+    await assert.rejects(r.createAccount(account('a3', 'new')), StoreConflictError);
+    await r.createAccount(account('a4', 'other'));
+    assert.equal((await r.findAccountByThumbprint('old'))?.id, 'a2');
+    assert.equal((await r.getAccount('a1'))?.thumbprint, 'new', 'read back from disk through a 1-entry cache');
+    await r.close();
+  });
+
   it('tolerates a torn last line (crash mid-append) and appends cleanly after it', async () => {
     const dir = await tmp();
     const s = await openAcmeStore(dir, { now: () => t });
