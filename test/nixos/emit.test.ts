@@ -231,7 +231,13 @@ test('a rotation (nixca key rotate) changes exactly the expected lines', async (
   const retired = await emitTo('rot-2');
   assert.deepEqual(changed(promoted, retired), ['trust.nix']);
   assert.deepEqual(lineDiff(promoted.get('trust.nix')!, retired.get('trust.nix')!), { removed: [`"${fleet.pub[K1]}"`], added: [] });
-  t.diagnostic('promote: 1 line in nodes/nuc-1.nix; retire: 1 line in trust.nix');
+
+  // 3. a new next key is pre-published: one line added to trust.nix, nothing else.
+  const gen = JSON.parse(await cli(['key', 'generate', 'nuc-1', '--secret-out', join(dir, 'rot-k3.sec'), '--json', '--state', state])) as { key: { publicKey: string } };
+  const next = await emitTo('rot-3');
+  assert.deepEqual(changed(retired, next), ['trust.nix']);
+  assert.deepEqual(lineDiff(retired.get('trust.nix')!, next.get('trust.nix')!), { removed: [], added: [`"${gen.key.publicKey}"`] });
+  t.diagnostic('promote: 1 line in nodes/nuc-1.nix; retire: 1 line out of trust.nix; new next key: 1 line into trust.nix');
 });
 
 test('hand-edited hostile inventories are refused before anything is written', async () => {
