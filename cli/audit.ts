@@ -1,4 +1,150 @@
-import type { RegisterGroup } from './context.js';
+// `nixca audit …`: the tamper-evident log of what the issuer did (src/audit). `verify` checks the
+// chain, every signature and the signer's certificate; `show` lists entries; `head` prints the
+// newest entry's hash to anchor elsewhere; `certify` has the intermediate certify the audit key.
+import type { Command } from 'commander';
+import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { CliError } from './errors.js';
+import { emit } from './io.js';
+import type { AuditEvent } from '../src/audit/log.js';
 
-// Placeholder: the commands of this group are added by the issue that owns them.
-export const registerAudit: RegisterGroup = () => undefined;
+const collect = (value: string, prev: string[] = []) => [...prev, value];
+
+/**
+ * Appends audit entries for a command that changed state (node.ts, renew.ts, cert.ts, key.ts).
+ * Lazy: commands that never record anything do not load the audit code.
+ */
+export async function recordAudit(state: string, events: AuditEvent | AuditEvent[]): Promise<void> {
+  const { appendAudit } = await import('../src/audit/log.js');
+  await appendAudit(state, events);
+}
+
+/** `--since`: an ISO 8601 instant, or a duration back from now: 30m, 24h, 7d. */
+export function parseSince(text: string, now: Date): Date {
+  const m = /^(\d+)([smhd])$/.exec(text.trim());
+  if (m) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now.getTime() - Number(m[1]) * unit);
+  }
+  const d = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) {
+    throw new CliError('usage', `--since must be an ISO 8601 time (2026-01-31T12:00:00Z) or a duration like 24h or 7d, got ${JSON.stringify(text)}`);
+  }
+  return d;
+}
+
+async function readCertFile(path: string, what: string) {
+  const { readBytes } = await import('./files.js');
+  const { x509 } = await import('../src/ca/x509.js');
+  const bytes = await readBytes(path, what);
+  try {
+    const text = bytes.toString('latin1');
+    return text.includes('-----BEGIN') ? new x509.X509Certificate(text) : new x509.X509Certificate(new Uint8Array(bytes));
+  } catch (err) {
+    throw new CliError('input', `${path} is not a certificate (PEM or DER): ${(err as Error).message}`);
+  }
+}
+
+/** The intermediate(s) and root to check the audit certificate with: flags, else the installed issuer. */
+async function auditTrust(state: string, opts: { root?: string; intermediate?: string[] }) {
+  const { join } = await import('node:path');
+  const { exists } = await import('./files.js');
+  const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+  const interPaths = opts.intermediate?.length ? opts.intermediate : [join(state, ISSUER_DIR, ISSUER_FILES.cert)];
+  const intermediates = [];
+  for (const p of interPaths) if (opts.intermediate?.length || (await exists(p))) intermediates.push(await readCertFile(p, 'intermediate certificate'));
+  const rootPath = opts.root ?? join(state, ISSUER_DIR, ISSUER_FILES.root);
+  const root = opts.root || (await exists(rootPath)) ? await readCertFile(rootPath, 'root certificate') : undefined;
+  return { intermediates, root };
+}
+
+export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) => {
+  const audit = program.command('audit').description('the tamper-evident audit log: issuances, revocations, EAB and node changes, signing-key transitions');
+
+  audit
+    .command('verify')
+    .description('check the hash chain, every signature, and the audit key\'s certificate up to the root (exit 1 if anything is wrong)')
+    .option('--root <file>', 'root certificate (default: STATE/issuer/root.pem)')
+    .option('--intermediate <file>', 'intermediate that certified the audit key (default: STATE/issuer/intermediate.pem; repeatable)', collect)
+    .option('--anchor <seq:hash>', 'a head recorded earlier with `nixca audit head`: detects truncation of newer entries')
+    .option('--allow-uncertified', 'accept a log whose key has no certificate yet (before the issuer was installed)')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (opts: { root?: string; intermediate?: string[]; anchor?: string; allowUncertified?: boolean; state?: string; json?: boolean }) => {
+      const { verifyAudit, parseAnchor } = await import('../src/audit/verify.js');
+      const state = stateDir(ctx, opts.state);
+      const anchor = opts.anchor ? parseAnchor(opts.anchor) : undefined;
+      const trust = await auditTrust(state, opts);
+      const v = await verifyAudit(state, { ...trust, anchor, allowUncertified: opts.allowUncertified });
+      emit(ctx.io, opts, v, (r) => {
+        const lines = [
+          `${r.ok ? 'ok' : 'FAILED'}: ${r.entries} entries${r.head ? `, head ${r.head.seq}:${r.head.hash}` : ''}`,
+          `signer: ${r.signer.certified ? '' : 'NOT certified: '}${r.signer.explanation}`,
+        ];
+        if (r.tornTail) lines.push(`torn last line: ${r.tornTail.bytes} bytes after entry ${r.tornTail.afterSeq} (an interrupted append, not tampering; the next append removes it and records that)`);
+        for (const p of r.problems) lines.push(`  ${p.seq === null ? 'signer' : `seq ${p.seq}`}: ${p.reason}`);
+        return lines.join('\n');
+      });
+      if (!v.ok) {
+        const first = v.problems.find((p) => p.seq === v.firstBadSeq) ?? v.problems[0];
+        throw new CliError('check', v.firstBadSeq !== null ? `audit log is broken at seq ${v.firstBadSeq}: ${first?.reason}` : `audit log not verified: ${first?.reason}`);
+      }
+    });
+
+  audit
+    .command('show')
+    .description('list audit entries (newest last)')
+    .option('--node <node>', 'only entries about this node')
+    .option('--since <time>', 'only entries at or after this time (ISO 8601, or 30m / 24h / 7d ago)')
+    .option('--type <type>', 'only entries of this type or type prefix (certificate, node.added, …)')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (opts: { node?: string; since?: string; type?: string; state?: string; json?: boolean }) => {
+      const { readAudit } = await import('../src/audit/log.js');
+      const since = opts.since ? parseSince(opts.since, ctx.io.now()) : undefined;
+      const { records, damagedLines, tornBytes } = await readAudit(stateDir(ctx, opts.state));
+      const shown = records.filter(
+        (r) =>
+          (!opts.node || r.node === opts.node) &&
+          (!since || new Date(r.time) >= since) &&
+          (!opts.type || r.type === opts.type || r.type.startsWith(opts.type + '.')),
+      );
+      emit(ctx.io, opts, shown, (rs) => {
+        const lines = rs.map((r) => `${r.seq}\t${r.time}\t${r.type}\t${r.subject}${r.node && r.node !== r.subject ? ` (node ${r.node})` : ''}\t${JSON.stringify(r.details)}`);
+        if (damagedLines) lines.push(`(${damagedLines} damaged line(s) skipped: run nixca audit verify)`);
+        if (tornBytes) lines.push(`(torn last line of ${tornBytes} bytes: an interrupted append)`);
+        return lines.length ? lines.join('\n') : 'no matching entries';
+      });
+    });
+
+  audit
+    .command('head')
+    .description('print the newest entry as SEQ:SHA256; record it elsewhere and pass it to `audit verify --anchor` later')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (opts: { state?: string; json?: boolean }) => {
+      const { readAudit } = await import('../src/audit/log.js');
+      const { records } = await readAudit(stateDir(ctx, opts.state));
+      const last = records.at(-1);
+      if (!last) throw new CliError('not-found', 'the audit log has no entries');
+      emit(ctx.io, opts, { seq: last.seq, hash: last.hash, time: last.time, anchor: `${last.seq}:${last.hash}` }, (h) => h.anchor);
+    });
+
+  audit
+    .command('certify')
+    .description('have the intermediate certify the audit signing key (done by `nixca serve` at start; needs the intermediate passphrase)')
+    .option('--passphrase-file <file>', 'file holding the intermediate key passphrase')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (opts: { passphraseFile?: string; state?: string; json?: boolean }) => {
+      const { getPassphrase } = await import('./secrets.js');
+      const { loadIssuer, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./issuer.js');
+      const { certifyAuditKey } = await import('../src/audit/certify.js');
+      const state = stateDir(ctx, opts.state);
+      const passphrase = await getPassphrase(ctx.io, { file: opts.passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
+      const issuer = await loadIssuer(state, passphrase, ctx.io.now());
+      const r = await certifyAuditKey(state, issuer, { now: ctx.io.now() });
+      emit(ctx.io, opts, { issued: r.issued, serial: r.certificate.serialNumber, notAfter: r.certificate.notAfter.toISOString(), issuer: r.certificate.issuer }, (x) =>
+        `${x.issued ? 'issued' : 'kept'} audit certificate ${x.serial} (until ${x.notAfter}, by ${x.issuer})`,
+      );
+    });
+};

@@ -1,4 +1,77 @@
-import type { RegisterGroup } from './context.js';
+// `nixca cert revoke SERIAL|--node NODE --reason REASON`: the operator's revocation, next to ACME
+// revokeCert (RFC 8555 §7.6). Writes a RevocationRecord (by: 'operator') through the ACME store,
+// then an audit entry. Reasons are RFC 5280 §5.3.1 CRLReason names.
+import type { Command } from 'commander';
+import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { CliError } from './errors.js';
+import { emit } from './io.js';
 
-// Placeholder: the commands of this group are added by the issue that owns them.
-export const registerCert: RegisterGroup = () => undefined;
+export const registerCert: RegisterGroup = (program: Command, ctx: CliContext) => {
+  const cert = program.command('cert').description('issued leaf certificates');
+
+  cert
+    .command('revoke')
+    .description('revoke a certificate by serial, or every unexpired certificate of a node (recorded in the ACME store and the audit log)')
+    .argument('[serial]', 'certificate serial (hex; colons allowed)')
+    .option('--node <node>', "revoke every unexpired, unrevoked certificate of this node")
+    .requiredOption('--reason <reason>', 'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn')
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (serialArg: string | undefined, opts: { node?: string; reason: string; state?: string; json?: boolean }) => {
+      if (!serialArg === !opts.node) throw new CliError('usage', 'give exactly one of SERIAL or --node NODE');
+      const { REVOCATION_REASONS } = await import('../src/acme/revocation.js');
+      const reasonEntry = Object.entries(REVOCATION_REASONS).find(([, name]) => name.toLowerCase() === opts.reason.toLowerCase());
+      if (!reasonEntry) throw new CliError('usage', `--reason must be one of ${Object.values(REVOCATION_REASONS).join(', ')} (RFC 5280 §5.3.1), got ${JSON.stringify(opts.reason)}`);
+      const [codeText, reasonName] = reasonEntry;
+      const reason = Number(codeText);
+      const { normalizeSerial } = await import('../src/ca/serial.js');
+      const { exists } = await import('./files.js');
+      const { join } = await import('node:path');
+      const { ACME_DIR, openAcmeStore } = await import('../src/store/acme.js');
+      const { recordAudit } = await import('./audit.js');
+      const state = stateDir(ctx, opts.state);
+      if (!(await exists(join(state, ACME_DIR)))) throw new CliError('not-found', `no ACME store in ${state}: nothing was issued yet`);
+      const now = ctx.io.now();
+      // NOTE: the ACME store is single-writer; see docs/operations.md "Running next to nixca serve".
+      const store = await openAcmeStore(state);
+      const revoked: { serial: string; node: string | null; names: string[]; notAfter: string }[] = [];
+      try {
+        let targets;
+        if (serialArg) {
+          const serial = normalizeSerial(serialArg);
+          if (!serial) throw new CliError('usage', `not a hex serial: ${JSON.stringify(serialArg)}`);
+          const c = await store.getCertificate(serial);
+          if (!c) throw new CliError('not-found', `no certificate with serial ${serial} was issued here`);
+          if (await store.getRevocation(serial)) throw new CliError('conflict', `certificate ${serial} is already revoked`);
+          targets = [c];
+        } else {
+          const all = await store.listCertificates({ node: opts.node, validAt: now });
+          targets = [];
+          for (const c of all) if (!(await store.getRevocation(c.serial))) targets.push(c);
+          if (targets.length === 0) throw new CliError('not-found', `node ${opts.node} has no unexpired, unrevoked certificate`);
+        }
+        for (const c of targets) {
+          // Revocation first, audit second: a damaged audit log must never stop a revocation.
+          await store.putRevocation({ serial: c.serial, reason, revokedAt: now.toISOString(), by: 'operator' });
+          revoked.push({ serial: c.serial, node: c.node, names: c.names, notAfter: c.notAfter });
+        }
+      } finally {
+        await store.close();
+      }
+      try {
+        await recordAudit(state, revoked.map((c) => ({
+          type: 'certificate.revoked' as const,
+          subject: c.serial,
+          node: c.node,
+          details: { serial: c.serial, reason: reasonName, reasonCode: reason, by: 'operator', names: c.names, notAfter: c.notAfter },
+          time: now,
+        })));
+      } catch (err) {
+        throw new CliError('io', `revoked ${revoked.map((r) => r.serial).join(', ')}, but the audit log refused the entry: ${(err as Error).message}`);
+      }
+      emit(ctx.io, opts, { reason: reasonName, reasonCode: reason, revokedAt: now.toISOString(), revoked }, (r) =>
+        r.revoked.map((c) => `revoked ${c.serial} (${c.node ?? 'no node'}: ${c.names.join(' ')}) reason ${r.reason}`).join('\n') +
+          '\nthe CRL is regenerated by the running issuer; if it is running, restart it so it sees this revocation (docs/operations.md)',
+      );
+    });
+};

@@ -61,7 +61,14 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .action(async (name: string, opts: { dns?: string[]; dnsSuffix?: string[]; site?: string; priority?: number; state?: string; json?: boolean }) => {
       const { addNode } = await import('../src/inventory/inventory.js');
       const inv = await store(ctx, opts.state);
-      const added = await inv.update((d) => addNode(d, { name, dnsNames: opts.dns, dnsSuffixes: opts.dnsSuffix, site: opts.site, priority: opts.priority }, ctx.io.now()));
+      const { recordAudit } = await import('./audit.js');
+      const state = stateDir(ctx, opts.state);
+      const added = await inv.update(async (d) => {
+        const n = addNode(d, { name, dnsNames: opts.dns, dnsSuffixes: opts.dnsSuffix, site: opts.site, priority: opts.priority }, ctx.io.now());
+        // Audited before the inventory is written: if the audit log refuses, nothing changes.
+        await recordAudit(state, { type: 'node.added', subject: n.name, node: n.name, details: { dnsNames: n.dnsNames, dnsSuffixes: n.dnsSuffixes, site: n.site, priority: n.priority } });
+        return n;
+      });
       emit(ctx.io, opts, publicNodeView(added), (n) => `added ${nodeText(n)}`);
     });
 
@@ -99,7 +106,13 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .action(async (name: string, opts: { state?: string; json?: boolean }) => {
       const { removeNode } = await import('../src/inventory/inventory.js');
       const inv = await store(ctx, opts.state);
-      const removed = await inv.update((d) => removeNode(d, name));
+      const { recordAudit } = await import('./audit.js');
+      const state = stateDir(ctx, opts.state);
+      const removed = await inv.update(async (d) => {
+        const n = removeNode(d, name);
+        await recordAudit(state, { type: 'node.removed', subject: n.name, node: n.name, details: { dnsNames: n.dnsNames, dnsSuffixes: n.dnsSuffixes, eabKeyId: n.eab?.keyId ?? null } });
+        return n;
+      });
       emit(ctx.io, opts, publicNodeView(removed), (n) => `removed node ${n.name}`);
     });
 
@@ -115,7 +128,22 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
       const { ensureEab } = await import('../src/inventory/inventory.js');
       const { writeFileAtomic } = await import('./files.js');
       const inv = await store(ctx, opts.state);
-      const { node: n, created } = await inv.update((d) => ensureEab(d, name, ctx.io.now(), Boolean(opts.rotate)));
+      const { recordAudit } = await import('./audit.js');
+      const state = stateDir(ctx, opts.state);
+      const { node: n, created } = await inv.update(async (d) => {
+        const previousKeyId = d.nodes.find((x) => x.name === name)?.eab?.keyId ?? null;
+        const r = ensureEab(d, name, ctx.io.now(), Boolean(opts.rotate));
+        // The key id only: the MAC key is a secret and never enters the log.
+        if (r.created) {
+          await recordAudit(state, {
+            type: previousKeyId ? 'node.eab-rotated' : 'node.eab-created',
+            subject: r.node.name,
+            node: r.node.name,
+            details: { eabKeyId: r.node.eab!.keyId, previousEabKeyId: previousKeyId },
+          });
+        }
+        return r;
+      });
       const eab = n.eab!;
       const envFile = `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`;
       if (opts.out === '-') ctx.io.out(envFile);

@@ -3,7 +3,7 @@
 // root, and optionally an externally anchored head (detects truncation of the newest entries).
 import { readFile } from 'node:fs/promises';
 import { entryHash, verifyLog } from '../ca/chainlog.js';
-import { x509 } from '../ca/x509.js';
+import type { x509 } from '../ca/x509.js';
 import { readAuditCertificates, spkiSha256OfCert } from './certify.js';
 import { AuditError } from './errors.js';
 import { auditPaths, importSpkiP256, parseEntryLine, splitTornTail } from './log.js';

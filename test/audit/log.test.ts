@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { certifyAuditKey } from '../../src/audit/certify.js';
-import { AuditError } from '../../src/audit/errors.js';
+import type { AuditError } from '../../src/audit/errors.js';
 import { appendAudit, auditPaths, readAudit, type AuditEvent } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { openssl, put } from '../ca/openssl.js';

@@ -1,0 +1,148 @@
+// `nixca status` without the network: per node, its names, its newest certificate with days left
+// and ARI window, and its signing keys with their states, computed from the inventory and the
+// ACME store's certificate records. Pure: the caller reads the stores and passes the clock.
+import type { InventoryData, NodeRecord, SigningKeyState } from '../inventory/model.js';
+import { isPublished, isSigning, keysForNode } from '../inventory/signing-keys.js';
+import { windowForNode } from './ari-window.js';
+
+/** What status needs of an issued certificate (src/acme/model.ts CertificateRecord fits). */
+export interface IssuedCertificate {
+  serial: string;
+  node: string | null;
+  names: string[];
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+}
+
+export interface RevokedCertificate {
+  serial: string;
+  /** RFC 5280 §5.3.1 CRLReason code. */
+  reason: number;
+  revokedAt: string;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface StatusProblem {
+  severity: Severity;
+  code: string;
+  message: string;
+}
+
+export interface CertificateView {
+  serial: string;
+  names: string[];
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+  /** Whole and fractional days until notAfter (negative once expired), one decimal. */
+  daysLeft: number;
+  revoked: { reason: number; revokedAt: string } | null;
+  renewalWindow: { start: string; end: string; reason: 'default' | 'renew-now' };
+}
+
+export interface SigningKeyView {
+  name: string;
+  publicKey: string;
+  state: SigningKeyState;
+  shared: boolean;
+  published: boolean;
+  signing: boolean;
+}
+
+export interface NodeStatus {
+  name: string;
+  dnsNames: string[];
+  dnsSuffixes: string[];
+  renewAfter: string | null;
+  certificate: CertificateView | null;
+  /** How many certificates were ever issued to the node. */
+  issued: number;
+  signingKeys: SigningKeyView[];
+  problems: StatusProblem[];
+}
+
+export interface FleetStatus {
+  generatedAt: string;
+  nodes: NodeStatus[];
+  /** Certificates whose node is no longer in the inventory and that are still valid and not revoked. */
+  orphanCertificates: { serial: string; node: string | null; names: string[]; notAfter: string }[];
+  ok: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+export function daysLeft(notAfter: string, now: Date): number {
+  return Math.round(((new Date(notAfter).getTime() - now.getTime()) / DAY_MS) * 10) / 10;
+}
+
+function certView(node: NodeRecord, c: IssuedCertificate, rev: RevokedCertificate | undefined, now: Date): CertificateView {
+  const w = windowForNode(node, c);
+  return {
+    serial: c.serial,
+    names: c.names,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    issuedAt: c.issuedAt,
+    daysLeft: daysLeft(c.notAfter, now),
+    revoked: rev ? { reason: rev.reason, revokedAt: rev.revokedAt } : null,
+    renewalWindow: { start: w.start.toISOString(), end: w.end.toISOString(), reason: w.reason },
+  };
+}
+
+export function fleetStatus(input: { inventory: InventoryData; certificates: readonly IssuedCertificate[]; revocations: readonly RevokedCertificate[]; now: Date }): FleetStatus {
+  const { inventory, now } = input;
+  const revoked = new Map(input.revocations.map((r) => [r.serial, r]));
+  const byNode = new Map<string, IssuedCertificate[]>();
+  for (const c of input.certificates) {
+    if (!c.node) continue;
+    let l = byNode.get(c.node);
+    if (!l) byNode.set(c.node, (l = []));
+    l.push(c);
+  }
+  const nodes = inventory.nodes.map((node): NodeStatus => {
+    const certs = (byNode.get(node.name) ?? []).slice().sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.serial.localeCompare(b.serial));
+    const newest = certs.at(-1);
+    const problems: StatusProblem[] = [];
+    const certificate = newest ? certView(node, newest, revoked.get(newest.serial), now) : null;
+    if (!certificate) {
+      problems.push({ severity: 'warning', code: 'no-certificate', message: 'no certificate issued yet' });
+    } else if (certificate.revoked) {
+      problems.push({ severity: 'error', code: 'newest-revoked', message: `newest certificate ${certificate.serial} is revoked and has no replacement yet` });
+    } else if (new Date(certificate.notAfter) <= now) {
+      problems.push({ severity: 'error', code: 'expired', message: `newest certificate ${certificate.serial} expired ${certificate.notAfter}` });
+    } else if (new Date(certificate.renewalWindow.end) < now) {
+      problems.push({ severity: 'warning', code: 'renewal-overdue', message: `renewal window ended ${certificate.renewalWindow.end} and no newer certificate was issued` });
+    }
+    const signingKeys = keysForNode(inventory, node.name).map((k) => ({
+      name: k.name,
+      publicKey: k.publicKey,
+      state: k.state,
+      shared: k.node === null,
+      published: isPublished(k),
+      signing: isSigning(k),
+    }));
+    if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: 'no active signing key (nixca key add / key rotate)' });
+    return {
+      name: node.name,
+      dnsNames: node.dnsNames,
+      dnsSuffixes: node.dnsSuffixes,
+      renewAfter: node.renewAfter,
+      certificate,
+      issued: certs.length,
+      signingKeys,
+      problems,
+    };
+  });
+  const known = new Set(inventory.nodes.map((n) => n.name));
+  const orphanCertificates = input.certificates
+    .filter((c) => (!c.node || !known.has(c.node)) && new Date(c.notAfter) > now && !revoked.has(c.serial))
+    .map((c) => ({ serial: c.serial, node: c.node, names: c.names, notAfter: c.notAfter }));
+  return {
+    generatedAt: now.toISOString(),
+    nodes,
+    orphanCertificates,
+    ok: nodes.every((n) => n.problems.every((p) => p.severity !== 'error')),
+  };
+}
