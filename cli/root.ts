@@ -211,6 +211,25 @@ async function readCsrFile(path: string) {
   return parseCsr(text.includes('-----BEGIN') ? text : bytes);
 }
 
+/**
+ * One ceremony command at a time per root directory (a second one would fork the transcript):
+ * an O_EXCL lock file, taken over when its holder's process is gone (src/store/lock.ts).
+ */
+async function withRootLock<R>(ctx: CliContext, dirFlag: string, fn: () => Promise<R>): Promise<R> {
+  const { join, resolve } = await import('node:path');
+  const { exists } = await import('./files.js');
+  const { withFileLock, LockTimeoutError } = await import('../src/store/lock.js');
+  const dir = resolve(ctx.io.cwd, dirFlag);
+  // No lock file in a directory that is not a root (openRootDir reports that clearly).
+  if (!(await exists(join(dir, ROOT_FILES.ledger)))) return fn();
+  try {
+    return await withFileLock(join(dir, '.lock'), fn, 2_000);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw new CliError('conflict', `another nixca command is working on ${dir} (${join(dir, '.lock')}); wait for it to finish`);
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // root init (also used by rotate for the new root).
 
@@ -417,7 +436,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--passphrase-file <file>', UNLOCK_HELP.passphraseFile)
     .option('--share <file>', UNLOCK_HELP.share, collect)
     .option('--json', 'print JSON')
-    .action(async (opts: { dir: string; csr: string; out: string; validity?: number; permitDns?: string[]; json?: boolean } & UnlockFlags) => {
+    .action(async (opts: { dir: string; csr: string; out: string; validity?: number; permitDns?: string[]; json?: boolean } & UnlockFlags) => withRootLock(ctx, opts.dir, async () => {
       const { join, resolve } = await import('node:path');
       const { writeNewFile } = await import('./files.js');
       const { checkIntermediateCsr, signIntermediate } = await import('../src/ca/intermediate.js');
@@ -470,7 +489,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
           `  SHA-256:   ${colonHex(e.sha256)}`,
         ].join('\n'),
       );
-    });
+    }));
 
   root
     .command('revoke')
@@ -481,7 +500,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--passphrase-file <file>', UNLOCK_HELP.passphraseFile)
     .option('--share <file>', UNLOCK_HELP.share, collect)
     .option('--json', 'print JSON')
-    .action(async (opts: { dir: string; serial: string; reason?: string; json?: boolean } & UnlockFlags) => {
+    .action(async (opts: { dir: string; serial: string; reason?: string; json?: boolean } & UnlockFlags) => withRootLock(ctx, opts.dir, async () => {
       const { resolve } = await import('node:path');
       const { normalizeSerial } = await import('../src/ca/serial.js');
       const { CRL_REASONS } = await import('../src/ca/crl.js');
@@ -503,7 +522,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       emit(ctx.io, opts, { serial: found.serial, subject: found.subject, revokedAt: revoked.at, reason }, (d) =>
         `revoked intermediate ${d.serial} (${d.subject}), reason ${d.reason}; now publish a CRL: nixca root crl --dir ${opts.dir} --out FILE`,
       );
-    });
+    }));
 
   root
     .command('crl')
@@ -514,7 +533,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--passphrase-file <file>', UNLOCK_HELP.passphraseFile)
     .option('--share <file>', UNLOCK_HELP.share, collect)
     .option('--json', 'print JSON')
-    .action(async (opts: { dir: string; out: string; nextUpdate?: string; json?: boolean } & UnlockFlags) => {
+    .action(async (opts: { dir: string; out: string; nextUpdate?: string; json?: boolean } & UnlockFlags) => withRootLock(ctx, opts.dir, async () => {
       const { resolve } = await import('node:path');
       const { writeFileAtomic } = await import('./files.js');
       const { createCrl, crlToPem } = await import('../src/ca/crl.js');
@@ -540,7 +559,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       emit(ctx.io, opts, { out, crlNumber, thisUpdate: now.toISOString(), nextUpdate: nextUpdate.toISOString(), revoked: revoked.map((i) => i.serial), sha256 }, (d) =>
         [`CRL #${d.crlNumber} written to ${d.out}`, `  next update: ${d.nextUpdate}`, `  revoked:     ${d.revoked.join(', ') || 'none'}`, `  SHA-256:     ${colonHex(d.sha256)}`].join('\n'),
       );
-    });
+    }));
 
   const transcript = root.command('transcript').description('the signed, hash-chained record of the ceremony');
   transcript
@@ -616,7 +635,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--threshold <m>', 'shares needed for the NEW passphrase', parseCount('--threshold'))
     .option('--shares-dir <dir>', 'where to write the NEW share files (default NEW-DIR/shares)')
     .option('--json', 'print JSON')
-    .action(async (opts: Omit<InitFlags, 'dir' | 'passphraseFile' | 'name'> & UnlockFlags & { name?: string; cross: boolean; dir: string; newDir: string; newPassphraseFile?: string; json?: boolean }) => {
+    .action(async (opts: Omit<InitFlags, 'dir' | 'passphraseFile' | 'name'> & UnlockFlags & { name?: string; cross: boolean; dir: string; newDir: string; newPassphraseFile?: string; json?: boolean }) => withRootLock(ctx, opts.dir, async () => {
       const { join, resolve } = await import('node:path');
       const { writeNewFile, writeFileAtomic } = await import('./files.js');
       const { crossCertify } = await import('../src/ca/rotation.js');
@@ -693,5 +712,5 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
           'Next: distribute the new root.pem next to the old one (trust both), sign a new intermediate with the new root, and retire the old root when nothing chains to it.',
         ].join('\n'),
       );
-    });
+    }));
 };

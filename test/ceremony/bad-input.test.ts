@@ -87,6 +87,13 @@ test('bad input leaves everything as it was', async (t) => {
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--permit-dns', 'n3x.internal'], { prompts: [ROOT_PASS, ROOT_PASS + 'x'] }), 3, /the two passphrases differ/);
   await assert.rejects(stat(fresh));
 
+  // Another live nixca on the same root: refused (exit 5); a lock left by a dead process is taken over.
+  await writeFile(join(rootDir, '.lock'), String(process.pid));
+  fails(await sign(goodCsr, '--passphrase-file', pass), 5, /another nixca command is working on/);
+  await writeFile(join(rootDir, '.lock'), '4194000');
+  fails(await runCli(['root', 'revoke', '--dir', rootDir, '--serial', '01', '--passphrase-file', pass]), 4, /no intermediate with serial 01/);
+  await assert.rejects(stat(join(rootDir, '.lock')));
+
   // The good CSR still signs after all that (the refusals were not a broken root).
   r = await sign(goodCsr, '--passphrase-file', pass);
   assert.equal(r.code, 0, r.stderr);

@@ -103,6 +103,11 @@ test('inspect shows certificates, CSRs and CRLs in PEM and DER, as text and JSON
   assert.equal(crl.crlNumber, 1);
   assert.deepEqual(crl.entries, []);
 
+  // A PEM bundle shows every block; --json is then an array.
+  await writeFile(join(dir, 'bundle.pem'), (await readFile(rootPem, 'utf8')) + (await readFile(join(dir, 'root.crl'), 'utf8')));
+  const bundle = JSON.parse((await runCli(['inspect', join(dir, 'bundle.pem'), '--json'])).stdout);
+  assert.deepEqual(bundle.map((b: { type: string }) => b.type), ['certificate', 'crl']);
+
   await writeFile(join(dir, 'junk'), 'hello');
   r = await runCli(['inspect', join(dir, 'junk')]);
   assert.equal(r.code, 3);
