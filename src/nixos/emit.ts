@@ -8,7 +8,7 @@ import { EAB_KEY_ID_VAR, EAB_MAC_KEY_VAR, renderSiteBlocks } from './caddyfile.j
 import { NixosError } from './errors.js';
 import { attrs, bool, call, int, letIn, list, moduleFn, path, ref, renderNixFile, str, type AttrKey, type Expr } from './nix-expr.js';
 import type { NixosRelease } from './release.js';
-import { checkAcmeDirectoryUrl, checkInventoryForEmit, checkRuntimePath } from './validate.js';
+import { checkAcmeDirectoryUrl, checkDnsName, checkInventoryForEmit, checkRuntimePath, checkSubstituterUrl } from './validate.js';
 
 export interface EmitOptions {
   release: NixosRelease;
@@ -54,7 +54,8 @@ export function substituterUrl(node: NodeRecord): string | null {
   // dnsNames are sorted by the inventory: the first is a stable choice. A node that owns only
   // suffixes has no name a client could dial, so it is no substituter (docs/nixos.md).
   const host = node.dnsNames[0];
-  return host ? `https://${host}?priority=${node.priority}` : null;
+  if (!host) return null;
+  return checkSubstituterUrl(`https://${checkDnsName(host, `node ${node.name}: DNS name`)}?priority=${node.priority}`);
 }
 
 /** Same default as `nixca key generate` (src/signing/rotation.ts), for records that carry no path. */

@@ -73,6 +73,16 @@ export function checkAcmeDirectoryUrl(s: unknown): string {
   return s;
 }
 
+/**
+ * A substituter URL as trust.nix lists it: nix.conf splits `substituters` on whitespace, so the
+ * URL must be exactly `https://<host name>?priority=<n>` and nothing else.
+ */
+export function checkSubstituterUrl(url: string): string {
+  const m = /^https:\/\/([^/?#\s]+)\?priority=(\d{1,5})$/.exec(url);
+  if (!m || !isValidDnsName(m[1]!)) throw new NixosError('NIXOS_URL_INVALID', `substituter URL ${q(url)} is not https://<host>?priority=<n>`);
+  return url;
+}
+
 function checkKey(k: SigningKeyRecord, nodes: ReadonlySet<string>, i: number): SigningKeyRecord {
   const at = `signing key #${i + 1}`;
   if (!k || typeof k !== 'object') throw new NixosError('NIXOS_INVENTORY_INVALID', `${at} is not an object`);

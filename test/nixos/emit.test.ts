@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { ACME, buildFleet, cli, emitArgs, lineDiff, readTree, type Fleet } from './fleet.js';
-import { harnessExpr, nixEval, nixEvalError, run, sandboxEnv } from './tools.js';
+import { harnessExpr, nixEval, nixEvalError, nixInstantiate, run, sandboxEnv } from './tools.js';
 
 const NIXOS_ORG = 'https://cache.nixos.org/';
 const NIXOS_ORG_KEY = 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=';
@@ -59,7 +59,7 @@ test('nix-instantiate --parse accepts every emitted and static .nix file', async
   const statics = ['harness.nix', 'lib.nix'].map((f) => join(import.meta.dirname, '../../../test/nixos', f));
   statics.push(join(import.meta.dirname, '../../../nix-module/nixca.nix'));
   for (const f of [...nixFiles, ...statics]) {
-    const r = await run('nix-instantiate', ['--parse', f], env);
+    const r = await nixInstantiate(['--parse', f], env);
     assert.equal(r.code, 0, `${f}: ${r.stderr}`);
   }
 });

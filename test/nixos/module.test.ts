@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { NIX_MODULE, harnessExpr, nixEval, run, sandboxEnv } from './tools.js';
+import { NIX_MODULE, harnessExpr, nixEval, nixInstantiate, sandboxEnv } from './tools.js';
 
 interface Evaluated {
   failed: string[];
@@ -25,7 +25,7 @@ function argv(execStart: unknown): string[] {
 
 test('nix-instantiate --parse accepts nix-module/nixca.nix', async (t) => {
   const env = await sandboxEnv(await tempDir(t));
-  const r = await run('nix-instantiate', ['--parse', NIX_MODULE], env);
+  const r = await nixInstantiate(['--parse', NIX_MODULE], env);
   assert.equal(r.code, 0, r.stderr);
 });
 

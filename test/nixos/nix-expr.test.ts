@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { attrs, call, int, list, moduleFn, nixAttrName, nixString, path, ref, renderNixFile, str, NixExprError, commentLines } from '../../src/nixos/nix-expr.js';
 import { tempDir } from '../helpers/cli.js';
-import { run, sandboxEnv } from './tools.js';
+import { nixInstantiate, sandboxEnv } from './tools.js';
 
 const HOSTILE = [
   'plain',
@@ -26,13 +26,13 @@ test('every hostile string survives a round trip through real nix-instantiate un
   const env = await sandboxEnv(dir);
   const file = join(dir, 'strings.nix');
   await writeFile(file, renderNixFile(['round trip'], list(HOSTILE.map(str))));
-  const r = await run('nix-instantiate', ['--eval', '--strict', '--json', file], env);
+  const r = await nixInstantiate(['--eval', '--strict', '--json', file], env);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), HOSTILE);
   // And as attribute names: still the same names, no code executed.
   const names = join(dir, 'names.nix');
   await writeFile(names, renderNixFile([], attrs(HOSTILE.filter((h) => h !== '').map((h, i) => [h, int(i)] as const))));
-  const n = await run('nix-instantiate', ['--eval', '--strict', '--json', names], env);
+  const n = await nixInstantiate(['--eval', '--strict', '--json', names], env);
   assert.equal(n.code, 0, n.stderr);
   assert.deepEqual(Object.keys(JSON.parse(n.stdout)).sort(), HOSTILE.filter((h) => h !== '').sort());
 });
@@ -72,7 +72,7 @@ test('module, let, calls and lists render as parseable Nix', async (t) => {
     ['l', list([call('builtins.toString', int(1)), str('y'), path('./z.pem')])],
   ])));
   await writeFile(file, text);
-  const r = await run('nix-instantiate', ['--parse', file], env);
+  const r = await nixInstantiate(['--parse', file], env);
   assert.equal(r.code, 0, r.stderr);
   assert.match(text, /^# header\n\{ lib, \.\.\. \}:\n\{\n {2}a\."b\.c"\.d = lib\.mkDefault "x";\n {2}l = \[\n {4}\(builtins\.toString 1\)\n {4}"y"\n {4}\.\/z\.pem\n {2}\];\n\}\n$/);
 });

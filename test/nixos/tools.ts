@@ -39,16 +39,24 @@ export function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv
   });
 }
 
+/**
+ * nix-instantiate with the `dummy://` store: parsing and evaluating need no store, and without it a
+ * normal user's nix 2.8 tries the root-owned daemon socket. (--eval never writes to the store.)
+ */
+export function nixInstantiate(args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return run('nix-instantiate', ['--store', 'dummy://', ...args], env);
+}
+
 /** `nix-instantiate --eval --strict --json` of an expression; throws with nix's stderr on failure. */
 export async function nixEval(env: NodeJS.ProcessEnv, expr: string): Promise<unknown> {
-  const r = await run('nix-instantiate', ['--eval', '--strict', '--json', '--expr', expr], env);
+  const r = await nixInstantiate(['--eval', '--strict', '--json', '--expr', expr], env);
   if (r.code !== 0) throw new Error(`nix-instantiate failed: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout);
 }
 
 /** Like nixEval, but returns nix's error text (for expected failures). */
 export async function nixEvalError(env: NodeJS.ProcessEnv, expr: string): Promise<string> {
-  const r = await run('nix-instantiate', ['--eval', '--strict', '--json', '--expr', expr], env);
+  const r = await nixInstantiate(['--eval', '--strict', '--json', '--expr', expr], env);
   if (r.code === 0) throw new Error(`expected evaluation to fail, got ${r.stdout}`);
   return r.stderr;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NixosError } from '../../src/nixos/errors.js';
 import { parseNixosRelease } from '../../src/nixos/release.js';
-import { checkAcmeDirectoryUrl, checkRuntimePath } from '../../src/nixos/validate.js';
+import { checkAcmeDirectoryUrl, checkRuntimePath, checkSubstituterUrl } from '../../src/nixos/validate.js';
 
 test('ACME directory URLs: canonical https with a host and a plain path only', () => {
   for (const ok of ['https://acme.n3x.internal/directory', 'https://acme.n3x.internal:8443/acme/directory', 'https://10.0.0.1/directory', 'https://[fd00::1]:8443/directory']) {
@@ -25,4 +25,11 @@ test('NixOS releases: flat Harmonia options up to 25.11, services.harmonia.cache
   assert.equal(parseNixosRelease('25.11').harmonia, 'flat');
   assert.equal(parseNixosRelease('26.05').harmonia, 'cache');
   for (const bad of ['25.12', '2511', 'unstable', '25.5']) assert.throws(() => parseNixosRelease(bad), NixosError);
+});
+
+test('substituter URLs are exactly https://<host>?priority=<n>', () => {
+  assert.equal(checkSubstituterUrl('https://cache.nuc-1.n3x.internal?priority=30'), 'https://cache.nuc-1.n3x.internal?priority=30');
+  for (const bad of ['https://cache.a.b?priority=30 https://evil.example', 'https://cache.a.b/?priority=30', 'http://cache.a.b?priority=1', 'https://cache"a.b?priority=1', 'https://cache.a.b?priority=1&trusted=1']) {
+    assert.throws(() => checkSubstituterUrl(bad), NixosError, bad);
+  }
 });
