@@ -86,22 +86,32 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   if (!account) return;
   const started = Date.now();
   const keyAuth = await keyAuthorization(challenge.token, account.jwk);
-  const timeout = AbortSignal.timeout(ctx.validationTimeoutMs);
-  const signal = AbortSignal.any([timeout, ctx.closing.signal]);
+  // One controller, strongly held by the timer and by the app's closing signal (Node 20's
+  // AbortSignal.any holds its result weakly: with a validator that never settles it can be
+  // collected and never fire).
+  const controller = new AbortController();
+  const onClosing = () => controller.abort();
+  ctx.closing.signal.addEventListener('abort', onClosing, { once: true });
+  const timer = setTimeout(() => controller.abort(), ctx.validationTimeoutMs);
   let outcome: ValidationOutcome;
   try {
     outcome = await new Promise<ValidationOutcome>((resolve, reject) => {
       // A validator that ignores its signal still cannot hold the challenge in `processing` forever.
-      const onAbort = () => resolve({ valid: false, problem: { type: 'connection', detail: `validation timed out after ${ctx.validationTimeoutMs} ms` } });
-      signal.addEventListener('abort', onAbort, { once: true });
+      controller.signal.addEventListener(
+        'abort',
+        () => resolve({ valid: false, problem: { type: 'connection', detail: `validation timed out after ${ctx.validationTimeoutMs} ms` } }),
+        { once: true },
+      );
       ctx.validator
-        .validate({ type: challenge.type, identifier: authz.identifier.value, token: challenge.token, keyAuthorization: keyAuth }, signal)
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener('abort', onAbort));
+        .validate({ type: challenge.type, identifier: authz.identifier.value, token: challenge.token, keyAuthorization: keyAuth }, controller.signal)
+        .then(resolve, reject);
     });
   } catch (err) {
     outcome = { valid: false, problem: { type: 'serverInternal', detail: 'the validator failed unexpectedly' } };
     ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validator threw');
+  } finally {
+    clearTimeout(timer);
+    ctx.closing.signal.removeEventListener('abort', onClosing);
   }
   // Closing the app is not the client's failure: leave the challenge processing, a restart resumes it.
   if (ctx.closing.signal.aborted) return;

@@ -1,7 +1,7 @@
 // The fastify wiring: content-type parsing, JWS authentication, Replay-Nonce and Link headers, one
 // error handler rendering every failure as application/problem+json (RFC 8555 §6.7), and thin
 // routes that call the ACME core (step-ca's api/handler.go shape).
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accountForKid, keyChange, newAccount, updateAccount } from '../accounts.js';
 import { ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
 import type { AcmeContext } from '../context.js';
@@ -34,7 +34,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     // A CSR or a certificate is a few KB; nothing legitimate comes near this.
     bodyLimit: 256 * 1024,
     // Never log bodies: they carry JWS, EAB MACs and CSRs. Log method, URL and User-Agent (§6.1).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const ctx: AcmeContext = {
     store: deps.store,

@@ -1,0 +1,147 @@
+// Restarts, EAB-optional policy, other account key types, nonce rules, and what the logs never say.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { base64url } from 'jose';
+import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { NonceStore } from '../../src/acme/nonces.js';
+import { BASE_URL, NODE_A, NODE_B, NODE_SUFFIX, testEnv } from './helpers/deps.js';
+import { injectTransport, TestAcmeClient, testCsr } from './helpers/client.js';
+import { openAcmeStore } from '../../src/store/acme.js';
+
+const DIR_URL = BASE_URL + 'directory';
+
+describe('lifecycle', () => {
+  it('a restart in the middle of an order: the client completes against the new process', async () => {
+    const env = await testEnv();
+    // The first process dies with the challenge still being validated (a validator that hangs).
+    env.validator.decide = () => new Promise(() => undefined);
+    const app1 = buildAcmeApp(env.deps);
+    const c = await TestAcmeClient.create(injectTransport(app1), DIR_URL);
+    await c.newAccount({ eab: env.eab[NODE_A.name] });
+    const res = await c.newOrder([NODE_A.dns[0]!]);
+    const orderUrl = String(res.headers.location);
+    const authzUrl = (res.json().authorizations as string[])[0]!;
+    const ch = (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges.find((x) => x.type === 'http-01')!;
+    assert.equal((await c.post(ch.url, {})).json().status, 'processing');
+    await app1.close();
+    await env.store.close();
+
+    const store = await openAcmeStore(env.dir);
+    env.validator.decide = () => ({ valid: true });
+    const app2 = buildAcmeApp({ ...env.deps, store });
+    try {
+      const c2 = new TestAcmeClient(injectTransport(app2), DIR_URL, c.key);
+      c2.directory = c.directory;
+      c2.kid = c.kid;
+      c2.nonces.push(...c.nonces); // stale nonces from the dead process: badNonce, then a retry
+      // Reading the authorization resumes the interrupted validation.
+      const authz = await c2.poll(authzUrl, (a) => a.status !== 'pending');
+      assert.equal(authz.status, 'valid');
+      const order = await c2.poll(orderUrl, (o) => o.status === 'ready');
+      const { der } = await testCsr([NODE_A.dns[0]!]);
+      const fin = await c2.post(order.finalize as string, { csr: base64url.encode(der) });
+      assert.equal(fin.json().status, 'valid', fin.body);
+      assert.equal((await c2.post(fin.json().certificate as string, '')).status, 200);
+    } finally {
+      await app2.close();
+      await store.close();
+      await env.cleanup();
+    }
+  });
+
+  it('a validator that never answers times out: challenge invalid with a connection problem', async () => {
+    const env = await testEnv({ validationTimeoutMs: 50 });
+    env.validator.decide = () => new Promise(() => undefined);
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const res = await c.newOrder([NODE_A.dns[0]!]);
+      const authzUrl = (res.json().authorizations as string[])[0]!;
+      const ch = (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges[0]!;
+      await c.post(ch.url, {});
+      const done = await c.poll(ch.url, (x) => x.status !== 'processing');
+      assert.equal(done.status, 'invalid');
+      assert.equal((done.error as { type: string }).type, 'urn:ietf:params:acme:error:connection');
+      assert.match((done.error as { detail: string }).detail, /timed out/);
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
+  it('eab optional: accounts without EAB may order inventory names, not others; one node per order', async () => {
+    const env = await testEnv({ eabRequired: false });
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL, 'EdDSA');
+      assert.equal(c.directory.meta?.externalAccountRequired, false);
+      assert.equal((await c.newAccount()).status, 201);
+      const r = await c.issue(['x1.' + NODE_SUFFIX.suffix]);
+      assert.equal(r.order.status, 'valid');
+      assert.equal((await c.newOrder(['not-in.inventory.test'])).json().type, 'urn:ietf:params:acme:error:rejectedIdentifier');
+      const mixed = await c.newOrder([NODE_A.dns[0]!, NODE_B.dns[0]!]);
+      assert.equal(mixed.status, 400);
+      assert.equal(mixed.json<{ subproblems: unknown[] }>().subproblems.length, 1);
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
+  it('RS256 and ES384 account keys work end to end', async () => {
+    const env = await testEnv();
+    const app = buildAcmeApp(env.deps);
+    try {
+      for (const alg of ['RS256', 'ES384'] as const) {
+        const c = await TestAcmeClient.create(injectTransport(app), DIR_URL, alg);
+        assert.equal((await c.newAccount({ eab: env.eab[NODE_B.name] })).status, 201);
+        assert.equal((await c.issue([NODE_B.dns[0]!])).order.status, 'valid');
+      }
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
+  it('nonces: single use, expiring, bounded, and the reject-rate trick', () => {
+    let t = 0;
+    const n = new NonceStore({ lifetimeMs: 1000, max: 3, now: () => t });
+    const a = n.issue();
+    assert.equal(n.redeem(a), 'ok');
+    assert.equal(n.redeem(a), 'unknown');
+    const b = n.issue();
+    t = 1001;
+    assert.equal(n.redeem(b), 'unknown', 'expired');
+    const many = [n.issue(), n.issue(), n.issue(), n.issue()];
+    assert.ok(n.size <= 3, 'bounded');
+    assert.equal(n.redeem(many[0]), 'unknown', 'the oldest is forgotten first');
+    assert.equal(n.redeem(many[3]), 'ok');
+    assert.equal(n.redeem('bad nonce!'), 'malformed');
+    const strict = new NonceStore({ rejectRate: 1 });
+    assert.equal(strict.redeem(strict.issue()), 'unknown');
+  });
+
+  it('logs carry method, URL and User-Agent but never EAB keys, JWS or CSRs', async () => {
+    let logged = '';
+    const stream = new Writable({ write: (chunk, _enc, cb) => ((logged += String(chunk)), cb()) });
+    const env = await testEnv({ logger: { level: 'trace', stream } as never });
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const r = await c.issue([NODE_A.dns[0]!]);
+      await c.post(c.directory.revokeCert!, { certificate: 'AAAA' });
+      assert.match(logged, /nixca-test-client/);
+      assert.match(logged, /certificate issued/);
+      assert.ok(!logged.includes(env.eab[NODE_A.name]!.macKey), 'EAB MAC key');
+      for (const jws of [await c.sign(c.kid!, '')]) assert.ok(!logged.includes(jws.protected.slice(0, 30)));
+      assert.ok(!logged.includes('BEGIN CERTIFICATE'));
+      assert.ok(!logged.includes(r.chainPem.slice(40, 80)));
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+});
