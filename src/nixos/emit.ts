@@ -159,6 +159,9 @@ export function emitNixos(data: InventoryData, opts: EmitOptions): EmitResult {
     throw new NixosError('NIXOS_OPTION_INVALID', `connect-timeout ${opts.connectTimeout} must be a whole number of seconds from 1 to 3600`);
   }
   const warnings: string[] = [];
+  if (!opts.release.hasSignKeyPaths) {
+    warnings.push(`NixOS ${opts.release.name} probably predates services.harmonia.signKeyPaths (multi-key signing, ~24.11): the node modules may not evaluate there`);
+  }
   const keys = fleetTrustedPublicKeys(data);
   const files = new Map<string, string>();
   files.set(ROOT_FILE, opts.rootPem);

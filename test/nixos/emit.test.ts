@@ -147,6 +147,16 @@ test('caddy adapt accepts each site block; EAB comes from the environment, the r
     assert.match(JSON.stringify(cfg.apps.http), /"dial":"127\.0\.0\.1:5000"/);
   }
   assert.deepEqual([...files.get('nodes/nuc-1.Caddyfile')!.matchAll(/^(\S+) \{$/gm)].map((m) => m[1]), ['cache.nuc-1.n3x.internal', 'nuc-1.n3x.internal']);
+  // nixpkgs runs `caddy fmt --overwrite` on the generated Caddyfile at build time: ours is already
+  // canonical, and composed the way the module composes it (global block first) it still adapts.
+  const nuc1 = join(out, 'nodes/nuc-1.Caddyfile');
+  const fmt = await run('caddy', ['fmt', nuc1], env);
+  assert.equal(fmt.code, 0, fmt.stderr);
+  assert.equal(fmt.stdout, files.get('nodes/nuc-1.Caddyfile'));
+  const composed = join(dir, 'composed.Caddyfile');
+  await writeFile(composed, `{\n\tlog {\n\t\tlevel ERROR\n\t}\n}\n${files.get('nodes/nuc-1.Caddyfile')}`);
+  const adapted = await run('caddy', ['adapt', '--config', composed, '--adapter', 'caddyfile'], caddyEnv);
+  assert.equal(adapted.code, 0, adapted.stderr);
   // Without the environment file's variables Caddy refuses to start: no silent unauthenticated issuance.
   const noEnv = await run('caddy', ['adapt', '--config', join(out, 'nodes/nuc-1.Caddyfile'), '--adapter', 'caddyfile'], env);
   assert.notEqual(noEnv.code, 0);

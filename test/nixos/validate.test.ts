@@ -24,6 +24,8 @@ test('NixOS releases: flat Harmonia options up to 25.11, services.harmonia.cache
   assert.equal(parseNixosRelease('24.11').harmonia, 'flat');
   assert.equal(parseNixosRelease('25.11').harmonia, 'flat');
   assert.equal(parseNixosRelease('26.05').harmonia, 'cache');
+  assert.equal(parseNixosRelease('24.05').hasSignKeyPaths, false);
+  assert.equal(parseNixosRelease('24.11').hasSignKeyPaths, true);
   for (const bad of ['25.12', '2511', 'unstable', '25.5']) assert.throws(() => parseNixosRelease(bad), NixosError);
 });
 
