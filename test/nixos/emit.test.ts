@@ -223,6 +223,13 @@ test('a rotation (nixca key rotate) changes exactly the expected lines', async (
   const changed = (a: Map<string, string>, b: Map<string, string>) => [...a.keys()].filter((k) => a.get(k) !== b.get(k));
   const before = await emitTo('rot-0');
 
+  // (The same overlap, chosen per key by `nixca key rotate --overlap`, on a copy of the state.)
+  const perKey = join(dir, 'rot-state-overlap');
+  await cp(state, perKey, { recursive: true });
+  await cli(['key', 'rotate', 'nuc-1', '--overlap', '--min-prepublish', '0s', '--state', perKey]);
+  const perKeyOut = join(dir, 'rot-1k');
+  assert.equal((await runCli(emitArgs({ ...f, state: perKey }, perKeyOut))).code, 0);
+
   // 1. promote: K2 becomes active, K1 retiring (both still published: trust.nix is unchanged).
   await cli(['key', 'rotate', 'nuc-1', '--min-prepublish', '0s', '--state', state]);
   const promoted = await emitTo('rot-1');
@@ -235,6 +242,7 @@ test('a rotation (nixca key rotate) changes exactly the expected lines', async (
   const overlap = await emitTo('rot-1o', ['--sign-key-overlap']);
   assert.deepEqual(changed(promoted, overlap), ['nodes/nuc-1.nix']);
   assert.deepEqual(lineDiff(promoted.get('nodes/nuc-1.nix')!, overlap.get('nodes/nuc-1.nix')!), { removed: [], added: [`"/run/agenix/nix-signing-${K1}"`] });
+  assert.equal(await readFile(join(perKeyOut, 'nodes/nuc-1.nix'), 'utf8'), overlap.get('nodes/nuc-1.nix'));
 
   // 2. retire K1: clients stop trusting it (one line of trust.nix); the node's module is unchanged.
   await cli(['key', 'rotate', 'nuc-1', '--min-overlap', '0s', '--state', state]);
