@@ -1,7 +1,7 @@
 // Accounts (RFC 8555 §7.3): creation with External Account Binding, lookup, update, deactivation,
 // key rollover. The account is bound to the inventory node whose EAB key MACed its creation.
 import type { JWK } from 'jose';
-import { isObject, newId, type AcmeContext } from './context.js';
+import { emit, isObject, newId, type AcmeContext } from './context.js';
 import { verifyEab } from './eab.js';
 import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
 import type { AccountRecord } from './model.js';
@@ -84,6 +84,7 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws): Promise<{ 
     throw err;
   }
   ctx.log.info({ account: account.id, node }, 'account created');
+  await emit(ctx, 'accountCreated', { id: account.id, node });
   return { account, created: true };
 }
 

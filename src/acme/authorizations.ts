@@ -1,7 +1,7 @@
 // Authorizations and challenges (RFC 8555 §7.5): POST-as-GET, client deactivation (§7.5.2), and
 // the response to a challenge (§7.5.1), which starts an asynchronous validation (§8.2).
 import { keyAuthorization, type ValidationOutcome } from './challenges.js';
-import { isObject, type AcmeContext } from './context.js';
+import { emit, isObject, type AcmeContext } from './context.js';
 import type { AccountRecord, AuthorizationRecord, ChallengeRecord } from './model.js';
 import { problem, problemDocument } from './problems.js';
 import { authorizationStatus, findChallenge } from './status.js';
@@ -125,6 +125,13 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
     // §7.1.4: a valid authorization's `expires` is the end of its usefulness.
     const expires = outcome.valid ? new Date(now.getTime() + ctx.authorizationLifetimeMs).toISOString() : a.expires;
     return { ...a, expires, challenges: a.challenges.map((x) => (x.id === challengeId ? done : x)) };
+  });
+  await emit(ctx, 'validationFinished', {
+    type: challenge.type,
+    identifier: authz.identifier.value,
+    valid: outcome.valid,
+    ...(outcome.valid ? {} : { problem: outcome.problem.type }),
+    ms: Date.now() - started,
   });
   ctx.log.info(
     { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, valid: outcome.valid, ms: Date.now() - started, ...(outcome.valid ? {} : { problem: outcome.problem.type }) },

@@ -1,7 +1,8 @@
 // What every ACME operation needs, assembled once by the HTTP app from AcmeDeps.
 import { randomBytes } from 'node:crypto';
 import type { InventoryData } from '../inventory/model.js';
-import type { ChallengeValidator } from './challenges.js';
+import type { ChallengeType, ChallengeValidator, ValidationProblemType } from './challenges.js';
+import type { CertificateRecord, RevocationRecord } from './model.js';
 import type { LeafLifetimePolicy, LeafSigner } from './orders.js';
 import type { AcmeStore } from './store.js';
 
@@ -9,6 +10,28 @@ export interface CoreLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+}
+
+/**
+ * What happened, for metrics and the audit log (issue #7). Hooks are awaited (an audit entry can be
+ * written before the response); a hook that throws is logged and does not fail the request, since
+ * what it reports is already committed.
+ */
+export interface AcmeEvents {
+  certificateIssued?(cert: CertificateRecord): void | Promise<void>;
+  certificateRevoked?(revocation: RevocationRecord, cert: CertificateRecord): void | Promise<void>;
+  validationFinished?(e: { type: ChallengeType; identifier: string; valid: boolean; problem?: ValidationProblemType; ms: number }): void | Promise<void>;
+  accountCreated?(e: { id: string; node: string | null }): void | Promise<void>;
+}
+
+export async function emit<K extends keyof AcmeEvents>(ctx: AcmeContext, name: K, ...args: Parameters<NonNullable<AcmeEvents[K]>>): Promise<void> {
+  const hook = ctx.events[name] as ((...a: unknown[]) => void | Promise<void>) | undefined;
+  if (!hook) return;
+  try {
+    await hook.apply(ctx.events, args);
+  } catch (err) {
+    ctx.log.error({ event: name, err: (err as Error).message }, 'event hook failed');
+  }
 }
 
 export interface AcmeContext {
@@ -29,6 +52,7 @@ export interface AcmeContext {
   /** Aborted when the app closes: running validations stop. */
   closing: AbortController;
   log: CoreLogger;
+  events: AcmeEvents;
 }
 
 /** Object ids: 128 random bits, base64url (unguessable, so URLs leak nothing about other objects). */

@@ -1,9 +1,9 @@
 // Orders (RFC 8555 §7.4): creation under policy, finalization, issuance through a LeafSigner.
-import type { x509 } from '../ca/x509.js';
 import { AcmeProblem, problem } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
-import { isObject, newId, newToken, type AcmeContext } from './context.js';
-import { checkCsr, jwkSpki } from './csr.js';
+import { emit, isObject, newId, newToken, type AcmeContext } from './context.js';
+import { checkCsr, jwkSpki, spkiSha256 } from './csr.js';
+import { x509 as X509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, OrderStatus } from './model.js';
 import { decideIdentifiers } from './policy.js';
 import { orderStatus } from './status.js';
@@ -18,7 +18,7 @@ export interface LeafSigner {
   signLeaf(req: {
     /** DER of the CSR, already verified by the core. */
     csrDer: Uint8Array;
-    publicKey: CryptoKey | x509.PublicKey;
+    publicKey: CryptoKey | X509.PublicKey;
     dnsNames: readonly string[];
     notBefore: Date;
     notAfter: Date;
@@ -175,6 +175,32 @@ function issuanceValidity(order: OrderRecord, now: Date, policy: LeafLifetimePol
 }
 
 /**
+ * The issued certificate must be exactly what was decided (§7.4: never something else): the
+ * names, the CSR's key and the promised validity. Returns the issuer key id (AKI) for ARI.
+ */
+function checkIssued(
+  issued: { certificatePem: string; notBefore: Date; notAfter: Date },
+  want: { names: readonly string[]; spkiSha256: string; notBefore: Date; notAfter: Date },
+): { akiKeyId?: string } {
+  let cert: X509.X509Certificate;
+  try {
+    cert = new X509.X509Certificate(issued.certificatePem);
+  } catch {
+    throw problem('serverInternal', 'the signer returned an unreadable certificate; nothing was issued');
+  }
+  const san = cert.getExtension(X509.SubjectAlternativeNameExtension);
+  const names = (san?.names.items ?? []).map((n) => n.value.toLowerCase()).sort();
+  const differs =
+    cert.notBefore.getTime() !== want.notBefore.getTime() ||
+    cert.notAfter.getTime() !== want.notAfter.getTime() ||
+    names.join(',') !== [...want.names].sort().join(',') ||
+    spkiSha256(cert.publicKey.rawData) !== want.spkiSha256;
+  if (differs) throw problem('serverInternal', 'the signer returned a certificate other than the one decided (names, key or validity); nothing was issued');
+  const aki = cert.getExtension(X509.AuthorityKeyIdentifierExtension);
+  return aki?.keyId ? { akiKeyId: aki.keyId.toLowerCase() } : {};
+}
+
+/**
  * finalize (§7.4). Only a `ready` order can be finalized (else 403 orderNotReady); a `valid` one
  * is returned unchanged (idempotent re-finalize). A bad CSR is badCSR and the order stays ready.
  * Issuance is synchronous: the certificate is durable in the store before we return.
@@ -209,10 +235,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       if (serial && !ctx.store.hasSerial(serial)) issued = r;
     }
     if (!issued) throw problem('serverInternal', 'could not allocate a unique serial');
-    if (issued.notBefore.getTime() !== notBefore.getTime() || issued.notAfter.getTime() !== notAfter.getTime()) {
-      // §7.4: never issue a validity other than the one the order promised.
-      throw problem('serverInternal', 'the signer returned a validity other than the order\'s; nothing was issued');
-    }
+    const leaf = checkIssued(issued, { names: csr.names, spkiSha256: csr.spkiSha256, notBefore, notAfter });
     const record: CertificateRecord = {
       serial,
       accountId: account.id,
@@ -223,10 +246,12 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       orderId: id,
       issuedAt: ctx.now().toISOString(),
       spkiSha256: csr.spkiSha256,
+      ...(leaf.akiKeyId ? { akiKeyId: leaf.akiKeyId } : {}),
     };
     await ctx.store.putCertificate(record, issued.chainPem);
     const updated = await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));
     ctx.log.info({ serial, node, names: csr.names, account: account.id }, 'certificate issued');
+    await emit(ctx, 'certificateIssued', record);
     return updated ?? { ...order, certificateSerial: serial };
   } finally {
     ctx.finalizing.delete(id);

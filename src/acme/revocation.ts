@@ -5,7 +5,7 @@ import { base64url } from 'jose';
 import { x509 } from '../ca/x509.js';
 import { nodeOwns } from '../inventory/inventory.js';
 import { normalizeSerial } from '../ca/serial.js';
-import { isObject, type AcmeContext } from './context.js';
+import { emit, isObject, type AcmeContext } from './context.js';
 import { jwkSpki, spkiSha256 } from './csr.js';
 import type { VerifiedJws } from './jws.js';
 import type { AccountRecord, RevocationRecord } from './model.js';
@@ -61,6 +61,7 @@ export async function revokeCertificate(ctx: AcmeContext, jws: VerifiedJws, acco
   const rev: RevocationRecord = { serial, reason, revokedAt: ctx.now().toISOString(), by };
   await ctx.store.putRevocation(rev);
   ctx.log.info({ serial, reason: REVOCATION_REASONS[reason], by }, 'certificate revoked');
+  await emit(ctx, 'certificateRevoked', rev, record);
   return rev;
 }
 

@@ -105,6 +105,43 @@ describe('lifecycle', () => {
     }
   });
 
+  it('events report issuance (with the AKI for ARI) and revocation; a signer that deviates issues nothing', async () => {
+    const issued: Array<{ serial: string; akiKeyId?: string }> = [];
+    const revoked: number[] = [];
+    const env = await testEnv({
+      events: { certificateIssued: (c) => void issued.push(c), certificateRevoked: (r) => void revoked.push(r.reason) },
+    });
+    const realSigner = env.deps.signer;
+    let shorten = false;
+    const app = buildAcmeApp({
+      ...env.deps,
+      signer: {
+        signLeaf: (req) => realSigner.signLeaf(shorten ? { ...req, notAfter: new Date(req.notAfter.getTime() - 60_000) } : req),
+      },
+    });
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const r = await c.issue([NODE_A.dns[0]!]);
+      assert.equal(issued.length, 1);
+      assert.match(issued[0]!.akiKeyId ?? '', /^[0-9a-f]{40}$/);
+      const der = r.chainPem.split('-----END CERTIFICATE-----')[0]!.replace(/-----BEGIN CERTIFICATE-----|\s/g, '');
+      assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(Buffer.from(der, 'base64')), reason: 5 })).status, 200);
+      assert.deepEqual(revoked, [5]);
+      shorten = true;
+      const before = (await env.store.listCertificates()).length;
+      const { body } = await c.readyOrder([NODE_A.dns[1]!]);
+      const { der: csr } = await testCsr([NODE_A.dns[1]!]);
+      const fin = await c.post(body.finalize as string, { csr: base64url.encode(csr) });
+      assert.equal(fin.status, 500);
+      assert.equal(fin.json().type, 'urn:ietf:params:acme:error:serverInternal');
+      assert.equal((await env.store.listCertificates()).length, before, 'nothing committed');
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
   it('nonces: single use, expiring, bounded, and the reject-rate trick', () => {
     let t = 0;
     const n = new NonceStore({ lifetimeMs: 1000, max: 3, now: () => t });

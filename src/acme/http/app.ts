@@ -5,6 +5,7 @@ import { createAcmeServer } from './server.js';
 import type { ChallengeValidator } from '../challenges.js';
 import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
+import type { AcmeEvents } from '../context.js';
 import type { InventoryData } from '../../inventory/model.js';
 
 export interface NonceOptions {
@@ -38,11 +39,13 @@ export interface AcmeDeps {
   authorizationLifetimeMs?: number;
   /** How often expired orders/authorizations are pruned from the store (default 10 minutes). */
   pruneIntervalMs?: number;
+  /** Hooks for metrics and the audit log (issue #7). */
+  events?: AcmeEvents;
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }
 
-export type { LeafLifetimePolicy };
+export type { AcmeEvents, LeafLifetimePolicy };
 
 export function buildAcmeApp(deps: AcmeDeps): FastifyInstance {
   return createAcmeServer(deps);

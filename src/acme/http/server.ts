@@ -55,6 +55,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       warn: (o, m) => app.log.warn(o, m),
       error: (o, m) => app.log.error(o, m),
     },
+    events: deps.events ?? {},
   };
   const prefix = links.prefix;
 
