@@ -87,14 +87,19 @@ async function writeTree(out: string, files: ReadonlyMap<string, string>, mark: 
   // of old and new files is a handful of renames (and re-running the emitter repairs it).
   for (const [tmp, target] of staged) await rename(tmp, target);
 
-  // Nodes that left the inventory: remove their modules, but only files we generated.
-  for (const name of await readdir(join(out, 'nodes'))) {
-    const rel = `nodes/${name}`;
-    if (files.has(rel) || !/\.(nix|Caddyfile)$/.test(name)) continue;
-    const text = await current(join(out, rel));
-    if (text?.startsWith(mark)) {
-      await unlink(join(out, rel));
-      report.removed.push(rel);
+  // Nodes that left the inventory: remove their modules, but only files we generated. Also
+  // staging files a crashed earlier run left behind (ours by name pattern and content).
+  const staging = /^\..+\.[0-9a-f]{12}\.tmp$/;
+  for (const sub of ['', 'nodes']) {
+    for (const name of await readdir(join(out, sub))) {
+      const rel = sub ? `${sub}/${name}` : name;
+      const isModule = sub === 'nodes' && /\.(nix|Caddyfile)$/.test(name) && !files.has(rel);
+      if (!isModule && !staging.test(name)) continue;
+      const text = await current(join(out, rel)).catch(() => undefined);
+      if (text?.startsWith(mark) || (staging.test(name) && text?.startsWith('-----BEGIN CERTIFICATE-----'))) {
+        await unlink(join(out, rel));
+        if (isModule) report.removed.push(rel);
+      }
     }
   }
   return report;

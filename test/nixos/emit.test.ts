@@ -335,11 +335,15 @@ test('the output directory: a foreign one is refused; removed nodes lose their f
   const o = join(dir, 'rm-out');
   assert.equal((await runCli(emitArgs({ ...fleet, state }, o))).code, 0);
   await writeFile(join(o, 'nodes', 'notes.txt'), 'mine\n');
+  // A staging file from a crashed run is cleaned up; a look-alike that is not ours stays.
+  await writeFile(join(o, 'nodes', '.nuc-1.nix.0123456789ab.tmp'), files.get('nodes/nuc-1.nix')!.slice(0, 100));
+  await writeFile(join(o, '.keep.0123456789ab.tmp'), 'not ours\n');
   await cli(['node', 'remove', 'ci-1', '--state', state]);
   const again = await runCli(emitArgs({ ...fleet, state }, o, ['--json']));
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual((JSON.parse(again.stdout) as { removed: string[] }).removed, ['nodes/ci-1.Caddyfile', 'nodes/ci-1.nix']);
   assert.deepEqual((await readdir(join(o, 'nodes'))).sort(), ['bench.nix', 'notes.txt', 'nuc-1.Caddyfile', 'nuc-1.nix', 'nuc-2.Caddyfile', 'nuc-2.nix']);
+  assert.ok((await readdir(o)).includes('.keep.0123456789ab.tmp'));
   assert.doesNotMatch(await readFile(join(o, 'trust.nix'), 'utf8'), /ci-1/);
 });
 
