@@ -17,87 +17,72 @@ export const DEV_PERMITTED_DNS = ['n3x.internal', 'localhost'];
 export const DEV_NODE = 'nuc-1';
 export const DEV_NODE_NAME = 'cache.nuc-1.n3x.internal';
 
-/** File names inside the state directory (the intermediate's layout is shared with `issuer install`). */
-export const FILES = {
-  root: 'root.pem',
-  intermediate: 'intermediate.pem',
-  intermediateKey: 'intermediate.key',
-  devPassphrase: 'dev-intermediate.passphrase',
-  devEab: `${DEV_NODE}.eab.env`,
+/** Files of the development PKI outside the ceremony's issuer/ layout (see cli/issuer.ts). */
+export const DEV_FILES = {
+  passphrase: 'dev-intermediate.passphrase',
+  eab: `${DEV_NODE}.eab.env`,
 };
 
-interface ExternalLoader {
-  loadIssuer?: (stateDir: string, passphrase: string) => Promise<unknown>;
+/** cli/issuer.ts's LoadedIssuer → what serve needs. */
+function toServeIssuer(l: { certificate: LoadedIssuer['certificate']; privateKey: CryptoKey; rootPath: string }): LoadedIssuer {
+  return { certificate: l.certificate, privateKey: l.privateKey, intermediatePem: l.certificate.toString('pem'), rootPath: l.rootPath };
 }
 
-/** Normalises whatever the ceremony's loadIssuer returns into what serve needs. */
-function fromCeremony(dir: string, v: unknown): LoadedIssuer | undefined {
-  const o = v as Record<string, unknown> | undefined;
-  if (!o || typeof o !== 'object') return undefined;
-  const certificate = (o.certificate ?? o.intermediate) as LoadedIssuer['certificate'] | undefined;
-  const privateKey = (o.privateKey ?? (o.keys as CryptoKeyPair | undefined)?.privateKey) as CryptoKey | undefined;
-  if (!certificate || !privateKey || typeof (certificate as { toString?: unknown }).toString !== 'function') return undefined;
-  const rootPath = typeof o.rootPath === 'string' ? o.rootPath : join(dir, FILES.root);
-  return { certificate, privateKey, intermediatePem: certificate.toString('pem'), rootPath };
-}
-
-/** The intermediate for `serve --state DIR`: `loadIssuer` of cli/issuer.ts, else the files above. */
+/** The intermediate for `serve --state DIR`, as installed by `nixca issuer init` + `issuer install`. */
 export async function loadServeIssuer(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {
   const { getPassphrase } = await import('./secrets.js');
-  const { INTERMEDIATE_PASSPHRASE_CREDENTIAL } = await import('./serve-run.js');
-  if (!(await exists(join(dir, FILES.intermediate))) && !(await exists(join(dir, 'issuer')))) {
+  const { loadIssuer, ISSUER_DIR, ISSUER_FILES, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./issuer.js');
+  // Checked before asking for a passphrase, so a wrong --state says so instead of "no passphrase".
+  if (!(await exists(join(dir, ISSUER_DIR, ISSUER_FILES.key)))) {
     throw new CliError('not-found', `no issuer in ${dir}: run "nixca issuer init" and "nixca issuer install" (or "nixca serve --dev" for a development PKI)`);
   }
-  const passphrase = await getPassphrase(ctx.io, { file: passphraseFile, credential: INTERMEDIATE_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
-  const ceremony = (await import('./issuer.js')) as unknown as ExternalLoader;
-  if (typeof ceremony.loadIssuer === 'function') {
-    const got = fromCeremony(dir, await ceremony.loadIssuer(dir, passphrase));
-    if (got) return got;
-  }
-  return loadFiles(dir, passphrase);
+  const passphrase = await getPassphrase(ctx.io, { file: passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
+  return toServeIssuer(await loadIssuer(dir, passphrase, ctx.io.now()));
 }
 
-async function loadFiles(dir: string, passphrase: string): Promise<LoadedIssuer> {
-  const { x509 } = await import('../src/ca/x509.js');
-  const { decryptPrivateKey, spkiOf } = await import('../src/ca/keys.js');
-  const intermediatePem = await readText(join(dir, FILES.intermediate), 'intermediate certificate');
-  let certificate;
-  try {
-    certificate = new x509.X509Certificate(intermediatePem);
-  } catch (err) {
-    throw new CliError('input', `${join(dir, FILES.intermediate)} is not a PEM certificate: ${(err as Error).message}`);
-  }
-  const keys = await decryptPrivateKey(await readText(join(dir, FILES.intermediateKey), 'intermediate key'), passphrase);
-  const certSpki = Buffer.from(certificate.publicKey.rawData);
-  if (!certSpki.equals(await spkiOf(keys.publicKey))) throw new CliError('input', `${FILES.intermediateKey} does not belong to ${FILES.intermediate}`);
-  return { certificate, privateKey: keys.privateKey, intermediatePem: certificate.toString('pem'), rootPath: join(dir, FILES.root) };
-}
-
-/** Creates the development PKI once (idempotent: the marker is written last), then loads it. */
+/**
+ * Creates the development PKI once, then loads it like a production issuer (cli/issuer.ts
+ * loadIssuer). Steps are idempotent and the marker is written last, so a crash in the middle is
+ * completed by the next run; a state directory holding a production issuer is refused.
+ */
 export async function prepareDev(ctx: CliContext, opts: ServeOptions): Promise<{ issuer: LoadedIssuer; dir: string }> {
   const dir = resolve(ctx.io.cwd, opts.state ?? DEV_STATE_DIR);
+  const { loadIssuer, ISSUER_DIR } = await import('./issuer.js');
   await ensureDir(dir);
-  const marker = join(dir, DEV_MARKER);
-  const firstRun = !(await exists(marker));
-  if (firstRun) {
-    if (await exists(join(dir, 'issuer'))) {
-      throw new CliError('conflict', `${dir} holds a production issuer; --dev only uses a development state directory (default ./${DEV_STATE_DIR})`);
-    }
-    await createDevPki(ctx, dir);
+  const firstRun = !(await exists(join(dir, DEV_MARKER)));
+  const passphraseFile = join(dir, DEV_FILES.passphrase);
+  if (firstRun && (await exists(join(dir, ISSUER_DIR)))) {
+    // Either a production issuer (refuse) or our own crashed first run (its passphrase opens it).
+    const resumable = (await exists(passphraseFile)) && (await isDevIssuer(dir, (await readText(passphraseFile, 'development passphrase')).trim()));
+    if (!resumable) throw new CliError('conflict', `${dir} holds an issuer that is not a nixca development PKI; --dev only uses a development state directory (default ./${DEV_STATE_DIR})`);
+  } else if (firstRun) {
+    await createDevIssuer(ctx, dir);
   }
-  const passphrase = (await readText(join(dir, FILES.devPassphrase), 'development passphrase')).trim();
-  const issuer = await loadFiles(dir, passphrase);
-  printNextSteps(ctx, dir, opts, firstRun);
+  const passphrase = (await readText(passphraseFile, 'development passphrase')).trim();
+  const issuer = toServeIssuer(await loadIssuer(dir, passphrase, ctx.io.now()));
+  if (firstRun) await createDevNode(ctx, dir, issuer);
+  printNextSteps(ctx, dir, opts, firstRun, issuer.rootPath);
   return { issuer, dir };
 }
 
-async function createDevPki(ctx: CliContext, dir: string): Promise<void> {
+async function isDevIssuer(dir: string, passphrase: string): Promise<boolean> {
+  const { loadIssuer } = await import('./issuer.js');
+  try {
+    const l = await loadIssuer(dir, passphrase);
+    return l.root.subject.includes(DEV_ROOT_CN);
+  } catch {
+    return false;
+  }
+}
+
+/** Root + intermediate in-process, written in the ceremony's layout (STATE/issuer/…) via a temp dir + rename. */
+async function createDevIssuer(ctx: CliContext, dir: string): Promise<void> {
   const { randomBytes } = await import('node:crypto');
+  const { mkdtemp, rename, rm } = await import('node:fs/promises');
   const { createRoot } = await import('../src/ca/root.js');
   const { createIntermediateRequest, signIntermediate } = await import('../src/ca/intermediate.js');
   const { encryptPrivateKey } = await import('../src/ca/keys.js');
-  const { openInventoryStore } = await import('../src/store/inventory.js');
-  const { addNode, ensureEab } = await import('../src/inventory/inventory.js');
+  const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
   const now = ctx.io.now();
   // The root key lives only in this process: a development root signs one intermediate and is gone.
   const root = await createRoot({ commonName: DEV_ROOT_CN, permittedDns: DEV_PERMITTED_DNS, validityDays: 3650, now });
@@ -106,32 +91,47 @@ async function createDevPki(ctx: CliContext, dir: string): Promise<void> {
   // The intermediate key is encrypted at rest like a production one; the passphrase sits next to
   // it (0600) because this PKI is for development only.
   const passphrase = randomBytes(24).toString('base64url');
-  await writeFileAtomic(join(dir, FILES.devPassphrase), passphrase + '\n', 0o600);
-  await writeFileAtomic(join(dir, FILES.intermediateKey), await encryptPrivateKey(req.keys.privateKey, passphrase), 0o600);
-  await writeFileAtomic(join(dir, FILES.intermediate), inter.toString('pem') + '\n', 0o644);
-  await writeFileAtomic(join(dir, FILES.root), root.certificate.toString('pem') + '\n', 0o644);
+  await writeFileAtomic(join(dir, DEV_FILES.passphrase), passphrase + '\n', 0o600);
+  const tmp = await mkdtemp(join(dir, '.dev-issuer-'));
+  try {
+    await writeFileAtomic(join(tmp, ISSUER_FILES.key), await encryptPrivateKey(req.keys.privateKey, passphrase), 0o600);
+    await writeFileAtomic(join(tmp, ISSUER_FILES.cert), inter.toString('pem') + '\n', 0o644);
+    await writeFileAtomic(join(tmp, ISSUER_FILES.root), root.certificate.toString('pem') + '\n', 0o644);
+    await rename(tmp, join(dir, ISSUER_DIR));
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The example node, its EAB env file, and (last) the marker. */
+async function createDevNode(ctx: CliContext, dir: string, issuer: LoadedIssuer): Promise<void> {
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  const { addNode, ensureEab } = await import('../src/inventory/inventory.js');
+  const { x509 } = await import('../src/ca/x509.js');
+  const now = ctx.io.now();
   const inv = await openInventoryStore(dir);
   const eab = await inv.update((d) => {
     if (!d.nodes.some((n) => n.name === DEV_NODE)) addNode(d, { name: DEV_NODE, dnsNames: [DEV_NODE_NAME], site: 'dev' }, now);
     return ensureEab(d, DEV_NODE, now, false).node.eab!;
   });
-  await writeFileAtomic(join(dir, FILES.devEab), `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`, 0o600);
+  await writeFileAtomic(join(dir, DEV_FILES.eab), `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`, 0o600);
+  const root = new x509.X509Certificate(await readText(issuer.rootPath, 'root certificate'));
   await writeFileAtomic(join(dir, DEV_MARKER), JSON.stringify({
     warning: 'DEVELOPMENT PKI: the intermediate passphrase is stored next to the key. Never trust this root outside a lab.',
     createdAt: now.toISOString(),
-    root: FILES.root,
-    rootSha256: Buffer.from(await root.certificate.getThumbprint('SHA-256')).toString('hex'),
+    root: issuer.rootPath,
+    rootSha256: Buffer.from(await root.getThumbprint('SHA-256')).toString('hex'),
     permittedDns: DEV_PERMITTED_DNS,
-    exampleNode: { name: DEV_NODE, dnsNames: [DEV_NODE_NAME], eabEnvFile: FILES.devEab },
+    exampleNode: { name: DEV_NODE, dnsNames: [DEV_NODE_NAME], eabEnvFile: DEV_FILES.eab },
   }, null, 2) + '\n', 0o644);
 }
 
-function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstRun: boolean): void {
+function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstRun: boolean, rootPath: string): void {
   const port = /:(\d+)$/.exec(opts.listen ?? '127.0.0.1:8443')?.[1] ?? '8443';
   const base = (opts.baseUrl ?? `https://localhost:${port}/`).replace(/\/?$/, '/');
   const directory = `${base}directory`;
-  const rootPath = join(dir, FILES.root);
-  const eabPath = join(dir, FILES.devEab);
+  const eabPath = join(dir, DEV_FILES.eab);
   ctx.io.out([
     '',
     firstRun ? `nixca: created a DEVELOPMENT PKI in ${dir} (not for production)` : `nixca: reusing the DEVELOPMENT PKI in ${dir}`,

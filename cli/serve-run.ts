@@ -12,7 +12,6 @@ import type { x509 as X509Ns } from '../src/ca/x509.js';
 import type { LeafSigner } from '../src/acme/orders.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
-export const INTERMEDIATE_PASSPHRASE_CREDENTIAL = 'nixca-intermediate-passphrase';
 
 /** `7d`, `36h`, `90m`, `30s`, `500ms` → milliseconds. */
 export function parseDuration(flag: string, v: string): number {

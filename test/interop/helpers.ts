@@ -48,6 +48,8 @@ export function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.P
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
+    // A tool that exits before reading its input (openssl on a failed handshake) must not crash us.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(opts.input ?? '');
   });
 }
@@ -113,7 +115,7 @@ export async function startIssuer(t: { after(fn: () => unknown): void }, o: Issu
   t.after(() => killGroup(child));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const directory = `https://localhost:${o.port}/directory`;
-  const rootPath = join(o.state, 'root.pem');
+  const rootPath = join(o.state, 'issuer', 'root.pem');
   const deadline = Date.now() + (o.readyTimeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nixca serve exited with ${child.exitCode} before it was ready:\n${log}`);

@@ -22,16 +22,16 @@ describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
     const out = issuer.log();
     assert.match(out, /created a DEVELOPMENT PKI/);
     assert.ok(out.includes(`ACME directory:    https://localhost:${PORT}/directory`), out);
-    assert.ok(out.includes(`root certificate:  ${join(state, 'root.pem')}`), out);
+    assert.ok(out.includes(`root certificate:  ${join(state, 'issuer', 'root.pem')}`), out);
     assert.ok(out.includes(`EAB env file:      ${join(state, 'nuc-1.eab.env')}`), out);
     assert.match(out, /issuer acme \{\n\s+dir https:\/\/localhost:15500\/directory\n\s+trusted_roots .*root\.pem\n\s+eab \{\$NIXCA_EAB_KEY_ID\} \{\$NIXCA_EAB_MAC_KEY\}/);
     assert.match(out, /cache\.nuc-1\.n3x\.internal \{/);
 
     // Files: the labelled root, the encrypted intermediate key (0600), the EAB env file (0600).
-    const rootText = await run('openssl', ['x509', '-in', join(state, 'root.pem'), '-noout', '-subject'], { timeoutMs: 10_000 });
+    const rootText = await run('openssl', ['x509', '-in', join(state, 'issuer', 'root.pem'), '-noout', '-subject'], { timeoutMs: 10_000 });
     assert.match(rootText.stdout, /DEVELOPMENT root - not for production/);
-    assert.match(await readFile(join(state, 'intermediate.key'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
-    assert.equal((await stat(join(state, 'intermediate.key'))).mode & 0o777, 0o600);
+    assert.match(await readFile(join(state, 'issuer', 'intermediate.key.pem'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+    assert.equal((await stat(join(state, 'issuer', 'intermediate.key.pem'))).mode & 0o777, 0o600);
     assert.equal((await stat(join(state, 'nuc-1.eab.env'))).mode & 0o777, 0o600);
     assert.match(await readFile(join(state, 'nuc-1.eab.env'), 'utf8'), /^NIXCA_EAB_KEY_ID=.+\nNIXCA_EAB_MAC_KEY=[A-Za-z0-9_-]{43}\n$/);
     // No secret in the output.
@@ -59,10 +59,10 @@ describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
     assert.match(issuer.log(), /shutting down/);
 
     // Second run: same state, same root, no new PKI.
-    const rootBefore = await readFile(join(state, 'root.pem'), 'utf8');
+    const rootBefore = await readFile(join(state, 'issuer', 'root.pem'), 'utf8');
     issuer = await startIssuer(t, { state, port: PORT, names: [] });
     assert.match(issuer.log(), /reusing the DEVELOPMENT PKI/);
-    assert.equal(await readFile(join(state, 'root.pem'), 'utf8'), rootBefore);
+    assert.equal(await readFile(join(state, 'issuer', 'root.pem'), 'utf8'), rootBefore);
     assert.equal(await issuer.stop('SIGTERM'), 0);
   });
 });
