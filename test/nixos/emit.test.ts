@@ -64,6 +64,14 @@ test('nix-instantiate --parse accepts every emitted and static .nix file', async
   }
 });
 
+test('default.nix names the trust module and every node module', async () => {
+  const index = await nixEval(env, `let i = import ${JSON.stringify(join(out, 'default.nix'))}; in { trust = toString i.trust; nodes = builtins.mapAttrs (_: toString) i.nodes; }`);
+  assert.deepEqual(index, {
+    trust: join(out, 'trust.nix'),
+    nodes: Object.fromEntries(['bench', 'ci-1', 'nuc-1', 'nuc-2'].map((n) => [n, join(out, `nodes/${n}.nix`)])),
+  });
+});
+
 test('trust.nix evaluates to exactly the fleet substituters, the published keys and the root', async () => {
   const v = (await nixEval(env, harnessExpr({ modules: [join(out, 'trust.nix')] }, 'h: { inherit (h.config.nix) settings; inherit (h.config.security) pki; etc = h.config.environment.etc; }'))) as {
     settings: Record<string, unknown>;
