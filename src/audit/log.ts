@@ -244,6 +244,22 @@ export interface AppendOptions {
  * appenders in other processes. Never needs the intermediate passphrase.
  */
 export async function appendAudit(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions = {}): Promise<ChainEntry[]> {
+  // Appends from one process are queued here first: the file lock below polls, and a busy issuer
+  // should not wait for its own other requests 25 ms at a time.
+  const key = auditPaths(stateDir).log;
+  const prev = queues.get(key) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(() => appendLocked(stateDir, events, opts));
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+async function appendLocked(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
   const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
   list.forEach(checkEvent);
   const now = opts.now ?? (() => new Date());
