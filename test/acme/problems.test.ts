@@ -212,6 +212,11 @@ describe('ACME problems', () => {
       const accountKeyPair = { privateKey: client.key.privateKey, publicKey: await crypto.subtle.importKey('jwk', client.key.jwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']) };
       assertProblem(await client.post(fin, { csr: base64url.encode((await testCsr(names, { keys: accountKeyPair })).der) }), 'badCSR', 400);
       assertProblem(await client.post(fin, { csr: 'AAAA' }), 'badCSR', 400);
+      for (const alg of ['ECDSA-P256', 'RSA-2048', 'Ed25519'] as const) {
+        const forged = (await testCsr(names, { keyAlgorithm: alg })).der;
+        forged[forged.length - 5] ^= 0x01; // inside the signature BIT STRING
+        assertProblem(await client.post(fin, { csr: base64url.encode(forged) }), 'badCSR', 400);
+      }
       assert.equal((await client.post(url, '')).json().status, 'ready');
       // A good CSR then works (RSA 2048, Ed25519 and P-384 are accepted keys).
       for (const alg of ['RSA-2048', 'Ed25519', 'ECDSA-P384'] as const) {
