@@ -125,12 +125,27 @@ export async function thumbprintOf(jwk: JWK): Promise<string> {
   return calculateJwkThumbprint(jwk, 'sha256');
 }
 
+// Imported account keys, by alg + key members: a client signs ~10 requests per issuance with one
+// key, and a WebCrypto import costs more than the verification itself. Bounded (oldest dropped).
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
+
+async function importCached(jwk: JWK, alg: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
+  const id = `${alg}|${jwk.kty}|${jwk.crv ?? ''}|${jwk.x ?? ''}|${jwk.y ?? ''}|${jwk.n ?? ''}|${jwk.e ?? ''}`;
+  const hit = keyCache.get(id);
+  if (hit) return hit;
+  const key = await importJWK(jwk, alg);
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(id, key);
+  return key;
+}
+
 /** Verifies the signature of a parsed JWS with a public JWK; a mismatch of key and alg is badPublicKey. */
 export async function verifySignature(jws: FlattenedJWS, alg: string, jwk: JWK): Promise<Uint8Array> {
   if (!algFits(alg, jwk)) throw problem('badPublicKey', `JWS algorithm ${alg} does not match the ${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''} key`);
   let key;
   try {
-    key = await importJWK(jwk, alg);
+    key = await importCached(jwk, alg);
   } catch (err) {
     throw problem('badPublicKey', `the JWK cannot be used: ${(err as Error).message}`);
   }
@@ -149,8 +164,8 @@ export interface VerifyOptions {
   key: 'jwk' | 'kid' | 'either';
   /** Consumes the nonce; returns the store's verdict. */
   redeemNonce(nonce: unknown): 'ok' | 'unknown' | 'malformed';
-  /** Looks up the account JWK for a kid; throws the right problem for unknown or foreign kids. */
-  accountKey(kid: string): Promise<JWK>;
+  /** Looks up the account key for a kid; throws the right problem for unknown or foreign kids. */
+  accountKey(kid: string): Promise<{ jwk: JWK; thumbprint: string }>;
 }
 
 /** Parses and authenticates an ACME request body (§6.2, §6.4, §6.5). */
@@ -166,11 +181,12 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
   // §6.4: the url must equal the request URL exactly; a mismatch is unauthorized.
   if (header.url !== opts.url) throw problem('unauthorized', `the JWS "url" ${JSON.stringify(header.url)} does not match the request URL ${JSON.stringify(opts.url)}`);
   let jwk: JWK;
+  let thumbprint: string | undefined;
   if (hasJwk) {
     jwk = publicJwk(header.jwk);
   } else {
     if (typeof header.kid !== 'string') throw problem('malformed', '"kid" must be a string (the account URL)');
-    jwk = await opts.accountKey(header.kid);
+    ({ jwk, thumbprint } = await opts.accountKey(header.kid));
   }
   const payloadBytes = await verifySignature(jws, header.alg as string, jwk);
   // The nonce is consumed only for authentic requests, so a forger cannot burn other clients' nonces.
@@ -192,7 +208,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
       throw problem('malformed', 'the JWS payload is not JSON');
     }
   }
-  return { header: header as ProtectedHeader, payloadText, payload, jwk, thumbprint: await thumbprintOf(jwk), raw: jws };
+  return { header: header as ProtectedHeader, payloadText, payload, jwk, thumbprint: thumbprint ?? (await thumbprintOf(jwk)), raw: jws };
 }
 
 /** Verifies an inner JWS carried as a payload (keyChange §7.3.5): jwk only, same url, no nonce. */

@@ -140,7 +140,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
         const id = links.accountIdOf(kid);
         if (id === undefined) throw problem('malformed', '"kid" is not an account URL of this server');
         account = await accountForKid(ctx, id);
-        return account.jwk;
+        return { jwk: account.jwk, thumbprint: account.thumbprint };
       },
     });
     return { jws, account };
