@@ -85,9 +85,20 @@ export interface IssuerOptions {
 }
 
 /** GETs a URL over HTTPS trusting only `ca`; resolves with the status or rejects. */
-export function httpsGet(url: string, ca: string, timeoutMs = 2000): Promise<{ status: number; body: string; peerSerial?: string }> {
+export function httpsGet(url: string, ca: string, timeoutMs = 2000, connectTo?: { host: string; port: number }): Promise<{ status: number; body: string; peerSerial?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, timeout: timeoutMs, agent: false }, (res) => {
+    // connectTo: reach a --base-url name that only exists for clients (behind a proxy) on loopback.
+    const u = new URL(url);
+    const req = request({
+      host: connectTo?.host ?? u.hostname,
+      port: connectTo?.port ?? u.port,
+      path: u.pathname + u.search,
+      servername: u.hostname,
+      headers: { Host: u.host },
+      ca,
+      timeout: timeoutMs,
+      agent: false,
+    }, (res) => {
       let body = '';
       const peer = (res.socket as TLSSocket).getPeerCertificate?.();
       res.on('data', (d) => (body += d));

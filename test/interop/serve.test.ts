@@ -3,11 +3,12 @@
 // against the root, renewed and hot-swapped without a restart), graceful SIGTERM, and flag errors.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnCli, tempDir } from '../helpers/cli.js';
-import { httpsGet, requireTool, run, startIssuer } from './helpers.js';
+import { NIXCA_BIN, runCli, spawnCli, tempDir } from '../helpers/cli.js';
+import { httpsGet, killGroup, requireTool, run, startIssuer } from './helpers.js';
 
 const PORT = 15500;
 
@@ -89,5 +90,55 @@ describe('nixca serve flag and state errors', () => {
     const r = await spawnCli(['serve', '--state', dir, '--listen', '127.0.0.1:15510']);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /no issuer in .*nixca issuer init/);
+  });
+});
+
+describe('nixca serve with a ceremony-made issuer (production path)', { timeout: 60_000 }, () => {
+  it('loads the installed intermediate with --passphrase-file, serves under --base-url, refuses a wrong passphrase and an unconstrained host', async (t) => {
+    await requireTool('openssl', ['version']);
+    const dir = await tempDir(t, 'nixca-serve-prod-');
+    const state = join(dir, 'state');
+    const rootDir = join(dir, 'root');
+    await writeFile(join(dir, 'root.pass'), 'root passphrase for tests\n', { mode: 0o600 });
+    await writeFile(join(dir, 'int.pass'), 'intermediate passphrase\n', { mode: 0o600 });
+    await writeFile(join(dir, 'wrong.pass'), 'not the passphrase at all\n', { mode: 0o600 });
+    const ok = async (args: string[]) => {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    };
+    await ok(['root', 'init', '--dir', rootDir, '--name', 'Test Root', '--permit-dns', 'n3x.internal', '--passphrase-file', join(dir, 'root.pass')]);
+    await ok(['issuer', 'init', '--state', state, '--name', 'Test Issuing CA', '--passphrase-file', join(dir, 'int.pass')]);
+    await ok(['root', 'sign-intermediate', '--dir', rootDir, '--csr', join(state, 'issuer', 'intermediate.csr.pem'), '--out', join(dir, 'intermediate.pem'), '--passphrase-file', join(dir, 'root.pass')]);
+    await ok(['issuer', 'install', '--state', state, '--cert', join(dir, 'intermediate.pem'), '--root', join(rootDir, 'root.pem'), '--passphrase-file', join(dir, 'int.pass')]);
+
+    const wrong = await spawnCli(['serve', '--state', state, '--listen', '127.0.0.1:15521', '--base-url', 'https://acme.n3x.internal:8443/', '--passphrase-file', join(dir, 'wrong.pass')]);
+    assert.equal(wrong.code, 6, wrong.stderr);
+    assert.match(wrong.stderr, /wrong passphrase/);
+    const outside = await spawnCli(['serve', '--state', state, '--listen', '127.0.0.1:15521', '--base-url', 'https://acme.example.com/', '--passphrase-file', join(dir, 'int.pass')]);
+    assert.equal(outside.code, 8, outside.stderr);
+    assert.match(outside.stderr, /outside the intermediate's permitted DNS names/);
+
+    // Behind a proxy: clients use https://acme.n3x.internal:8443/acme/, the issuer listens on loopback.
+    const child = spawn(process.execPath, [NIXCA_BIN, 'serve', '--state', state, '--listen', '127.0.0.1:15520', '--base-url', 'https://acme.n3x.internal:8443/acme/', '--passphrase-file', join(dir, 'int.pass')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    t.after(() => killGroup(child));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const ca = await readFile(join(rootDir, 'root.pem'), 'utf8');
+    let doc: { status: number; body: string } | undefined;
+    for (let i = 0; i < 100 && !doc; i++) {
+      doc = await httpsGet('https://acme.n3x.internal:8443/acme/directory', ca, 2000, { host: '127.0.0.1', port: 15520 }).catch(() => undefined);
+      if (!doc) await sleep(200);
+    }
+    assert.ok(doc, log);
+    assert.equal(doc.status, 200, doc.body);
+    // Every link is built from the base URL, not from the Host the request came with.
+    assert.equal(JSON.parse(doc.body).newNonce, 'https://acme.n3x.internal:8443/acme/new-nonce');
+    const sc = await run('openssl', ['s_client', '-connect', '127.0.0.1:15520', '-servername', 'acme.n3x.internal', '-verify_hostname', 'acme.n3x.internal', '-CAfile', join(rootDir, 'root.pem'), '-verify_return_error', '-brief'], { timeoutMs: 10_000, input: 'Q\n' });
+    assert.equal(sc.code, 0, sc.stdout + sc.stderr);
+    assert.doesNotMatch(log, /intermediate passphrase/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, log);
   });
 });
