@@ -1,11 +1,11 @@
 // A restart of the server in the middle of a client's order (issue #3 acceptance): acme-client
-// drives one order while `nixca serve` is killed with SIGKILL (a crash, not a clean stop) twice:
-// after newOrder and again after the challenge is valid, before finalize. The client must
-// complete after each restart: nothing of the account, order or authorization may be lost, and
+// drives one order while `nixca serve` is killed with SIGKILL (a crash, not a clean stop) three
+// times: after newOrder, while the http-01 validation is in flight (challenge `processing`), and
+// after the challenge is valid, before finalize. The client must complete after each restart: nothing of the account, order or authorization may be lost, and
 // stale nonces from before the crash must be answered with badNonce (which the client retries).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Agent } from 'node:https';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ const HTTP01 = 15401;
 const NAME = 'restart.interop.n3x.internal';
 
 describe('restart in the middle of an order', { timeout: 120_000 }, () => {
-  it('acme-client completes an order across two server crashes (SIGKILL)', async (t) => {
+  it('acme-client completes an order across three server crashes (SIGKILL)', async (t) => {
     const dir = await tempDir(t, 'nixca-restart-');
     const state = join(dir, 'state');
     const eab = await addNodeWithEab(state, 'restart-node', [NAME]);
@@ -27,18 +27,32 @@ describe('restart in the middle of an order', { timeout: 120_000 }, () => {
     const ca = await readFile(issuer.rootPath, 'utf8');
     acme.axios.defaults.httpsAgent = new Agent({ ca, keepAlive: false });
 
-    // The http-01 responder (what a node's Caddy would serve on port 80).
+    // The http-01 responder (what a node's Caddy would serve on port 80). Its first fetch is held
+    // unanswered, so the server can be killed while the validation is in flight.
     const answers = new Map<string, string>();
     let fetched = 0;
+    let holdNext = true;
+    let heldResponse: ServerResponse | undefined;
+    let onHeld: () => void = () => undefined;
+    const held = new Promise<void>((r) => (onHeld = r));
     const responder: Server = createServer((req, res) => {
       const token = (req.url ?? '').split('/').pop() ?? '';
       const body = answers.get(token);
       fetched++;
+      if (holdNext && body) {
+        holdNext = false;
+        heldResponse = res;
+        onHeld();
+        return;
+      }
       if (body) res.end(body);
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => responder.listen(HTTP01, '127.0.0.1', () => r()));
-    t.after(() => new Promise<void>((r) => responder.close(() => r())));
+    t.after(() => new Promise<void>((r) => {
+      heldResponse?.destroy();
+      responder.close(() => r());
+    }));
 
     const client = new acme.Client({
       directoryUrl: issuer.directory,
@@ -62,10 +76,16 @@ describe('restart in the middle of an order', { timeout: 120_000 }, () => {
     assert.ok(challenge, `http-01 offered: ${JSON.stringify(authz.challenges.map((c) => c.type))}`);
     answers.set(challenge.token, await client.getChallengeKeyAuthorization(challenge));
     await client.completeChallenge(challenge);
+    await held;
+    // Crash #2: the validation is in flight (the issuer is waiting for our held response).
+    assert.notEqual(await issuer.stop('SIGKILL'), 0);
+    heldResponse?.destroy();
+    issuer = await startIssuer(t, opts);
+    // The restarted issuer resumes the interrupted validation by itself.
     await client.waitForValidStatus(challenge);
-    assert.ok(fetched >= 1, 'the issuer fetched the http-01 resource');
+    assert.ok(fetched >= 2, `the issuer fetched the http-01 resource again after the restart (${fetched} fetches)`);
 
-    // Crash #2: challenge valid, order ready, not yet finalized.
+    // Crash #3: challenge valid, order ready, not yet finalized.
     assert.notEqual(await issuer.stop('SIGKILL'), 0);
     issuer = await startIssuer(t, opts);
 
