@@ -156,6 +156,11 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
         tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
         server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' });
         log.info({ serial: tls.serial, names: tlsNames, notAfter: tls.notAfter.toISOString() }, 'renewed the issuer TLS certificate');
+        if (tls.notAfter.getTime() >= issuer.certificate.notAfter.getTime()) {
+          // Capped by the intermediate: renewing again cannot help; the operator must install a new one.
+          log.warn({ intermediateNotAfter: issuer.certificate.notAfter.toISOString() }, 'the intermediate expires soon: install a new one (nixca issuer init/install) and restart');
+          return;
+        }
       } catch (err) {
         log.error({ err: (err as Error).message }, 'could not renew the issuer TLS certificate; retrying in a minute');
         renewTimer = setTimeout(scheduleRenewal, 60_000);

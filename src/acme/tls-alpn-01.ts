@@ -106,7 +106,8 @@ export function validateTlsAlpn01(p: TlsAlpn01Params): Promise<AttemptResult> {
       if (why) finish({ ok: false, type: 'incorrectResponse', detail: `tls-alpn-01 for ${p.identifier} at ${target}: ${why}`, retryable: false });
       else finish({ ok: true, address: p.address });
     });
-    socket.once('error', (err) => {
+    // `on`, not `once`: a second error after the first must not become an uncaught exception.
+    socket.on('error', (err) => {
       // After TCP connected, a failure is a TLS-level one (alert, e.g. no_application_protocol).
       if (tcpConnected) finish({ ok: false, type: 'tls', detail: `TLS handshake with ${target} for ${p.identifier} failed: ${err.message}`, retryable: false });
       else finish(describeNetworkError(err, `connecting to ${target}`));

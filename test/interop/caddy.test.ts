@@ -16,6 +16,8 @@ const HTTPS_PORT = 15102;
 const NAME = 'caddy.interop.n3x.internal';
 // Configured with the per-site block that `nixca serve --dev` prints (EAB from the environment).
 const NAME2 = 'caddy-site.interop.n3x.internal';
+// With http-01 disabled, so Caddy must answer tls-alpn-01 on its https_port (nodes exposing only 443).
+const NAME3 = 'caddy-alpn.interop.n3x.internal';
 
 describe('Caddy (acme_ca, acme_eab) against nixca serve', { timeout: 180_000 }, () => {
   it('obtains a certificate and serves HTTPS that openssl s_client verifies against the root', async (t) => {
@@ -23,8 +25,8 @@ describe('Caddy (acme_ca, acme_eab) against nixca serve', { timeout: 180_000 }, 
     await requireTool('openssl', ['version']);
     const dir = await tempDir(t, 'nixca-caddy-');
     const state = join(dir, 'state');
-    const eab = await addNodeWithEab(state, 'caddy-node', [NAME, NAME2]);
-    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP_PORT, tlsAlpn01Port: HTTPS_PORT, names: [NAME, NAME2] });
+    const eab = await addNodeWithEab(state, 'caddy-node', [NAME, NAME2, NAME3]);
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP_PORT, tlsAlpn01Port: HTTPS_PORT, names: [NAME, NAME2, NAME3] });
 
     const home = join(dir, 'caddy-home');
     await mkdir(home, { recursive: true });
@@ -59,6 +61,19 @@ ${NAME2} {
 	}
 	respond "hello from caddy on ${NAME2}"
 }
+
+${NAME3} {
+	bind 127.0.0.1
+	tls {
+		issuer acme {
+			dir ${issuer.directory}
+			trusted_roots ${issuer.rootPath}
+			eab {$NIXCA_EAB_KEY_ID} {$NIXCA_EAB_MAC_KEY}
+			disable_http_challenge
+		}
+	}
+	respond "hello from caddy on ${NAME3}"
+}
 `);
     const caddy = spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
       // The EAB env file as systemd's EnvironmentFile= would pass it.
@@ -73,7 +88,7 @@ ${NAME2} {
 
     // Caddy obtains in the background; poll with openssl until each handshake verifies.
     const deadline = Date.now() + 90_000;
-    for (const name of [NAME, NAME2]) {
+    for (const name of [NAME, NAME2, NAME3]) {
       let last: string;
       for (;;) {
         assert.equal(caddy.exitCode, null, `caddy exited:\n${caddyLog}`);
@@ -86,6 +101,10 @@ ${NAME2} {
       // The certificate Caddy serves is ours (issued by the development intermediate).
       assert.match(last, /DEVELOPMENT intermediate/);
     }
-    assert.equal((caddyLog.match(/certificate obtained successfully/g) ?? []).length, 2, caddyLog);
+    assert.equal((caddyLog.match(/certificate obtained successfully/g) ?? []).length, 3, caddyLog);
+    // The issuer's own log says how each name was proven: NAME3 can only have been tls-alpn-01.
+    const validated = issuer.log().split('\n').filter((l) => l.includes('"challenge validated"')).map((l) => JSON.parse(l) as { type: string; identifier: string; valid: boolean });
+    assert.ok(validated.some((v) => v.identifier === NAME3 && v.type === 'tls-alpn-01' && v.valid), issuer.log().slice(-3000));
+    assert.ok(!validated.some((v) => v.identifier === NAME3 && v.type === 'http-01'));
   });
 });
