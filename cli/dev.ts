@@ -140,6 +140,7 @@ function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstR
     `  root certificate:  ${rootPath}`,
     `  example node:      ${DEV_NODE} (${DEV_NODE_NAME})`,
     `  EAB env file:      ${eabPath}`,
+    `  validation:        ${(opts.resolve ?? []).map((r) => r.replace('=', ' -> ')).join(', ') || 'system DNS'}; http-01 port ${opts.http01Port}, tls-alpn-01 port ${opts.tlsAlpn01Port}`,
     '',
     'Next steps:',
     `  curl --cacert ${rootPath} ${directory}`,

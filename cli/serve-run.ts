@@ -203,7 +203,8 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   };
 }
 
-export async function runServe(ctx: CliContext, opts: ServeOptions): Promise<void> {
+export async function runServe(ctx: CliContext, options: ServeOptions): Promise<void> {
+  let opts = options;
   const { pino } = await import('pino');
   const log = pino({ level: opts.logLevel, base: { name: 'nixca' } });
   // Every flag is checked before anything is created or loaded (bad input loses nothing).
@@ -220,7 +221,12 @@ export async function runServe(ctx: CliContext, opts: ServeOptions): Promise<voi
   }
   let preloaded: { issuer: LoadedIssuer; dir: string } | undefined;
   if (opts.dev) {
-    const { prepareDev } = await import('./dev.js');
+    const { prepareDev, DEV_NODE_NAME } = await import('./dev.js');
+    // The example node's name exists in no DNS: validate it on this machine unless told otherwise,
+    // so the printed Caddyfile works with a Caddy running next to the issuer.
+    if (!(opts.resolve ?? []).some((r) => r.toLowerCase().startsWith(DEV_NODE_NAME + '='))) {
+      opts = { ...opts, resolve: [...(opts.resolve ?? []), `${DEV_NODE_NAME}=127.0.0.1`] };
+    }
     preloaded = await prepareDev(ctx, opts);
   }
   const running = await startServe(ctx, opts, log, preloaded);
