@@ -2,6 +2,7 @@
 // verify/show/head, cert revoke, status from the store; nothing secret in the log or in --json.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { certifyAuditKey } from '../../src/audit/certify.js';
 import { auditPaths } from '../../src/audit/log.js';
@@ -182,4 +183,36 @@ test('status: days left, expired newest certificate is an error, and --json carr
   const text = await runCli(['status', ...S]);
   assert.match(text.stdout, /nuc-1\tcache\.nuc-1\.n3x\.test\n {2}certificate [0-9a-f]+ {2}until .* \(4 days left\)/);
   assert.match(text.stdout, /ERROR: newest certificate .* expired/);
+});
+
+test('with the real ceremony: issuer install certifies the audit key; audit certify keeps it; verify passes, then catches a removed entry', async (t) => {
+  const dir = await tempDir(t);
+  const state = join(dir, 'state');
+  const S = ['--state', state];
+  const pass = join(dir, 'pass');
+  await writeFile(pass, 'a long enough test passphrase');
+  const ok = (r: { code: number; stderr: string }) => assert.equal(r.code, 0, r.stderr);
+  ok(await runCli(['root', 'init', '--dir', join(dir, 'root'), '--name', 'Ops Test Root', '--permit-dns', 'n3x.test', '--passphrase-file', pass]));
+  ok(await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.test', ...S]));
+  const init = await runCli(['issuer', 'init', ...S, '--name', 'Ops Test Issuer', '--passphrase-file', pass, '--json']);
+  ok(init);
+  const inter = join(dir, 'inter.pem');
+  ok(await runCli(['root', 'sign-intermediate', '--dir', join(dir, 'root'), '--csr', JSON.parse(init.stdout).csr, '--out', inter, '--validity', '30d', '--passphrase-file', pass]));
+  ok(await runCli(['issuer', 'install', ...S, '--cert', inter, '--root', join(dir, 'root', 'root.pem'), '--passphrase-file', pass]));
+  const kept = await runCli(['audit', 'certify', ...S, '--passphrase-file', pass, '--json']);
+  ok(kept);
+  assert.equal(JSON.parse(kept.stdout).issued, false);
+  const v = await runCli(['audit', 'verify', ...S, '--json']);
+  ok(v);
+  const report = JSON.parse(v.stdout);
+  assert.equal(report.signer.certified, true);
+  assert.match(report.signer.explanation, /certified by "CN=Ops Test Issuer", which chains to "CN=Ops Test Root"/);
+  const types = JSON.parse((await runCli(['audit', 'show', '--json', ...S])).stdout).map((e: { type: string }) => e.type);
+  assert.deepEqual(types, ['audit.init', 'node.added', 'issuer.installed', 'audit.certified']);
+  const lines = (await readFile(auditPaths(state).log, 'utf8')).split('\n');
+  lines.splice(1, 1);
+  await writeFile(auditPaths(state).log, lines.join('\n'));
+  const bad = await runCli(['audit', 'verify', ...S]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /broken at seq 1: .*seq 2, expected 1/);
 });
