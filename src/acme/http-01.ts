@@ -26,6 +26,8 @@ export interface Http01Params {
   address: string;
   port: number;
   timeoutMs: number;
+  /** The core gives up (shutdown, challenge no longer wanted): the attempt ends at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -120,6 +122,8 @@ export async function validateHttp01(p: Http01Params): Promise<AttemptResult> {
   const ac = new AbortController();
   // One deadline for the whole attempt, redirects included (a slow-drip body cannot hold us forever).
   const timer = setTimeout(() => ac.abort(), p.timeoutMs);
+  const cancel = () => ac.abort();
+  p.signal?.addEventListener('abort', cancel, { once: true });
   const target = isIP(p.address) === 6 ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
   try {
     let url = new URL(`http://${p.identifier}:${p.port}${ACME_CHALLENGE_PATH}${p.token}`);
@@ -128,6 +132,7 @@ export async function validateHttp01(p: Http01Params): Promise<AttemptResult> {
       try {
         got = await getOnce(url, p.address, p.port, p.timeoutMs, ac.signal);
       } catch (err) {
+        if (p.signal?.aborted) return { ok: false, type: 'connection', detail: `validation of ${p.identifier} was cancelled`, retryable: false };
         if (ac.signal.aborted) return { ok: false, type: 'connection', detail: `${target}: timed out after ${p.timeoutMs} ms fetching ${url.pathname}`, retryable: true };
         return describeNetworkError(err, `fetching http://${p.identifier}${url.pathname} from ${target}`);
       }
@@ -157,5 +162,6 @@ export async function validateHttp01(p: Http01Params): Promise<AttemptResult> {
     }
   } finally {
     clearTimeout(timer);
+    p.signal?.removeEventListener('abort', cancel);
   }
 }

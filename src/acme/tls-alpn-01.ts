@@ -21,6 +21,8 @@ export interface TlsAlpn01Params {
   address: string;
   port: number;
   timeoutMs: number;
+  /** The core gives up (shutdown, challenge no longer wanted): the attempt ends at once. */
+  signal?: AbortSignal;
 }
 
 /** SHA-256 of the key authorization: what the acmeIdentifier extension must carry (RFC 8737 §3). */
@@ -72,9 +74,12 @@ export function validateTlsAlpn01(p: TlsAlpn01Params): Promise<AttemptResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      p.signal?.removeEventListener('abort', cancel);
       socket?.destroy();
       resolve(r);
     };
+    const cancel = () => finish({ ok: false, type: 'connection', detail: `validation of ${p.identifier} was cancelled`, retryable: false });
+    p.signal?.addEventListener('abort', cancel, { once: true });
     const timer = setTimeout(() => finish({ ok: false, type: 'connection', detail: `${target}: timed out after ${p.timeoutMs} ms (TLS handshake for ${p.identifier})`, retryable: true }), p.timeoutMs);
     let tcpConnected = false;
     socket = connect({

@@ -87,7 +87,7 @@ export function createChallengeValidator(opts: ValidatorOptions = {}): Challenge
   const attempts = Math.max(1, opts.attempts ?? DEFAULT_ATTEMPTS);
   const retryDelayMs = opts.retryDelayMs ?? 1000;
 
-  async function attempt(input: ValidationRequest): Promise<AttemptResult> {
+  async function attempt(input: ValidationRequest, signal?: AbortSignal): Promise<AttemptResult> {
     let addresses: string[];
     try {
       addresses = (await resolver(input.identifier)).filter((a) => isIP(a));
@@ -99,8 +99,8 @@ export function createChallengeValidator(opts: ValidatorOptions = {}): Challenge
     let last: AttemptFailure | undefined;
     for (const address of addresses) {
       const r = input.type === 'http-01'
-        ? await validateHttp01({ identifier: input.identifier, token: input.token, keyAuthorization: input.keyAuthorization, address, port: http01Port, timeoutMs })
-        : await validateTlsAlpn01({ identifier: input.identifier, keyAuthorization: input.keyAuthorization, address, port: tlsAlpn01Port, timeoutMs });
+        ? await validateHttp01({ identifier: input.identifier, token: input.token, keyAuthorization: input.keyAuthorization, address, port: http01Port, timeoutMs, signal })
+        : await validateTlsAlpn01({ identifier: input.identifier, keyAuthorization: input.keyAuthorization, address, port: tlsAlpn01Port, timeoutMs, signal });
       if (r.ok) return r;
       last = r;
       // Only an unreachable address moves us to the next one (as Boulder falls back from IPv6 to
@@ -120,7 +120,7 @@ export function createChallengeValidator(opts: ValidatorOptions = {}): Challenge
       while (tries < attempts && !signal?.aborted) {
         tries++;
         try {
-          r = await attempt(input);
+          r = await attempt(input, signal);
         } catch (err) {
           // The contract is "resolve, never reject": an unexpected throw is our bug, reported as such.
           r = { ok: false, type: 'serverInternal', detail: `validation failed unexpectedly: ${(err as Error).message}`, retryable: false };

@@ -117,6 +117,17 @@ describe('http-01 (RFC 8555 §8.3)', () => {
     assert.deepEqual(await v.validate(httpInput), { valid: true });
   });
 
+  it('validates over IPv6 loopback (::1), with the bare address given to the socket', async () => {
+    const v6 = createHttpServer((_req, res) => res.end(KEY_AUTHZ));
+    const p6 = await new Promise<number>((resolve) => v6.listen(0, '::1', () => resolve((v6.address() as AddressInfo).port)));
+    try {
+      const v = createValidator({ resolve: { [NAME]: '::1' }, fallback: null, http01Port: p6, timeoutMs: 1000, attempts: 1 });
+      assert.deepEqual(await v.validate(httpInput), { valid: true });
+    } finally {
+      await close(v6);
+    }
+  });
+
   it('is dns when the configured resolver has no address (no fallback to the system)', async () => {
     const r = await createValidator({ resolve: {}, fallback: null, http01Port: port, attempts: 1 }).validate(httpInput);
     assert.ok(!r.valid);
@@ -138,6 +149,17 @@ describe('timeouts', () => {
     return close(server);
   });
   for (const input of [httpInput, tlsInput]) {
+    it(`${input.type} stops at once when the core aborts`, async () => {
+      const v = createValidator({ resolve: loopback, fallback: null, http01Port: port, tlsAlpn01Port: port, timeoutMs: 5000, attempts: 3 });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 100);
+      const t0 = Date.now();
+      const r = await v.validate(input, ac.signal);
+      assert.ok(!r.valid);
+      assert.match(r.problem.detail, /cancelled/);
+      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+    });
+
     it(`${input.type} gives up after timeoutMs with a connection problem`, async () => {
       const v = createValidator({ resolve: loopback, fallback: null, http01Port: port, tlsAlpn01Port: port, timeoutMs: 300, attempts: 1 });
       const t0 = Date.now();
