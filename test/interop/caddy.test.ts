@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../helpers/cli.js';
-import { addNodeWithEab, killGroup, requireTool, run, startIssuer } from './helpers.js';
+import { addNodeWithEab, killGroup, requireTool, run, startIssuer, track } from './helpers.js';
 
 const PORT = 15100;
 const HTTP_PORT = 15101;
@@ -75,15 +75,15 @@ ${NAME3} {
 	respond "hello from caddy on ${NAME3}"
 }
 `);
-    const caddy = spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    const caddy = track(spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
       // The EAB env file as systemd's EnvironmentFile= would pass it.
       env: { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), NIXCA_EAB_KEY_ID: eab.kid, NIXCA_EAB_MAC_KEY: eab.hmac },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-    });
+    }));
     let caddyLog = '';
-    caddy.stdout.on('data', (d) => (caddyLog += d));
-    caddy.stderr.on('data', (d) => (caddyLog += d));
+    caddy.stdout!.on('data', (d) => (caddyLog += d));
+    caddy.stderr!.on('data', (d) => (caddyLog += d));
     t.after(() => killGroup(caddy));
 
     // Caddy obtains in the background; poll with openssl until each handshake verifies.

@@ -7,6 +7,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { after } from 'node:test';
 import { NIXCA_BIN, runCli } from '../helpers/cli.js';
 
 export interface ProcResult {
@@ -16,6 +17,20 @@ export interface ProcResult {
   stderr: string;
   timedOut: boolean;
 }
+
+/**
+ * Every child these tests start, killed (process group) when the file's tests end even if a test
+ * failed before its own cleanup ran: a leaked child holding a pipe would keep the runner alive.
+ */
+const children = new Set<ChildProcess>();
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+after(() => {
+  for (const c of children) killGroup(c);
+});
 
 /** Kills the whole process group of a child started with `detached: true`. */
 export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -30,7 +45,7 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL
 /** Runs a command to completion with a hard timeout (the process group is killed on expiry). */
 export function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string }): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = track(spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true }));
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -119,7 +134,7 @@ export async function startIssuer(t: { after(fn: () => unknown): void }, o: Issu
     ...o.names.flatMap((n) => ['--resolve', `${n}=127.0.0.1`]),
     ...(o.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = track(spawn(process.execPath, args, { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));

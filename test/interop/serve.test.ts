@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NIXCA_BIN, runCli, spawnCli, tempDir } from '../helpers/cli.js';
-import { httpsGet, killGroup, requireTool, run, startIssuer } from './helpers.js';
+import { httpsGet, killGroup, requireTool, run, startIssuer, track } from './helpers.js';
 
 const PORT = 15500;
 
@@ -119,10 +119,10 @@ describe('nixca serve with a ceremony-made issuer (production path)', { timeout:
     assert.match(outside.stderr, /outside the intermediate's permitted DNS names/);
 
     // Behind a proxy: clients use https://acme.n3x.internal:8443/acme/, the issuer listens on loopback.
-    const child = spawn(process.execPath, [NIXCA_BIN, 'serve', '--state', state, '--listen', '127.0.0.1:15520', '--base-url', 'https://acme.n3x.internal:8443/acme/', '--passphrase-file', join(dir, 'int.pass')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = track(spawn(process.execPath, [NIXCA_BIN, 'serve', '--state', state, '--listen', '127.0.0.1:15520', '--base-url', 'https://acme.n3x.internal:8443/acme/', '--passphrase-file', join(dir, 'int.pass')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
     let log = '';
-    child.stdout.on('data', (d) => (log += d));
-    child.stderr.on('data', (d) => (log += d));
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
     t.after(() => killGroup(child));
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     const ca = await readFile(join(rootDir, 'root.pem'), 'utf8');
