@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { SecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
 import acme from 'acme-client';
 
 export interface Prepared {
@@ -48,6 +49,22 @@ export function configureAcmeClient(httpTimeoutMs = 30_000): void {
   // A 5xx or a dropped connection fails the flow and is counted, instead of being retried silently.
   defaults.acmeSettings.retryMaxAttempts = 0;
   defaults.acmeSettings.retryDefaultDelay = 1;
+  // acme-client's response interceptor loses the transport error (ECONNREFUSED, ECONNRESET, …) and
+  // throws "Cannot read properties of undefined"; catch it at the adapter (axios as acme-client
+  // itself resolves it) and hand the code to the request wrapper through the request config.
+  const axios = createRequire(createRequire(import.meta.url).resolve('acme-client'))('axios') as {
+    getAdapter(name: string): (config: Record<string, unknown>) => Promise<unknown>;
+  };
+  const httpAdapter = axios.getAdapter('http');
+  (defaults as unknown as { adapter: unknown }).adapter = async (config: Record<string, unknown> & { onTransportError?: (why: string) => void }) => {
+    try {
+      return await httpAdapter(config);
+    } catch (err) {
+      const e = err as { response?: unknown; code?: string; message?: string };
+      if (!e.response) config.onTransportError?.(e.code ?? e.message ?? String(err));
+      throw err;
+    }
+  };
 }
 
 /** The http-01 responder (RFC 8555 §8.3): GET /.well-known/acme-challenge/TOKEN → key authorization. */
@@ -172,12 +189,14 @@ export class FlowClient {
       if (isHttps) o.httpsAgent = this.agent;
       else o.httpAgent = this.agent;
       this.st.requests += 1;
+      let transportError: string | undefined;
+      o.onTransportError = (why: string) => (transportError = why);
       let resp;
       try {
         resp = await origRequest(url, method, o);
       } catch (err) {
         const e = err as { code?: string; message?: string };
-        throw new Error(`${method.toUpperCase()} ${url}: transport error: ${e.code ?? e.message ?? String(err)}`, { cause: err });
+        throw new Error(`${method.toUpperCase()} ${url}: transport error: ${transportError ?? e.code ?? e.message ?? String(err)}`, { cause: err });
       }
       this.st.byStatus[resp.status] = (this.st.byStatus[resp.status] ?? 0) + 1;
       const data = resp.data as { type?: string } | undefined;

@@ -117,7 +117,17 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
     ...(o.extraArgs ?? []),
   ];
   const directory = `https://localhost:${o.port}/directory`;
-  const rootPem = join(stateDir, 'root.pem');
+  // Where `serve --dev` put the root clients trust: DEVELOPMENT-PKI.json names it.
+  const marker = join(stateDir, 'DEVELOPMENT-PKI.json');
+  const rootPath = (): string | undefined => {
+    if (!existsSync(marker)) return undefined;
+    try {
+      const root = (JSON.parse(readFileSync(marker, 'utf8')) as { root?: string }).root;
+      return root ? resolve(stateDir, root) : undefined;
+    } catch {
+      return undefined; // being written
+    }
+  };
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
@@ -135,7 +145,8 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
       if (child?.exitCode !== null && child?.exitCode !== undefined) {
         throw new Error(`nixca serve exited with ${child.exitCode}: see ${logFile}\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       }
-      if (existsSync(rootPem) && (await getStatus(directory, readFileSync(rootPem))) === 200) return;
+      const root = rootPath();
+      if (root && existsSync(root) && (await getStatus(directory, readFileSync(root))) === 200) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`nixca serve did not answer ${directory} within ${timeoutMs} ms (see ${logFile})`);
@@ -144,10 +155,17 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
   const start = async () => {
     const t0 = Date.now();
     spawnServer();
-    await waitReady();
+    try {
+      await waitReady();
+    } catch (err) {
+      // Never leave a server behind that nobody will stop.
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw err;
+    }
     log(`nixca serve up (pid ${child!.pid}) in ${Date.now() - t0} ms; state ${stateDir}`);
   };
   await start();
+  const rootPem = rootPath()!;
 
   const server: NixcaServer = {
     target: { label: 'nixca', directory, caFile: rootPem, issuerRoot: rootPem, eab, pid: child!.pid },

@@ -23,6 +23,10 @@ export interface ResilientResult {
 
 const isTransport = (err: unknown) => /transport error|socket hang up|ECONNRE|EPIPE|ETIMEDOUT|timeout/i.test(String((err as Error)?.message ?? err));
 
+/**
+ * `opts.timeoutMs` bounds each attempt's polling: an order whose authorization or finalization
+ * makes no progress for that long is abandoned and a new order started (what a real client does).
+ */
 export async function resilientFlow(
   prep: Prepared,
   opts: FlowOptions,
@@ -33,8 +37,8 @@ export async function resilientFlow(
   let fc = new FlowClient(prep, opts);
   let accountUrl: string | undefined;
   let order: acme.Order | undefined;
-  const deadline = performance.now() + opts.timeoutMs;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const deadline = performance.now() + opts.timeoutMs;
     try {
       if (!accountUrl) {
         await fc.client.createAccount({ termsOfServiceAgreed: true });
@@ -78,7 +82,7 @@ export async function resilientFlow(
         fc = new FlowClient(prep, opts, accountUrl);
         continue;
       }
-      if (order && /order became invalid|authz became invalid/.test(msg)) {
+      if (order && /became invalid|still '\w+' after/.test(msg)) {
         order = undefined;
         continue;
       }
