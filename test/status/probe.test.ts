@@ -17,9 +17,9 @@ import { runCli, tempDir } from '../helpers/cli.js';
 import { testPki } from '../audit/pki.js';
 import { issueInto } from './helpers.js';
 
-const CACHE_PORT = 17080;
-const HTTP_PORT = 17081;
-const PORTS = { good: 17443, unknown: 17444, badkey: 17445 } as const;
+const CACHE_PORT = 17680;
+const HTTP_PORT = 17681;
+const PORTS = { good: 17643, unknown: 17644, badkey: 17645 } as const;
 type Node = keyof typeof PORTS;
 const host = (n: Node) => `cache.${n}.n3x.test`;
 const HASH = '0jqd0rlxzra1rs38rdxl43yh6rxchgc6';
@@ -176,9 +176,9 @@ test('status --probe trusts only the given root: a different root makes every ch
 test('status --probe exits 0 when every remaining node is healthy; unreachable nodes are errors', async () => {
   const S = ['--state', state];
   const text = await runCli(['status', '--probe', '--root', rootFile, ...resolveArgs(), '--probe-path', HASH, ...S]);
-  assert.match(text.stdout, /probe cache\.good\.n3x\.test @ 127\.0\.0\.1:17443: serves [0-9a-f]+ \(current, chain ok/);
+  assert.match(text.stdout, /probe cache\.good\.n3x\.test @ 127\.0\.0\.1:17643: serves [0-9a-f]+ \(current, chain ok/);
   assert.match(text.stdout, /ERROR: signs with key cache\.badkey\.n3x\.test-9, which is not published to clients/);
-  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:17499`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2000', '--json', ...S]);
+  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:17699`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2000', '--json', ...S]);
   assert.equal(down.code, 1);
   assert.ok(JSON.parse(down.stdout).probe.find((p: { node: string }) => p.node === 'good').problems.some((x: { code: string }) => x.code === 'unreachable'));
   for (const n of ['unknown', 'badkey']) assert.equal((await runCli(['node', 'remove', n, ...S])).code, 0);
