@@ -16,6 +16,9 @@ export interface CertificateQuery {
 }
 
 export interface AcmeStore {
+  /** True when this handle cannot write (another process is the store's writer). */
+  readonly readOnly?: boolean;
+
   // Accounts: long-lived (§7.1.2); never pruned.
   getAccount(id: string): Promise<AccountRecord | undefined>;
   findAccountByThumbprint(thumbprint: string): Promise<AccountRecord | undefined>;

@@ -15,7 +15,7 @@
 //
 // A crash can only tear the last line of a log, which is dropped at open (it was never
 // acknowledged). Nonces are not stored (src/acme/nonces.ts).
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AcmeStore, CertificateQuery } from '../acme/store.js';
 import { StoreConflictError } from '../acme/store.js';
@@ -34,6 +34,12 @@ export interface AcmeStoreOptions {
   now?: () => Date;
   /** Parsed accounts / certificates kept in memory (LRU, each; default 4096). */
   cacheSize?: number;
+  /**
+   * Open for reading only (nixca status, audits): no lock, no repair, no compaction, every write
+   * throws StoreLockedError. A writable open of a store whose writer lock is held by another live
+   * process (nixca serve) also ends up read-only: the store has exactly one writer.
+   */
+  readOnly?: boolean;
 }
 
 interface Meta {
@@ -80,14 +86,74 @@ class Lru<V> {
   }
 }
 
-export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {}): Promise<AcmeStore & { stats(): AcmeStoreStats }> {
+export class StoreLockedError extends Error {
+  override readonly name = 'StoreLockedError';
+  readonly kind = 'conflict';
+}
+
+/**
+ * The single-writer lock (acme/writer.lock holds the writer's PID). A lock left by a process that
+ * is gone (kill -9) is taken over. Returns the live holder's PID when someone else writes.
+ */
+async function acquireWriterLock(file: string): Promise<{ release(): Promise<void> } | { heldBy: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const fh = await open(file, 'wx', 0o600);
+      try {
+        await fh.writeFile(String(process.pid));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return { release: () => unlink(file).catch(() => undefined) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) return { heldBy: pid };
+      await unlink(file).catch(() => undefined);
+    }
+  }
+  throw new StoreLockedError(`cannot take the ACME store lock ${file}`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Stands in for an AppendLog in a read-only store: nothing can be written through it. */
+function readOnlyLog(file: string, size: number, why: string): AppendLog {
+  const refuse = () => Promise.reject(new StoreLockedError(why));
+  return { file, size, append: refuse, rewrite: refuse, close: () => Promise.resolve() } as unknown as AppendLog;
+}
+
+export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {}): Promise<AcmeStore & { stats(): AcmeStoreStats; readonly readOnly: boolean }> {
   const dir = join(stateDir, ACME_DIR);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const now = opts.now ?? (() => new Date());
   const grace = opts.workingSetGraceMs ?? 0;
+  let lock: { release(): Promise<void> } | undefined;
+  let readOnlyWhy: string | undefined = opts.readOnly ? 'the ACME store was opened read-only' : undefined;
+  if (!opts.readOnly) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const got = await acquireWriterLock(join(dir, 'writer.lock'));
+    if ('heldBy' in got) readOnlyWhy = `the ACME store is being written by process ${got.heldBy} (nixca serve?): stop it, or make the change through ACME`;
+    else lock = got;
+  }
+  const ro = readOnlyWhy !== undefined;
+  const guard = () => {
+    if (readOnlyWhy !== undefined) throw new StoreLockedError(readOnlyWhy);
+  };
+  const openLog = (file: string, size: number) => (ro ? Promise.resolve(readOnlyLog(file, size, readOnlyWhy!)) : AppendLog.open(file, size));
   const meta = await openJsonDocument<Meta>(join(dir, 'meta.json'), { format: FORMAT, createdAt: now().toISOString(), compactions: 0, lastCompactionAt: null });
-  if (meta.data.format !== FORMAT) throw new StoreCorruptError(`${dir}/meta.json: unknown ACME store format ${String(meta.data.format)}`);
-  await meta.write();
+  if (meta.data.format !== FORMAT) {
+    await lock?.release();
+    throw new StoreCorruptError(`${dir}/meta.json: unknown ACME store format ${String(meta.data.format)}`);
+  }
+  if (!ro) await meta.write();
 
   // --- working set: orders and authorizations (bounded; fully in memory) ---
   const workingFile = join(dir, 'working.jsonl');
@@ -100,51 +166,67 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     if (e?.t === 'order') orders.set(e.v.id, e.v);
     else if (e?.t === 'authz') authzs.set(e.v.id, e.v);
     else throw new StoreCorruptError(`${workingFile}: unknown entry at byte ${offset}`);
+  }, { repair: !ro }).catch(async (err) => {
+    await lock?.release();
+    throw err;
   });
-  const working = await AppendLog.open(workingFile, workingSize);
+  const working = await openLog(workingFile, workingSize);
 
   // --- ledger: accounts, certificates, revocations (indexes only) ---
   const ledgerFile = join(dir, 'ledger.jsonl');
+  const chainsFile = join(dir, 'chains.pem');
+  let ledger: AppendLog;
+  let chains: AppendLog;
   const accountLoc = new Map<string, Loc>();
   const byThumbprint = new Map<string, string>();
   const certLoc = new Map<string, CertLoc>();
   const revocations = new Map<string, RevocationRecord>();
   const reconcile: OrderRecord[] = [];
-  const ledgerSize = await readJsonLines(ledgerFile, (value, offset, length) => {
-    const e = value as LedgerEntry;
-    switch (e?.t) {
-      case 'account': {
-        accountLoc.set(e.v.id, { offset, length });
-        // Old thumbprints of an account (keyChange) stay in the index; lookups check the current key.
-        byThumbprint.set(e.v.thumbprint, e.v.id);
-        break;
-      }
-      case 'cert': {
-        certLoc.set(e.v.serial, { line: { offset, length }, chain: e.chain });
-        // Reconcile: a certificate committed just before a crash makes its order valid (the ledger
-        // is the source of truth for issuance; the order update may not have reached the disk).
-        const o = orders.get(e.v.orderId);
-        if (o && !o.certificateSerial) {
-          const fixed = { ...o, certificateSerial: e.v.serial };
-          orders.set(o.id, fixed);
-          reconcile.push(fixed);
+  // If anything below fails (a damaged ledger), the logs opened so far are closed, not leaked.
+  const opened: AppendLog[] = [working];
+  try {
+    const ledgerSize = await readJsonLines(ledgerFile, (value, offset, length) => {
+      const e = value as LedgerEntry;
+      switch (e?.t) {
+        case 'account': {
+          accountLoc.set(e.v.id, { offset, length });
+          // Old thumbprints of an account (keyChange) stay in the index; lookups check the current key.
+          byThumbprint.set(e.v.thumbprint, e.v.id);
+          break;
         }
-        break;
+        case 'cert': {
+          certLoc.set(e.v.serial, { line: { offset, length }, chain: e.chain });
+          // Reconcile: a certificate committed just before a crash makes its order valid (the ledger
+          // is the source of truth for issuance; the order update may not have reached the disk).
+          const o = orders.get(e.v.orderId);
+          if (o && !o.certificateSerial) {
+            const fixed = { ...o, certificateSerial: e.v.serial };
+            orders.set(o.id, fixed);
+            reconcile.push(fixed);
+          }
+          break;
+        }
+        case 'revocation':
+          revocations.set(e.v.serial, e.v);
+          break;
+        default:
+          throw new StoreCorruptError(`${ledgerFile}: unknown entry at byte ${offset}`);
       }
-      case 'revocation':
-        revocations.set(e.v.serial, e.v);
-        break;
-      default:
-        throw new StoreCorruptError(`${ledgerFile}: unknown entry at byte ${offset}`);
-    }
-  });
-  const ledger = await AppendLog.open(ledgerFile, ledgerSize);
-  const chainsFile = join(dir, 'chains.pem');
-  // Bytes after the last referenced chain (a crash between the two appends) are harmless garbage.
-  const chainsSize = await stat(chainsFile).then((st) => st.size, () => 0);
-  const chains = await AppendLog.open(chainsFile, chainsSize);
-  await syncDir(dir);
-  for (const fixed of reconcile) {
+    }, { repair: !ro });
+    ledger = await openLog(ledgerFile, ledgerSize);
+    opened.push(ledger);
+    // Bytes after the last referenced chain (a crash between the two appends) are harmless garbage.
+    const chainsSize = await stat(chainsFile).then((st) => st.size, () => 0);
+    chains = await openLog(chainsFile, chainsSize);
+    opened.push(chains);
+    if (!ro) await syncDir(dir);
+  } catch (err) {
+    await Promise.all(opened.map((log) => log.close().catch(() => undefined)));
+    await lock?.release();
+    throw err;
+  }
+  // A read-only view shows reconciled orders in memory but leaves the writing to the writer.
+  if (!ro) for (const fixed of reconcile) {
     await working.append(JSON.stringify({ t: 'order', v: fixed }));
     workingLines++;
   }
@@ -279,7 +361,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   }
   async function maybeCompact(): Promise<void> {
     const live = orders.size + authzs.size;
-    if (compacting || workingLines < 2 * live + 1000) return;
+    if (ro || compacting || workingLines < 2 * live + 1000) return;
     compacting = compact().finally(() => (compacting = undefined));
     await compacting;
   }
@@ -289,7 +371,8 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   for (const a of authzs.values()) indexAuthz(a);
   await maybeCompact();
 
-  const store: AcmeStore & { stats(): AcmeStoreStats } = {
+  const store: AcmeStore & { stats(): AcmeStoreStats; readonly readOnly: boolean } = {
+    readOnly: ro,
     getAccount: loadAccount,
     async findAccountByThumbprint(thumbprint) {
       const id = byThumbprint.get(thumbprint);
@@ -299,12 +382,14 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
       return a && a.thumbprint === thumbprint ? a : undefined;
     },
     async createAccount(account) {
+      guard();
       await claimThumbprint(account.thumbprint, account.id);
       if (accountLoc.has(account.id) || pendingAccounts.has(account.id)) throw new StoreConflictError('account id exists', account.id);
       await appendAccount(account);
       return account;
     },
     async updateAccount(id, fn) {
+      guard();
       const loaded = await loadAccount(id);
       if (!loaded) return undefined;
       // Re-read synchronously after the await: another update may have landed in between.
@@ -320,6 +405,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
 
     async createOrder(order, newAuthzs) {
+      guard();
       for (const a of newAuthzs) {
         authzs.set(a.id, a);
         indexAuthz(a);
@@ -341,6 +427,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
       return [...(ordersByAccount.get(accountId) ?? [])];
     },
     async updateOrder(id, fn) {
+      guard();
       const cur = orders.get(id);
       if (!cur) return undefined;
       const next = fn(cur);
@@ -353,6 +440,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
       return authzs.get(id);
     },
     async updateAuthorization(id, fn) {
+      guard();
       const cur = authzs.get(id);
       if (!cur) return undefined;
       const next = fn(cur);
@@ -369,6 +457,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
 
     async putCertificate(cert, chainPem) {
+      guard();
       if (certLoc.has(cert.serial) || pendingCerts.has(cert.serial)) throw new StoreConflictError(`serial ${cert.serial} already issued`);
       // Reserve the serial before the first await so a concurrent put of the same serial conflicts.
       pendingCerts.set(cert.serial, cert);
@@ -416,6 +505,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
 
     async putRevocation(rev) {
+      guard();
       if (revocations.has(rev.serial)) throw new StoreConflictError(`serial ${rev.serial} is already revoked`);
       revocations.set(rev.serial, rev);
       try {
@@ -440,6 +530,8 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     async close() {
       if (compacting) await compacting;
       await Promise.all([ledger.close(), working.close(), chains.close()]);
+      await lock?.release();
+      lock = undefined;
     },
     stats() {
       return {

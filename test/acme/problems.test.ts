@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { base64url, FlattenedSign } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { PROBLEM_STATUS } from '../../src/acme/problems.js';
 import { BASE_URL, NODE_A, NODE_B, testEnv, type TestEnv } from './helpers/deps.js';
 import { accountKey, injectTransport, te, TestAcmeClient, testCsr, type HttpResponse } from './helpers/client.js';
 
@@ -77,6 +78,26 @@ describe('ACME problems', () => {
       assert.deepEqual(p.algorithms, ['ES256', 'ES384', 'EdDSA', 'RS256']);
       const hs = await new FlattenedSign(te.encode('{}')).setProtectedHeader({ alg: 'HS256', nonce: await client.nonce(), url, kid: client.kid }).sign(new Uint8Array(32));
       assertProblem(await client.postRaw(url, JSON.stringify(hs)), 'badSignatureAlgorithm', 400);
+    });
+    it('unacceptable account keys are badPublicKey', async () => {
+      const c = await fresh();
+      const { generateKeyPair: gen, exportJWK } = await import('jose');
+      const rsa1024 = await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
+      // jose refuses to sign with a 1024-bit key, so the JWS is assembled by hand here.
+      const weakProt = base64url.encode(JSON.stringify({ alg: 'RS256', nonce: await c.nonce(), url: c.directory.newAccount, jwk: await exportJWK(rsa1024.publicKey) }));
+      const weakPayload = base64url.encode('{}');
+      const weakSig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rsa1024.privateKey, te.encode(`${weakProt}.${weakPayload}`));
+      const weakJws = { protected: weakProt, payload: weakPayload, signature: base64url.encode(new Uint8Array(weakSig)) };
+      assertProblem(await c.postRaw(c.directory.newAccount!, JSON.stringify(weakJws)), 'badPublicKey', 400);
+      const p384 = await gen('ES384', { extractable: true });
+      const mismatched = { alg: 'ES256' as const, privateKey: p384.privateKey as CryptoKey, jwk: await exportJWK(p384.publicKey) };
+      const url = c.directory.newAccount!;
+      const header = { alg: 'ES256', nonce: await c.nonce(), url, jwk: mismatched.jwk };
+      const sig = await new FlattenedSign(te.encode('{}')).setProtectedHeader({ ...header, alg: 'ES384' }).sign(mismatched.privateKey);
+      const forged = { protected: base64url.encode(JSON.stringify(header)), payload: sig.payload, signature: sig.signature };
+      assertProblem(await c.postRaw(url, JSON.stringify(forged)), 'badPublicKey', 400);
+      const withPrivate = { ...c.key, jwk: { ...c.key.jwk, d: 'AAAA' } };
+      assertProblem(await c.post(url, {}, { useJwk: true, key: withPrivate }), 'badPublicKey', 400);
     });
     it('kid and jwk together are malformed', async () => {
       assertProblem(await client.post(client.kid!, '', { header: { jwk: client.key.jwk } }), 'malformed', 400);
@@ -267,6 +288,30 @@ describe('ACME problems', () => {
         assert.equal((await client.post(authzUrl, '')).json().status, 'invalid');
         assert.equal((await client.post(orderUrl, '')).json().status, 'invalid');
         assert.equal(env.validator.calls.at(-1)!.keyAuthorization, `${env.validator.calls.at(-1)!.token}.${await client.thumbprint()}`);
+      } finally {
+        env.validator.decide = () => ({ valid: true });
+      }
+    });
+    it('every validation problem type reaches the challenge unchanged (never rejectedIdentifier)', async () => {
+      const types = ['connection', 'dns', 'incorrectResponse', 'tls', 'unauthorized', 'serverInternal'] as const;
+      // A fresh account: the shared one holds valid authorizations that new orders would reuse.
+      const c = await fresh();
+      c.retryBadNonce = true;
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      try {
+        for (const type of types) {
+          env.validator.decide = () => ({ valid: false, problem: { type, detail: `${type} failure` } });
+          const res = await c.newOrder([NODE_A.dns[0]!]);
+          const authzUrl = (res.json().authorizations as string[])[0]!;
+          const authz = (await c.post(authzUrl, '')).json<{ status: string; challenges: Array<{ url: string }> }>();
+          assert.equal(authz.status, 'pending');
+          await c.post(authz.challenges[0]!.url, {});
+          const done = await c.poll(authz.challenges[0]!.url, (x) => x.status !== 'processing');
+          const err = done.error as { type: string; status: number; identifier: { value: string } };
+          assert.equal(err.type, `urn:ietf:params:acme:error:${type}`);
+          assert.equal(err.status, PROBLEM_STATUS[type]);
+          assert.equal(err.identifier.value, NODE_A.dns[0]);
+        }
       } finally {
         env.validator.decide = () => ({ valid: true });
       }

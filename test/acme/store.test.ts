@@ -82,6 +82,45 @@ describe('ACME store (src/store/acme.ts)', () => {
     await r.close();
   });
 
+  it('has one writer: a second open is read-only and refuses writes; a dead writer\'s lock is taken over', async () => {
+    const dir = await tmp();
+    const a = await openAcmeStore(dir, { now: () => t });
+    assert.equal(a.readOnly, false);
+    await a.createAccount(account('a1'));
+    const b = await openAcmeStore(dir, { now: () => t });
+    assert.equal(b.readOnly, true);
+    assert.ok(await b.getAccount('a1'), 'a read-only view sees the data');
+    await assert.rejects(b.putRevocation({ serial: '01', reason: 0, revokedAt: iso(0), by: 'operator' }), { name: 'StoreLockedError', kind: 'conflict' });
+    await assert.rejects(b.createAccount(account('a2')), { name: 'StoreLockedError' });
+    await b.close();
+    await a.close();
+    // A lock left by a process that no longer exists (kill -9) does not block the next writer.
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'acme', 'writer.lock'), '999999999');
+    const c = await openAcmeStore(dir, { now: () => t });
+    assert.equal(c.readOnly, false);
+    await c.createAccount(account('a3'));
+    await c.close();
+    const ro = await openAcmeStore(dir, { now: () => t, readOnly: true });
+    assert.equal(ro.readOnly, true);
+    assert.ok(await ro.getAccount('a3'));
+    await ro.close();
+  });
+
+  it('a read-only open never repairs or truncates (the writer may be mid-append)', async () => {
+    const dir = await tmp();
+    const s = await openAcmeStore(dir, { now: () => t });
+    await s.createAccount(account('a1'));
+    await s.close();
+    const ledger = join(dir, 'acme', 'ledger.jsonl');
+    await appendFile(ledger, '{"t":"acc');
+    const size = (await stat(ledger)).size;
+    const ro = await openAcmeStore(dir, { now: () => t, readOnly: true });
+    assert.ok(await ro.getAccount('a1'));
+    await ro.close();
+    assert.equal((await stat(ledger)).size, size);
+  });
+
   it('tolerates a torn last line (crash mid-append) and appends cleanly after it', async () => {
     const dir = await tmp();
     const s = await openAcmeStore(dir, { now: () => t });

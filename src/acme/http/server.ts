@@ -25,7 +25,14 @@ interface Authenticated {
   account: AccountRecord | undefined;
 }
 
+/** A wiring mistake the operator must fix (exit code by `kind`, cli/errors.ts). */
+export class AcmeSetupError extends Error {
+  override readonly name = 'AcmeSetupError';
+  readonly kind = 'conflict';
+}
+
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
+  if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
   const nonces = new NonceStore(deps.nonces);
   const eabRequired = deps.eabRequired ?? true;
