@@ -1,5 +1,6 @@
 // certbot 2.1.0 (Debian) against a real `nixca serve` on loopback: standalone http-01 with EAB,
-// obtain, forced renewal, revocation (and a second revocation refused as alreadyRevoked).
+// obtain, forced renewal, revocation by certificate key and by account key (and a second
+// revocation refused as alreadyRevoked).
 // certbot crashes while *reporting* ACME errors on Python 3.11 (see bench README), so failures
 // are diagnosed from its logs/letsencrypt.log.
 import { describe, it } from 'node:test';
@@ -48,8 +49,16 @@ describe('certbot (standalone http-01, EAB) against nixca serve', { timeout: 240
     const second = await opensslText(join(live, 'cert.pem'));
     assert.notEqual(second.serial, first.serial, 'renewal produced a new certificate');
 
+    // The first certificate, revoked with its own key (certbot then signs with a jwk, not the account: §7.6).
+    const archive = join(cb, 'config', 'archive', 'interop');
+    const byKey = await certbot(['revoke', '--cert-path', join(archive, 'cert1.pem'), '--key-path', join(archive, 'privkey1.pem'), '--reason', 'superseded', '--no-delete-after-revoke']);
+    assert.equal(byKey.code, 0, why(byKey));
+    const revoked = () => issuer.log().split('\n').filter((l) => l.includes('"certificate revoked"')).map((l) => JSON.parse(l) as { serial: string; reason: string; by: string });
+    assert.deepEqual(revoked().map((r) => [r.serial, r.by]), [[first.serial, 'certificate-key']], issuer.log().slice(-2000));
+
     const revoke = await certbot(['revoke', '--cert-path', join(live, 'cert.pem'), '--reason', 'keycompromise', '--no-delete-after-revoke']);
     assert.equal(revoke.code, 0, why(revoke));
+    assert.deepEqual(revoked().map((r) => [r.serial, r.reason, r.by.split(':')[0]]), [[first.serial, 'superseded', 'certificate-key'], [second.serial, 'keyCompromise', 'account']]);
     // A second revocation must be refused by the server with alreadyRevoked (RFC 8555 §7.6).
     const again = await certbot(['revoke', '--cert-path', join(live, 'cert.pem'), '--reason', 'keycompromise', '--no-delete-after-revoke']);
     assert.notEqual(again.code, 0, 'revoking twice must fail');
