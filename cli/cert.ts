@@ -34,6 +34,12 @@ export const registerCert: RegisterGroup = (program: Command, ctx: CliContext) =
       const now = ctx.io.now();
       // NOTE: the ACME store is single-writer; see docs/operations.md "Running next to nixca serve".
       const store = await openAcmeStore(state);
+      // The store has one writer: while `nixca serve` holds it, the open is read-only and a
+      // revocation here would not reach the running issuer's CRL anyway.
+      if ((store as { readOnly?: boolean }).readOnly) {
+        await store.close();
+        throw new CliError('conflict', 'the running issuer (nixca serve) holds the ACME store: revoke through ACME revokeCert, or stop the issuer, revoke, and start it again');
+      }
       const revoked: { serial: string; node: string | null; names: string[]; notAfter: string }[] = [];
       // With --node, a failure after some revocations must still audit those that happened.
       let failure: unknown;
