@@ -55,3 +55,22 @@ describe('lego (EAB) against nixca serve', { timeout: 300_000 }, () => {
     await t.test('tls-alpn-01', () => cycle(issuer, dir, eab, TLS_NAME, ['--tls', '--tls.port', `127.0.0.1:${TLSALPN}`]));
   });
 });
+
+describe('lego without EAB against nixca serve --eab optional (labs)', { timeout: 120_000 }, () => {
+  it('obtains for a name in the inventory; a name outside it is rejectedIdentifier', async (t) => {
+    await requireTool('lego');
+    const dir = await tempDir(t, 'nixca-lego-noeab-');
+    const state = join(dir, 'state');
+    const name = 'lab.interop.n3x.internal';
+    await addNodeWithEab(state, 'lab-node', [name]);
+    const issuer = await startIssuer(t, { state, port: 15310, http01Port: 15311, names: [name, 'stranger.interop.n3x.internal'], extraArgs: ['--eab', 'optional'] });
+    const env = { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: issuer.rootPath };
+    const lego = (domain: string) => run('lego', ['--server', issuer.directory, '--path', join(dir, 'lego'), '--accept-tos', '--email', 'lab@n3x.internal', '--domains', domain, '--http', '--http.port', '127.0.0.1:15311', 'run'], { env, timeoutMs: 90_000 });
+    const ok = await lego(name);
+    assert.equal(ok.code, 0, `${ok.stderr.slice(-3000)}\n${issuer.log().slice(-2000)}`);
+    await opensslVerify(issuer.rootPath, join(dir, 'lego', 'certificates', `${name}.crt`), join(dir, 'lego', 'certificates', `${name}.issuer.crt`));
+    const refused = await lego('stranger.interop.n3x.internal');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /rejectedIdentifier/);
+  });
+});
