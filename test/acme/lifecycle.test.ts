@@ -142,6 +142,23 @@ describe('lifecycle', () => {
     }
   });
 
+  it('clients that retry badNonce complete even when valid nonces are refused (Pebble NONCEREJECT)', async () => {
+    let n = 0;
+    // Deterministic: every third redemption of a valid nonce is refused.
+    const env = await testEnv({ nonces: { rejectRate: 0.5, random: () => (n++ % 3 === 0 ? 0 : 0.99) } });
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const r = await c.issue([NODE_A.dns[0]!]);
+      assert.equal(r.order.status, 'valid');
+      assert.ok(c.badNonceRetries >= 3, `retried ${c.badNonceRetries} times`);
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
   it('nonces: single use, expiring, bounded, and the reject-rate trick', () => {
     let t = 0;
     const n = new NonceStore({ lifetimeMs: 1000, max: 3, now: () => t });

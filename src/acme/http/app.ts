@@ -16,6 +16,8 @@ export interface NonceOptions {
   max?: number;
   /** Pebble's trick: reject this fraction (0..1) of valid nonces so clients prove they retry badNonce. */
   rejectRate?: number;
+  /** Randomness for rejectRate (tests make it deterministic); default Math.random. */
+  random?: () => number;
 }
 
 export interface AcmeDeps {
