@@ -111,8 +111,18 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   }
 
   const { issueLeaf } = await import('../src/ca/leaf.js');
+  const { problem } = await import('../src/acme/problems.js');
   const signer: LeafSigner = {
     async signLeaf(req) {
+      // The inventory may name hosts the root's name constraints do not permit (RFC 5280
+      // §4.2.1.10): such a leaf would be rejected by every client, so it is not issued at all.
+      const refused = permitted ? req.dnsNames.filter((n) => !dnsNamePermitted(n, permitted)) : [];
+      if (refused.length) {
+        throw problem('rejectedIdentifier', `${refused.join(', ')} is outside the intermediate's permitted DNS names (${permitted!.join(', ')}); fix the inventory or the ceremony's --permit-dns`);
+      }
+      if (req.notAfter > issuer.certificate.notAfter) {
+        throw problem('serverInternal', `the intermediate expires at ${issuer.certificate.notAfter.toISOString()}, before this certificate would; the operator must install a new intermediate`);
+      }
       const cert = await issueLeaf(issuer, { publicKey: req.publicKey, dnsNames: req.dnsNames, notBefore: req.notBefore, notAfter: req.notAfter });
       const certificatePem = cert.toString('pem') + '\n';
       return { serial: cert.serialNumber.toLowerCase(), certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter };
@@ -137,6 +147,10 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
   });
   await app.ready();
+  if (permitted) {
+    const outsideInventory = (await inventory.read()).nodes.flatMap((n) => [...n.dnsNames, ...n.dnsSuffixes].filter((d) => !dnsNamePermitted(d, permitted)).map((d) => `${n.name}:${d}`));
+    if (outsideInventory.length) log.warn({ names: outsideInventory, permitted }, 'inventory names outside the intermediate\'s name constraints will be refused at finalize');
+  }
 
   let tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
   const server = createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, (req, res) => app.routing(req, res));

@@ -16,13 +16,15 @@ import { addNodeWithEab, opensslVerify, startIssuer } from './helpers.js';
 const PORT = 15400;
 const HTTP01 = 15401;
 const NAME = 'restart.interop.n3x.internal';
+// Owned by the node in the inventory, but outside the development root's name constraints.
+const OUTSIDE = 'cache.example.org';
 
 describe('restart in the middle of an order', { timeout: 120_000 }, () => {
   it('acme-client completes an order across three server crashes (SIGKILL)', async (t) => {
     const dir = await tempDir(t, 'nixca-restart-');
     const state = join(dir, 'state');
-    const eab = await addNodeWithEab(state, 'restart-node', [NAME]);
-    const opts = { state, port: PORT, http01Port: HTTP01, names: [NAME] };
+    const eab = await addNodeWithEab(state, 'restart-node', [NAME, OUTSIDE]);
+    const opts = { state, port: PORT, http01Port: HTTP01, names: [NAME, OUTSIDE] };
     let issuer = await startIssuer(t, opts);
     const ca = await readFile(issuer.rootPath, 'utf8');
     acme.axios.defaults.httpsAgent = new Agent({ ca, keepAlive: false });
@@ -100,6 +102,20 @@ describe('restart in the middle of an order', { timeout: 120_000 }, () => {
     await writeFile(join(dir, 'leaf.pem'), certs[0] + '\n');
     await writeFile(join(dir, 'chain.pem'), certs.slice(1).join('\n') + '\n');
     await opensslVerify(issuer.rootPath, join(dir, 'leaf.pem'), join(dir, 'chain.pem'));
+    assert.match(issuer.log(), /inventory names outside the intermediate's name constraints/);
+
+    // A name the inventory gives the node but the root's constraints do not permit: validated, then
+    // refused at finalize (rejectedIdentifier) instead of issuing a certificate clients reject.
+    let outside = await client.createOrder({ identifiers: [{ type: 'dns', value: OUTSIDE }] });
+    const [authz2] = await client.getAuthorizations(outside);
+    const ch2 = authz2!.challenges.find((c) => c.type === 'http-01')!;
+    answers.set(ch2.token, await client.getChallengeKeyAuthorization(ch2));
+    await client.completeChallenge(ch2);
+    await client.waitForValidStatus(ch2);
+    outside = await client.getOrder(outside);
+    const [, csr2] = await acme.crypto.createCsr({ commonName: OUTSIDE, altNames: [OUTSIDE] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
+    await assert.rejects(client.finalizeOrder(outside, csr2), /outside the intermediate's permitted DNS names/);
+
     // A clean stop after all that exits 0 (graceful SIGTERM).
     assert.equal(await issuer.stop('SIGTERM'), 0, issuer.log().slice(-2000));
   });
