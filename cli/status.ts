@@ -26,8 +26,9 @@ export async function readIssued(state: string): Promise<{ certificates: IssuedC
   const { ACME_DIR, openAcmeStore } = await import('../src/store/acme.js');
   // No ACME store yet (nothing issued): do not create one just to look.
   if (!(await exists(join(state, ACME_DIR)))) return { certificates: [], revocations: [] };
-  // NOTE: the ACME store is single-writer; see docs/operations.md "Running next to nixca serve".
-  const store = await openAcmeStore(state);
+  // Read-only: never takes the writer lock, never repairs or compacts, so it is safe next to a
+  // running `nixca serve` (docs/operations.md "Running next to nixca serve").
+  const store = await openAcmeStore(state, { readOnly: true });
   try {
     const certificates = (await store.listCertificates()).map((c) => ({ serial: c.serial, node: c.node, names: c.names, notBefore: c.notBefore, notAfter: c.notAfter, issuedAt: c.issuedAt }));
     const revocations = (await store.listRevocations()).map((r) => ({ serial: r.serial, reason: r.reason, revokedAt: r.revokedAt }));

@@ -1,6 +1,7 @@
 // The operator commands end to end, in-process: node changes and renew-now are audited, audit
 // verify/show/head, cert revoke, status from the store; nothing secret in the log or in --json.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -153,6 +154,15 @@ test('cert revoke by serial and by node: store, audit, exit codes; status then f
   assert.equal(audit[0].subject, a.serial);
   assert.equal(audit[0].details.reason, 'keyCompromise');
   assert.equal(audit[0].details.reasonCode, 1);
+
+  // While another live process (nixca serve) holds the ACME store, revoke refuses (exit 5) and
+  // status still reads it.
+  const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => holder.kill());
+  await writeFile(join(state, 'acme', 'writer.lock'), String(holder.pid));
+  const held = await runCli(['cert', 'revoke', b2.serial, '--reason', 'superseded', ...S]);
+  assert.equal(held.code, 5, held.stderr);
+  assert.match(held.stderr, /running issuer \(nixca serve\) holds the ACME store/);
 
   const st = await runCli(['status', '--json', ...S]);
   assert.equal(st.code, 1);
