@@ -86,3 +86,37 @@ export function retryAfterSeconds(window: { start: Date }, now: Date): number {
   const untilStart = Math.floor((window.start.getTime() - now.getTime()) / 1000);
   return Math.max(60, Math.min(6 * 3600, untilStart > 0 ? untilStart : 6 * 3600));
 }
+
+/** The body of a renewalInfo response (RFC 9773 §4.2): timestamps as RFC 3339, whole seconds. */
+export function renewalInfoBody(window: { start: Date; end: Date }, explanationURL?: string): { suggestedWindow: { start: string; end: string }; explanationURL?: string } {
+  const iso = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return { suggestedWindow: { start: iso(window.start), end: iso(window.end) }, ...(explanationURL ? { explanationURL } : {}) };
+}
+
+/**
+ * RFC 9773 §4.1 certID: base64url(AKI keyIdentifier) "." base64url(DER bytes of the serial's
+ * INTEGER contents). The DER contents keep a leading 00 when the first byte has its high bit set
+ * (the INTEGER is positive), which canonical hex serials (src/ca/serial.ts) strip.
+ */
+export function encodeCertId(akiKeyIdHex: string, serialHex: string): string {
+  let serial = serialHex.toLowerCase().replace(/^(00)+(?=..)/, '');
+  if (serial.length % 2) serial = '0' + serial;
+  if (parseInt(serial.slice(0, 2), 16) >= 0x80) serial = '00' + serial;
+  return `${Buffer.from(akiKeyIdHex, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`;
+}
+
+/** Parses a certID; the serial comes back canonical (lowercase hex, no leading 00). Null if malformed. */
+export function decodeCertId(certId: string): { akiKeyIdHex: string; serialHex: string } | null {
+  const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(certId);
+  if (!m) return null;
+  const aki = Buffer.from(m[1]!, 'base64url');
+  const serial = Buffer.from(m[2]!, 'base64url');
+  // Reject non-canonical base64url (padding bits set, stray characters) by re-encoding.
+  if (aki.toString('base64url') !== m[1] || serial.toString('base64url') !== m[2] || aki.length === 0 || serial.length === 0) return null;
+  // A DER INTEGER's contents never start with 00 unless the next byte has its high bit set.
+  if (serial.length > 1 && serial[0] === 0 && serial[1]! < 0x80) return null;
+  if (serial[0]! >= 0x80) return null; // negative: not a certificate serial
+  let hex = serial.toString('hex').replace(/^(00)+(?=..)/, '');
+  if (hex === '') hex = '00';
+  return { akiKeyIdHex: aki.toString('hex'), serialHex: hex };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultWindow, retryAfterSeconds, spreadFraction, suggestedWindow, RENEW_NOW_WINDOW_MS } from '../../src/status/ari-window.js';
+import { decodeCertId, defaultWindow, encodeCertId, renewalInfoBody, retryAfterSeconds, spreadFraction, suggestedWindow, RENEW_NOW_WINDOW_MS } from '../../src/status/ari-window.js';
 
 const H = 3_600_000;
 const nb = new Date('2026-11-01T00:00:00Z');
@@ -67,4 +67,17 @@ test('Retry-After: 6 h normally, until the window opens when sooner, never under
   assert.equal(retryAfterSeconds({ start: new Date(now.getTime() + 2 * H) }, now), 2 * 3600);
   assert.equal(retryAfterSeconds({ start: new Date(now.getTime() + 10_000) }, now), 60);
   assert.equal(retryAfterSeconds({ start: new Date(now.getTime() - H) }, now), 6 * 3600);
+});
+
+test('RFC 9773 §4.1 certID: the example of the RFC, the leading 00 of high-bit serials, and refusals', () => {
+  // RFC 9773 §4.1 example: AKI 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4, serial 00:87:65:43:21.
+  const id = encodeCertId('69885b6b87464041e1b37b847ba0ae2cde01c8d4', '87654321');
+  assert.equal(id, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+  assert.deepEqual(decodeCertId(id), { akiKeyIdHex: '69885b6b87464041e1b37b847ba0ae2cde01c8d4', serialHex: '87654321' });
+  assert.equal(encodeCertId('01', '7f01'), 'AQ.fwE');
+  assert.equal(decodeCertId('AQ.AH8B'), null, 'a needless leading 00 is not DER');
+  assert.equal(decodeCertId('AQ.gAE'), null, 'a negative serial');
+  assert.equal(decodeCertId('AQ'), null);
+  assert.equal(decodeCertId('AQ.fwE='), null);
+  assert.deepEqual(renewalInfoBody({ start: new Date('2026-11-26T10:00:00.123Z'), end: new Date('2026-11-27T05:00:00.999Z') }), { suggestedWindow: { start: '2026-11-26T10:00:00Z', end: '2026-11-27T05:00:00Z' } });
 });
