@@ -330,7 +330,9 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     for (const [id, order] of orders) {
       if (Date.parse(order.expires) < cutoff) {
         orders.delete(id);
-        ordersByAccount.get(order.accountId)?.delete(id);
+        const mine = ordersByAccount.get(order.accountId);
+        mine?.delete(id);
+        if (mine?.size === 0) ordersByAccount.delete(order.accountId);
         o++;
       } else {
         for (const aid of order.authorizationIds) live.add(aid);
