@@ -9,7 +9,7 @@ import { certifyAuditKey } from '../../src/audit/certify.js';
 import { auditPaths } from '../../src/audit/log.js';
 import { openInventoryStore } from '../../src/store/inventory.js';
 import { generateKeyPair as nixKeyPair } from '../../src/signing/keys.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { testPki, type TestPki } from '../audit/pki.js';
 import { installIssuerFiles, issueInto } from './helpers.js';
 
@@ -225,4 +225,21 @@ test('with the real ceremony: issuer install certifies the audit key; audit cert
   const bad = await runCli(['audit', 'verify', ...S]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /broken at seq 1: .*seq 2, expected 1/);
+});
+
+test('as real processes: exit codes and one stderr line from nixca itself', async (t) => {
+  const state = await tempDir(t);
+  const S = ['--state', state];
+  const add = await spawnCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.test', ...S]);
+  assert.equal(add.code, 0, add.stderr);
+  assert.equal((await spawnCli(['audit', 'verify', '--allow-uncertified', ...S])).code, 0);
+  const lines = (await readFile(auditPaths(state).log, 'utf8')).split('\n');
+  lines[0] = lines[0]!.replace('"audit.init"', '"audit.init "');
+  await writeFile(auditPaths(state).log, lines.join('\n'));
+  const bad = await spawnCli(['audit', 'verify', '--allow-uncertified', ...S]);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr.trim().split('\n').length, 1);
+  assert.match(bad.stderr, /^nixca: audit log is broken at seq 0/);
+  assert.equal((await spawnCli(['renew-now', 'nuc-9', ...S])).code, 4);
+  assert.equal((await spawnCli(['status', '--port', '0', ...S])).code, 2);
 });
