@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile, appendFile } from 'node:fs/promises';
+import { readFile, stat, writeFile, appendFile, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -206,4 +206,42 @@ test('concurrent appenders in several processes never fork or interleave the cha
   // Uncertified logs are not accepted by default.
   assert.equal((await verifyAudit(dir)).ok, false);
   assert.equal(join(dir, 'audit', 'log.jsonl'), auditPaths(dir).log);
+});
+
+test('kill -9 in the middle of appending: the log still verifies, the stale lock is taken over, appends continue', async (t) => {
+  const dir = await tempDir(t);
+  await appendAudit(dir, ev(0));
+  const script = `const { appendAudit } = await import(${JSON.stringify(LOG_JS)});
+for (let i = 0; ; i++) await appendAudit(${JSON.stringify(dir)}, { type: 'node.renew-now', subject: 'k', node: 'k', details: { i, pad: 'x'.repeat(2000) } });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  // Let it write for a while, then kill it without warning, most likely while it holds the lock.
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    const n = (await readFile(auditPaths(dir).log, 'utf8')).split('\n').length;
+    if (n > 20) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const after = await verifyAudit(dir, { allowUncertified: true });
+  assert.equal(after.ok, true, JSON.stringify(after.problems));
+  assert.ok(after.entries > 3, `only ${after.entries} entries were written before the kill`);
+  const next = await appendAudit(dir, ev(99), { lockTimeoutMs: 5000 });
+  assert.equal(next.at(-1)!.seq, after.head!.seq + 1 + (after.tornTail ? 1 : 0));
+  const final = await verifyAudit(dir, { allowUncertified: true });
+  assert.equal(final.ok, true);
+  assert.equal(final.tornTail, null);
+});
+
+test('an abandoned empty lock (killed between creating it and writing its PID) does not block appends forever', async (t) => {
+  const dir = await tempDir(t);
+  await appendAudit(dir, ev(1));
+  await writeFile(auditPaths(dir).lock, '');
+  const old = new Date(Date.now() - 10_000);
+  await utimes(auditPaths(dir).lock, old, old);
+  await appendAudit(dir, ev(2), { lockTimeoutMs: 500 });
+  // A fresh empty lock is respected (its creator is writing its PID right now).
+  await writeFile(auditPaths(dir).lock, '');
+  await assert.rejects(appendAudit(dir, ev(3), { lockTimeoutMs: 300 }), (e: AuditError) => e.code === 'AUDIT_LOCKED');
+  assert.equal((await verifyAudit(dir, { allowUncertified: true })).entries, 3);
 });
