@@ -225,7 +225,7 @@ async function readTail(file: string): Promise<{ last: string | null; torn: Buff
  * an empty lock that withFileLock never takes over (no PID to check). An empty lock older than a
  * few seconds cannot belong to a live appender (the PID follows within microseconds): remove it.
  */
-export export async function clearAbandonedLock(lock: string): Promise<boolean> {
+export async function clearAbandonedLock(lock: string): Promise<boolean> {
   const st = await stat(lock).catch(() => undefined);
   if (!st || st.size > 0 || Date.now() - st.mtimeMs < 2000) return false;
   const text = await readFile(lock, 'utf8').catch(() => 'gone');
