@@ -24,13 +24,15 @@ export interface WindowInput {
   issuedAt: Date;
   /** The node's `renewAfter` (inventory NodeRecord), if `renew-now` was used. */
   renewAfter?: Date | null;
+  /** When the certificate was revoked, if it was: the window is then in the past (replace at once). */
+  revokedAt?: Date | null;
 }
 
 export interface SuggestedWindow {
   start: Date;
   end: Date;
-  /** 'default': the spread last third; 'renew-now': moved by the operator. */
-  reason: 'default' | 'renew-now';
+  /** 'default': the spread last third; 'renew-now': moved by the operator; 'revoked': replace now. */
+  reason: 'default' | 'renew-now' | 'revoked';
 }
 
 /** How long a `renew-now` window stays open: clients polling ARI every few hours still see it open. */
@@ -55,6 +57,11 @@ export function defaultWindow(input: Pick<WindowInput, 'node' | 'serial' | 'notB
 }
 
 export function suggestedWindow(input: WindowInput): SuggestedWindow {
+  if (input.revokedAt) {
+    // RFC 9773 §4.2: a window entirely in the past tells the client to renew immediately.
+    const start = Math.floor(input.revokedAt.getTime() / 1000) * 1000;
+    return { start: new Date(start), end: new Date(start + 1000), reason: 'revoked' };
+  }
   const def = defaultWindow(input);
   const ra = input.renewAfter;
   if (ra && ra.getTime() > input.issuedAt.getTime()) {
@@ -67,8 +74,13 @@ export function suggestedWindow(input: WindowInput): SuggestedWindow {
 }
 
 /** Convenience: the window of a certificate record for an inventory node. */
-export function windowForNode(node: Pick<NodeRecord, 'name' | 'renewAfter'> | null, cert: { serial: string; notBefore: string; notAfter: string; issuedAt: string }): SuggestedWindow {
+export function windowForNode(
+  node: Pick<NodeRecord, 'name' | 'renewAfter'> | null,
+  cert: { serial: string; notBefore: string; notAfter: string; issuedAt: string },
+  revokedAt?: string | null,
+): SuggestedWindow {
   return suggestedWindow({
+    revokedAt: revokedAt ? new Date(revokedAt) : null,
     node: node?.name ?? null,
     serial: cert.serial,
     notBefore: new Date(cert.notBefore),

@@ -39,7 +39,7 @@ export interface CertificateView {
   /** Whole and fractional days until notAfter (negative once expired), one decimal. */
   daysLeft: number;
   revoked: { reason: number; revokedAt: string } | null;
-  renewalWindow: { start: string; end: string; reason: 'default' | 'renew-now' };
+  renewalWindow: { start: string; end: string; reason: 'default' | 'renew-now' | 'revoked' };
 }
 
 export interface SigningKeyView {
@@ -78,7 +78,7 @@ export function daysLeft(notAfter: string, now: Date): number {
 }
 
 function certView(node: NodeRecord, c: IssuedCertificate, rev: RevokedCertificate | undefined, now: Date): CertificateView {
-  const w = windowForNode(node, c);
+  const w = windowForNode(node, c, rev?.revokedAt);
   return {
     serial: c.serial,
     names: c.names,

@@ -81,3 +81,9 @@ test('RFC 9773 §4.1 certID: the example of the RFC, the leading 00 of high-bit 
   assert.equal(decodeCertId('AQ.fwE='), null);
   assert.deepEqual(renewalInfoBody({ start: new Date('2026-11-26T10:00:00.123Z'), end: new Date('2026-11-27T05:00:00.999Z') }), { suggestedWindow: { start: '2026-11-26T10:00:00Z', end: '2026-11-27T05:00:00Z' } });
 });
+
+test('a revoked certificate gets a window in the past (RFC 9773 §4.2: replace it at once), whatever renewAfter says', () => {
+  const revokedAt = new Date(nb.getTime() + 30 * H + 123);
+  const w = suggestedWindow({ node: 'n', serial: '04', notBefore: nb, notAfter: na, issuedAt: nb, renewAfter: new Date(nb.getTime() + 40 * H), revokedAt });
+  assert.deepEqual(w, { start: new Date(nb.getTime() + 30 * H), end: new Date(nb.getTime() + 30 * H + 1000), reason: 'revoked' });
+});

@@ -169,6 +169,7 @@ test('cert revoke by serial and by node: store, audit, exit codes; status then f
   const report = JSON.parse(st.stdout);
   assert.equal(report.ok, false);
   assert.equal(report.nodes[0].problems[0].code, 'newest-revoked');
+  assert.equal(report.nodes[0].certificate.renewalWindow.reason, 'revoked');
   assert.match(st.stderr, /^nixca: 2 node\(s\) with problems/);
 });
 
