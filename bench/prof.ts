@@ -18,7 +18,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' }, focus: { type: 'string' } } });
+const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' }, focus: { type: 'string' }, other: { type: 'boolean', default: false } } });
 const top = Number(opt.top);
 
 for (const file of positionals) {
@@ -76,9 +76,39 @@ for (const file of positionals) {
     void prevOurs;
     for (const k of seen) add(oursIncl, k, p.timeDeltas[i + 1] ?? 0);
   });
+  // Where the time goes, by category: the first rule that matches any frame of the sample's stack.
+  const rules: Array<[string, (labels: string[]) => boolean]> = [
+    ['idle', (l) => l[0]!.startsWith('(idle)')],
+    ['garbage collector', (l) => l[0]!.startsWith('(garbage collector)')],
+    ['finalize: CSR checks, leaf signing, issued-cert checks', (l) => l.some((x) => x.startsWith('finalizeOrder '))],
+    ['JWS verification (+EAB)', (l) => l.some((x) => /^(verifyAcmeJws|verifyEab) /.test(x))],
+    ['logging (pino)', (l) => l.some((x) => / (pino|sonic-boom):/.test(x))],
+    ['store (append, fdatasync, reads)', (l) => l.some((x) => / src\/store\//.test(x))],
+    ['http-01 validation (outgoing HTTP)', (l) => l.some((x) => / src\/acme\/(http-01|validation)\.js/.test(x))],
+    ['TLS (handshakes, records)', (l) => l.some((x) => / node:(_tls_wrap|tls|internal\/tls)/.test(x))],
+    ['HTTP server + fastify routing/hooks', (l) => l.some((x) => / (fastify|find-my-way|avvio|light-my-request|node:_http_server|node:_http_incoming|node:_http_outgoing|node:_http_common|src\/acme\/http\/)/.test(x))],
+    ['ACME core (other)', (l) => l.some((x) => / src\/acme\//.test(x))],
+    ['startup (module loading)', (l) => l.some((x) => / node:internal\/modules\//.test(x))],
+    ['(program): native, not attributed by V8', (l) => l[0]!.startsWith('(program)')],
+  ];
+  const cats = new Map<string, number>();
+  const otherSelf = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const labels: string[] = [];
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) labels.push(label(byId.get(cur)!));
+    const cat = rules.find(([, f]) => f(labels))?.[0] ?? 'other (node internals, timers, sockets)';
+    add(cats, cat, p.timeDeltas[i + 1] ?? 0);
+    if (!rules.some(([, f]) => f(labels))) add(otherSelf, `${labels[0]}  <  ${labels.slice(1, 4).join(' < ')}`, p.timeDeltas[i + 1] ?? 0);
+  });
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms`;
   const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
   console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled over ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s`);
+  console.log('\nby category (all samples, idle included):');
+  for (const [k, v] of sorted(cats)) console.log(`  ${pct(v)}  ${k}`);
+  if (opt.other) {
+    console.log('\nuncategorised samples, by leaf frame < callers:');
+    for (const [k, v] of sorted(otherSelf).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
+  }
   console.log('\nself time by file / package:');
   for (const [k, v] of sorted(fileSelf).slice(0, top)) console.log(`  ${pct(v)}  ${k}`);
   console.log('\nself time by function:');

@@ -32,7 +32,8 @@ const USAGE = `usage: npm run bench -- [options]
   --server-pid PID    the --directory server's PID, for its CPU and RSS
   --label TEXT        label for the output
   --names-suffix S    DNS suffix of the names (default bench.n3x.internal; bench.test with --directory)
-  --log-level L       nixca serve's log level (default info, as in production)`;
+  --log-level L       nixca serve's log level (default info, as in production)
+  --node-arg=FLAG     extra node flag for the server process (repeatable), e.g. --node-arg=--max-semi-space-size=4`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -58,6 +59,7 @@ const { values: opt } = parseArgs({
     label: { type: 'string' },
     'names-suffix': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'node-arg': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -105,6 +107,7 @@ if (opt.directory) {
     names: benchNames(namesPrefix, namesSuffix, n, warmup).all,
     namesSuffix,
     logLevel: opt['log-level'],
+    nodeArgs: opt['node-arg'],
     log,
   });
   target = { ...server.target, label: opt.label ?? (seedCerts ? `nixca (${seedCerts} seeded)` : 'nixca') };

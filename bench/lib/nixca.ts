@@ -31,6 +31,8 @@ export interface NixcaOptions {
   seedCerts?: number;
   cpuProfDir?: string;
   logLevel?: string;
+  /** Extra node flags for the server process (e.g. --max-semi-space-size=4). */
+  nodeArgs?: readonly string[];
   /** Extra `nixca serve` flags. */
   extraArgs?: readonly string[];
   log?: (s: string) => void;
@@ -100,6 +102,7 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
   const resolveArgs = o.names.flatMap((n) => ['--resolve', `${n}=127.0.0.1`]);
   const args = [
     ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
+    ...(o.nodeArgs ?? []),
     NIXCA_MAIN,
     'serve',
     '--dev',
