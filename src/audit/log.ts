@@ -321,24 +321,28 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
           algorithm: 'ECDSA-P256-SHA256',
         }, now());
       }
+      const creating = previous === null && !tail.torn;
+      if (tail.torn) {
+        // A crash tore the last append. The fragment is dropped below, but its bytes stay in the log.
+        await push('audit.repaired', 'audit', null, {
+          removedBytes: tail.torn.length,
+          removedSha256: createHash('sha256').update(tail.torn).digest('hex'),
+          fragment: tail.torn.subarray(0, 4096).toString('utf8'),
+          afterSeq: (previous as ChainEntry | null)?.seq ?? null,
+        }, now());
+      }
+      for (const e of list) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
+      // Everything is signed before the file is touched: a failure above changes nothing on disk.
       const fh = await open(p.log, 'a', 0o600);
       try {
-        if (tail.torn) {
-          // A crash tore the last append. Drop the fragment, but keep its bytes in the log.
-          await fh.truncate(tail.completeSize);
-          await push('audit.repaired', 'audit', null, {
-            removedBytes: tail.torn.length,
-            removedSha256: createHash('sha256').update(tail.torn).digest('hex'),
-            fragment: tail.torn.subarray(0, 4096).toString('utf8'),
-            afterSeq: (previous as ChainEntry | null)?.seq ?? null,
-          }, now());
-        }
-        for (const e of list) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
+        if (tail.torn) await fh.truncate(tail.completeSize);
         await fh.write(out.map((e) => canonicalJson(e) + '\n').join(''));
         await fh.sync();
       } finally {
         await fh.close();
       }
+      // A new file is durable only once its directory entry is.
+      if (creating) await fsyncDir(p.dir);
       return out;
     }, lockTimeoutMs);
   } catch (err) {
