@@ -131,7 +131,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
 
   audit
     .command('certify')
-    .description('have the intermediate certify the audit signing key (done by `nixca serve` at start; needs the intermediate passphrase)')
+    .description('have the intermediate certify the audit signing key (issuer install does it too; needs the intermediate passphrase; idempotent)')
     .option('--passphrase-file <file>', 'file holding the intermediate key passphrase')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
