@@ -72,6 +72,8 @@ export interface OrderRecord {
   certificateSerial?: string;
   /** RFC 9773 §5 (issue #7): the certificate this order replaces, as sent. */
   replaces?: string;
+  /** The canonical serial `replaces` names (checked at newOrder): the store indexes it (alreadyReplaced). */
+  replacesSerial?: string;
   createdAt: string;
 }
 
@@ -90,6 +92,8 @@ export interface CertificateRecord {
   spkiSha256: string;
   /** RFC 9773 §4.1 certID material (issue #7): the AKI keyIdentifier (hex) of the issuer. */
   akiKeyId?: string;
+  /** RFC 9773 §5: serial of the certificate this one replaced (its order's `replaces`). */
+  replaces?: string;
 }
 
 export interface RevocationRecord {

@@ -10,6 +10,7 @@ import type { x509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, OrderStatus } from './model.js';
 import { decideIdentifiers } from './policy.js';
 import { orderStatus } from './status.js';
+import { checkReplaces } from './ari.js';
 import { normalizeSerial } from '../ca/serial.js';
 
 /**
@@ -120,6 +121,8 @@ export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload
   const decision = decideIdentifiers(payload.identifiers, account, await ctx.inventory.read(), ctx.eabRequired);
   const now = ctx.now();
   const validity = requestedValidity(payload, now, ctx.lifetime);
+  // RFC 9773 §5: checked before anything is created; reflected in the order as sent.
+  const replacesSerial = payload.replaces === undefined ? undefined : await checkReplaces(ctx, account, payload.replaces, decision.identifiers);
   const expires = new Date(now.getTime() + ctx.orderLifetimeMs).toISOString();
   const authorizations: AuthorizationRecord[] = [];
   const fresh: AuthorizationRecord[] = [];
@@ -141,7 +144,7 @@ export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload
     authorizationIds: authorizations.map((a) => a.id),
     ...validity,
     expires,
-    ...(typeof payload.replaces === 'string' ? { replaces: payload.replaces } : {}),
+    ...(replacesSerial !== undefined ? { replaces: payload.replaces as string, replacesSerial } : {}),
     createdAt: now.toISOString(),
   };
   await ctx.store.createOrder(order, fresh);
@@ -253,6 +256,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       issuedAt: ctx.now().toISOString(),
       spkiSha256: csr.spkiSha256,
       ...(leaf.akiKeyId ? { akiKeyId: leaf.akiKeyId } : {}),
+      ...(order.replacesSerial ? { replaces: order.replacesSerial } : {}),
     };
     await ctx.store.putCertificate(record, issued.chainPem);
     const updated = await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));

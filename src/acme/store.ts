@@ -49,6 +49,12 @@ export interface AcmeStore {
   hasSerial(serial: string): boolean;
   listCertificates(query?: CertificateQuery): Promise<CertificateRecord[]>;
 
+  /**
+   * RFC 9773 §5 (alreadyReplaced): certificates recorded as replacing `serial`, and orders still in
+   * the working set whose `replacesSerial` is `serial` (the caller decides which are invalid).
+   */
+  findReplacements?(serial: string): Promise<{ certificates: string[]; orders: OrderRecord[] }>;
+
   // Revocations (§7.6).
   putRevocation(rev: RevocationRecord): Promise<void>;
   getRevocation(serial: string): Promise<RevocationRecord | undefined>;

@@ -181,6 +181,8 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   const byThumbprint = new Map<string, string>();
   const certLoc = new Map<string, CertLoc>();
   const revocations = new Map<string, RevocationRecord>();
+  // RFC 9773 §5: replaced serial → serial of the certificate that replaced it (alreadyReplaced).
+  const replacedBy = new Map<string, string>();
   const reconcile: OrderRecord[] = [];
   // If anything below fails (a damaged ledger), the logs opened so far are closed, not leaked.
   const opened: AppendLog[] = [working];
@@ -196,6 +198,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
         }
         case 'cert': {
           certLoc.set(e.v.serial, { line: { offset, length }, chain: e.chain });
+          if (e.v.replaces) replacedBy.set(e.v.replaces, e.v.serial);
           // Reconcile: a certificate committed just before a crash makes its order valid (the ledger
           // is the source of truth for issuance; the order update may not have reached the disk).
           const o = orders.get(e.v.orderId);
@@ -303,11 +306,17 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
 
   // Secondary indexes of the working set, rebuilt from the maps.
   const ordersByAccount = new Map<string, Set<string>>();
+  const ordersReplacing = new Map<string, Set<string>>(); // replaced serial → order ids
   const reusable = new Map<string, string>(); // accountId \n identifier → authz id (valid)
   const indexOrder = (o: OrderRecord) => {
     let s = ordersByAccount.get(o.accountId);
     if (!s) ordersByAccount.set(o.accountId, (s = new Set()));
     s.add(o.id);
+    if (o.replacesSerial) {
+      let r = ordersReplacing.get(o.replacesSerial);
+      if (!r) ordersReplacing.set(o.replacesSerial, (r = new Set()));
+      r.add(o.id);
+    }
   };
   const reuseKey = (accountId: string, identifier: string) => `${accountId}\n${identifier}`;
   const indexAuthz = (a: AuthorizationRecord) => {
@@ -333,6 +342,11 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
         const mine = ordersByAccount.get(order.accountId);
         mine?.delete(id);
         if (mine?.size === 0) ordersByAccount.delete(order.accountId);
+        if (order.replacesSerial) {
+          const r = ordersReplacing.get(order.replacesSerial);
+          r?.delete(id);
+          if (r?.size === 0) ordersReplacing.delete(order.replacesSerial);
+        }
         o++;
       } else {
         for (const aid of order.authorizationIds) live.add(aid);
@@ -471,6 +485,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
         const offset = await ledger.append(line);
         certLoc.set(cert.serial, { line: { offset, length: Buffer.byteLength(line) + 1 }, chain });
         certCache.set(cert.serial, cert);
+        if (cert.replaces) replacedBy.set(cert.replaces, cert.serial);
       } finally {
         pendingCerts.delete(cert.serial);
       }
@@ -504,6 +519,12 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
         { repair: false, end: ledger.size },
       );
       return out;
+    },
+
+    async findReplacements(serial) {
+      const by = replacedBy.get(serial);
+      const ids = ordersReplacing.get(serial) ?? new Set<string>();
+      return { certificates: by ? [by] : [], orders: [...ids].map((id) => orders.get(id)).filter((o): o is OrderRecord => o !== undefined) };
     },
 
     async putRevocation(rev) {

@@ -33,7 +33,7 @@ describe('ACME flows (RFC 8555 §7)', () => {
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^application\/json/);
     const d = res.json();
-    assert.deepEqual(Object.keys(d).sort(), ['keyChange', 'meta', 'newAccount', 'newNonce', 'newOrder', 'revokeCert']);
+    assert.deepEqual(Object.keys(d).sort(), ['keyChange', 'meta', 'newAccount', 'newNonce', 'newOrder', 'renewalInfo', 'revokeCert']);
     assert.equal(d.meta.externalAccountRequired, true);
     assert.equal(d.newNonce, BASE_URL + 'new-nonce');
     assert.equal(res.headers.link, undefined, 'no Link index on the directory itself');

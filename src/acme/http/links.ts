@@ -15,6 +15,11 @@ export const PATHS = {
   authz: 'authz/:id',
   challenge: 'chall/:authzId/:challengeId',
   certificate: 'cert/:serial',
+  renewalInfo: 'renewal-info',
+  renewalInfoCert: 'renewal-info/:certId',
+  crl: 'crl',
+  health: 'health',
+  metrics: 'metrics',
 } as const;
 
 export type Links = ReturnType<typeof createLinks>;
@@ -36,6 +41,8 @@ export function createLinks(baseUrl: string | URL) {
     newOrder: at(PATHS.newOrder),
     revokeCert: at(PATHS.revokeCert),
     keyChange: at(PATHS.keyChange),
+    renewalInfo: at(PATHS.renewalInfo),
+    crl: at(PATHS.crl),
     account: (id: string) => accountPrefix + encodeURIComponent(id),
     accountOrders: (id: string) => `${accountPrefix}${encodeURIComponent(id)}/orders`,
     order: (id: string) => at(`order/${encodeURIComponent(id)}`),

@@ -11,6 +11,7 @@ import { NonceStore } from '../nonces.js';
 import { finalizeOrder, leafLifetimePolicy, newOrder, orderAuthorizations, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
+import { renewalInfo } from '../ari.js';
 import { orderStatus } from '../status.js';
 import type { AcmeDeps } from './app.js';
 import { createLinks, PATHS } from './links.js';
@@ -173,6 +174,8 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     newOrder: links.newOrder,
     revokeCert: links.revokeCert,
     keyChange: links.keyChange,
+    // RFC 9773 §3: clients GET <renewalInfo>/<certID>.
+    renewalInfo: links.renewalInfo,
     // newAuthz (pre-authorization) is not implemented, so not advertised (§7.1.1, notes §2.12.4).
     meta: { ...(deps.meta ?? {}), externalAccountRequired: eabRequired },
   });
@@ -256,6 +259,13 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   post(PATHS.revokeCert, 'either', async ({ jws, account }, _req, reply) => {
     await revokeCertificate(ctx, jws, account);
     return reply.code(200).send();
+  });
+
+  // --- ARI (RFC 9773 §4): unauthenticated GET, no nonce needed ---
+  app.get(prefix + PATHS.renewalInfoCert, async (req, reply) => {
+    const info = await renewalInfo(ctx, (req.params as { certId: string }).certId);
+    reply.header('Retry-After', String(info.retryAfter));
+    return json(reply, 200, info.body);
   });
 
   return app;
