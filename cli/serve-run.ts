@@ -13,6 +13,27 @@ import type { LeafSigner } from '../src/acme/orders.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
 
+/**
+ * The CRL distribution point leaves carry (RFC 5280 §4.2.1.13), or null with --no-crl: by default
+ * the URL this issuer serves its CRL at, since a CDP belongs in a certificate only when a CRL is
+ * actually served there (notes §2.11).
+ */
+export function resolveCrlUrl(opts: Pick<ServeOptions, 'crl' | 'crlUrl'>, baseUrl: URL): string | null {
+  if (opts.crl === false) {
+    if (opts.crlUrl) throw new CliError('usage', '--crl-url and --no-crl contradict each other');
+    return null;
+  }
+  if (!opts.crlUrl) return new URL('crl', baseUrl).href;
+  let u: URL;
+  try {
+    u = new URL(opts.crlUrl);
+  } catch {
+    throw new CliError('usage', `--crl-url is not a URL: ${JSON.stringify(opts.crlUrl)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError('usage', '--crl-url must be an http:// or https:// URL');
+  return u.href;
+}
+
 /** `7d`, `36h`, `90m`, `30s`, `500ms` → milliseconds. */
 export function parseDuration(flag: string, v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
@@ -89,6 +110,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   const dir = preloaded?.dir ?? stateDir(ctx, opts.state);
   const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
   const baseUrl = resolveBaseUrl(opts.baseUrl, listen);
+  const crlUrl = resolveCrlUrl(opts, baseUrl);
   const leafLifetimeMs = parseDuration('--leaf-lifetime', opts.leafLifetime);
   const tlsLifetimeMs = opts.tlsLifetime ? parseDuration('--tls-lifetime', opts.tlsLifetime) : Math.min(leafLifetimeMs, 7 * 86_400_000);
   const timeoutMs = parseDuration('--validation-timeout', opts.validationTimeout);
@@ -123,7 +145,13 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
       if (req.notAfter > issuer.certificate.notAfter) {
         throw problem('serverInternal', `the intermediate expires at ${issuer.certificate.notAfter.toISOString()}, before this certificate would; the operator must install a new intermediate`);
       }
-      const cert = await issueLeaf(issuer, { publicKey: req.publicKey, dnsNames: req.dnsNames, notBefore: req.notBefore, notAfter: req.notAfter });
+      const cert = await issueLeaf(issuer, {
+        publicKey: req.publicKey,
+        dnsNames: req.dnsNames,
+        notBefore: req.notBefore,
+        notAfter: req.notAfter,
+        ...(crlUrl ? { crlDistributionPoints: [crlUrl] } : {}),
+      });
       const certificatePem = cert.toString('pem') + '\n';
       return { serial: cert.serialNumber.toLowerCase(), certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter };
     },
@@ -132,6 +160,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   const { openAcmeStore } = await import('../src/store/acme.js');
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
+  const { issuerCrlSigner } = await import('../src/acme/crl.js');
   const store = await openAcmeStore(dir);
   const inventory = await openInventoryStore(dir);
   const app = buildAcmeApp({
@@ -143,6 +172,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     eabRequired: opts.eab !== 'optional',
     leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
     validationTimeoutMs: timeoutMs * 3 + 5000,
+    ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
     // fastify's pino: request logs (method, url, status, time); never bodies, so no JWS or keys.
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
   });
@@ -195,7 +225,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     });
   });
   const directoryUrl = new URL('directory', baseUrl).toString();
-  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, 'nixca ACME issuer listening');
+  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, 'nixca ACME issuer listening');
 
   return {
     server,
@@ -223,7 +253,7 @@ export async function runServe(ctx: CliContext, options: ServeOptions): Promise<
   const log = pino({ level: opts.logLevel, base: { name: 'nixca' } });
   // Every flag is checked before anything is created or loaded (bad input loses nothing).
   const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
-  resolveBaseUrl(opts.baseUrl, listen);
+  resolveCrlUrl(opts, resolveBaseUrl(opts.baseUrl, listen));
   parseDuration('--leaf-lifetime', opts.leafLifetime);
   if (opts.tlsLifetime) parseDuration('--tls-lifetime', opts.tlsLifetime);
   parseDuration('--validation-timeout', opts.validationTimeout);

@@ -28,6 +28,9 @@ export interface ServeOptions {
   passphraseFile?: string;
   logLevel: string;
   dev?: boolean;
+  /** false with --no-crl. */
+  crl: boolean;
+  crlUrl?: string;
 }
 
 export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) => {
@@ -46,6 +49,8 @@ export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--validation-timeout <duration>', 'per-attempt timeout of a challenge validation (3 attempts)', '8s')
     .option('--passphrase-file <file>', 'file holding the intermediate key passphrase (else $CREDENTIALS_DIRECTORY/nixca-intermediate-passphrase, else a prompt)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--crl-url <url>', 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http')
+    .option('--no-crl', 'serve no CRL and write no CRL distribution point into leaves')
     .option('--dev', 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve')
     .addHelpText('after', `
 Examples:

@@ -55,6 +55,11 @@ export interface AcmeStore {
    */
   findReplacements?(serial: string): Promise<{ certificates: string[]; orders: OrderRecord[] }>;
 
+  /** The last CRL number used (RFC 5280 §5.2.3: CRL numbers only grow), 0 if none. */
+  crlNumber?(): number;
+  /** Persists the CRL number about to be used; resolves once durable. */
+  recordCrlNumber?(n: number): Promise<void>;
+
   // Revocations (§7.6).
   putRevocation(rev: RevocationRecord): Promise<void>;
   getRevocation(serial: string): Promise<RevocationRecord | undefined>;

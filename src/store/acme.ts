@@ -47,6 +47,8 @@ interface Meta {
   createdAt: string;
   compactions: number;
   lastCompactionAt: string | null;
+  /** Last CRL number used by the served CRL (src/acme/crl.ts); absent before the first. */
+  crlNumber?: number;
 }
 
 type LedgerEntry =
@@ -521,6 +523,15 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
       return out;
     },
 
+    crlNumber() {
+      return meta.data.crlNumber ?? 0;
+    },
+    async recordCrlNumber(n) {
+      guard();
+      if (!(Number.isSafeInteger(n) && n > (meta.data.crlNumber ?? 0))) throw new RangeError(`CRL number ${n} does not increase`);
+      meta.data.crlNumber = n;
+      await meta.write();
+    },
     async findReplacements(serial) {
       const by = replacedBy.get(serial);
       const ids = ordersReplacing.get(serial) ?? new Set<string>();

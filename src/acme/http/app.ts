@@ -7,6 +7,7 @@ import type { ChallengeValidator } from '../challenges.js';
 import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
 import type { AcmeEvents } from '../context.js';
+import type { CrlOptions } from '../crl.js';
 import type { InventoryData } from '../../inventory/model.js';
 
 export interface NonceOptions {
@@ -44,6 +45,11 @@ export interface AcmeDeps {
   pruneIntervalMs?: number;
   /** Hooks for metrics and the audit log (issue #7). */
   events?: AcmeEvents;
+  /**
+   * Serve the intermediate-signed CRL of revoked leaves at <base>crl (RFC 5280 §5), regenerated at
+   * start, on every revocation and daily. Absent: no CRL (then leaves must carry no CDP either).
+   */
+  crl?: CrlOptions;
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }

@@ -12,6 +12,7 @@ import { finalizeOrder, leafLifetimePolicy, newOrder, orderAuthorizations, owned
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
 import { renewalInfo } from '../ari.js';
+import { CrlPublisher } from '../crl.js';
 import { orderStatus } from '../status.js';
 import type { AcmeDeps } from './app.js';
 import { createLinks, PATHS } from './links.js';
@@ -128,7 +129,17 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   }, pruneEveryMs);
   pruner.unref();
 
+  const crl = deps.crl ? new CrlPublisher(deps.store, deps.crl, ctx.now, ctx.log) : undefined;
+  if (crl) {
+    // At start: revocations may have been written by `nixca cert revoke` while we were stopped.
+    app.addHook('onReady', async () => {
+      await crl.refresh('start');
+      crl.start();
+    });
+  }
+
   app.addHook('onClose', async () => {
+    crl?.stop();
     clearInterval(pruner);
     ctx.closing.abort();
     await Promise.allSettled([...ctx.validations.values()]);
@@ -258,8 +269,22 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   });
   post(PATHS.revokeCert, 'either', async ({ jws, account }, _req, reply) => {
     await revokeCertificate(ctx, jws, account);
+    // The revocation is committed; the CRL that lists it is served before we answer (a client that
+    // revokes and then fetches the CRL sees its revocation). A signing failure is logged, and the
+    // hourly check retries.
+    await crl?.refresh('revocation').catch((err: Error) => app.log.error({ err: err.message }, 'CRL regeneration failed'));
     return reply.code(200).send();
   });
+
+  // --- CRL (RFC 5280 §5): unauthenticated GET, DER (RFC 5280 §4.2.1.13 "application/pkix-crl") ---
+  if (crl) {
+    app.get(prefix + PATHS.crl, async (_req, reply) => {
+      const cur = crl.current();
+      if (!cur) throw problem('serverInternal', 'no CRL could be signed yet (see the issuer log)', { status: 503 });
+      // Short caching: a revocation replaces the CRL at once.
+      return reply.code(200).type('application/pkix-crl').header('Cache-Control', 'public, max-age=60').header('Last-Modified', cur.thisUpdate.toUTCString()).send(Buffer.from(cur.der));
+    });
+  }
 
   // --- ARI (RFC 9773 §4): unauthenticated GET, no nonce needed ---
   app.get(prefix + PATHS.renewalInfoCert, async (req, reply) => {

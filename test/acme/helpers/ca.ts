@@ -12,6 +12,8 @@ export interface TestCa {
   rootPem: string;
   intermediatePem: string;
   signer: LeafSigner;
+  /** The intermediate with its key (CRL signing tests). */
+  issuer: { certificate: x509.X509Certificate; privateKey: CryptoKey };
   /** Every signLeaf call, for assertions. */
   signed: Array<{ serial: string; dnsNames: readonly string[] }>;
 }
@@ -34,7 +36,7 @@ export function testCa(permittedDns: readonly string[] = ['test', 'internal']): 
         return { serial: cert.serialNumber.toLowerCase(), certificatePem, chainPem: certificatePem + intermediatePem, notBefore: cert.notBefore, notAfter: cert.notAfter };
       },
     };
-    return { root: root.certificate, intermediate, rootPem: root.certificate.toString('pem') + '\n', intermediatePem, signer, signed };
+    return { root: root.certificate, intermediate, issuer: { certificate: intermediate, privateKey: keys.privateKey }, rootPem: root.certificate.toString('pem') + '\n', intermediatePem, signer, signed };
   })();
   return cached;
 }

@@ -1,0 +1,100 @@
+// The served CRL with real tools: lego (Debian) obtains and renews from a real `nixca serve`, then
+// revokes the newer certificate through ACME; the CRL fetched over HTTPS from the issuer makes
+// `openssl verify -crl_check` reject the revoked leaf and accept the other. A revocation made with
+// `nixca cert revoke` while serve is stopped is in the CRL served after the restart.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { addNodeWithEab, opensslText, requireTool, run, startIssuer } from './helpers.js';
+
+const PORT = 18100;
+const HTTP01 = 18101;
+const NAME = 'crl.interop.n3x.internal';
+
+/** GET over HTTPS trusting only `ca`, as bytes (a DER CRL is not text). */
+function getBytes(url: string, ca: string): Promise<{ status: number; type: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, timeout: 5000, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('served CRL with lego and openssl', { timeout: 180_000 }, () => {
+  it('openssl verify -crl_check rejects the revoked leaf and accepts the good one; CLI revocations appear after a restart', async (t) => {
+    await requireTool('lego');
+    await requireTool('openssl', ['version']);
+    const dir = await tempDir(t, 'nixca-crl-');
+    const state = join(dir, 'state');
+    const eab = await addNodeWithEab(state, 'crl-node', [NAME]);
+    let issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [NAME] });
+    const ca = await readFile(issuer.rootPath, 'utf8');
+    const path = join(dir, 'lego');
+    const env = { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: issuer.rootPath };
+    const lego = (args: string[]) =>
+      run('lego', ['--server', issuer.directory, '--path', path, '--accept-tos', '--email', 'ops@n3x.internal', '--eab', '--kid', eab.kid, '--hmac', eab.hmac, '--domains', NAME, '--http', '--http.port', `127.0.0.1:${HTTP01}`, ...args], { env, timeoutMs: 90_000 });
+    const why = (r: { code: number | null; stdout: string; stderr: string }) => `lego exit ${r.code}\n${r.stderr.slice(-3000)}\n--- issuer ---\n${issuer.log().slice(-2000)}`;
+    const crt = join(path, 'certificates', `${NAME}.crt`);
+    const intermediate = join(path, 'certificates', `${NAME}.issuer.crt`);
+    const goodPath = join(dir, 'good.pem');
+    const revokedPath = join(dir, 'revoked.pem');
+
+    const obtain = await lego(['run']);
+    assert.equal(obtain.code, 0, why(obtain));
+    // lego writes the leaf followed by the chain; openssl verify reads the first certificate.
+    await copyFile(crt, goodPath);
+    const renew = await lego(['renew', '--days', '30', '--no-random-sleep']);
+    assert.equal(renew.code, 0, why(renew));
+    await copyFile(crt, revokedPath);
+    const revoke = await lego(['revoke', '--reason', '1', '--keep']);
+    assert.equal(revoke.code, 0, why(revoke));
+    const good = await opensslText(goodPath);
+    const revoked = await opensslText(revokedPath);
+    assert.notEqual(good.serial, revoked.serial);
+
+    // Leaves carry the distribution point where the issuer serves the CRL.
+    const cdp = await run('openssl', ['x509', '-in', goodPath, '-noout', '-ext', 'crlDistributionPoints'], { timeoutMs: 10_000 });
+    assert.match(cdp.stdout, new RegExp(`URI:https://localhost:${PORT}/crl`), cdp.stdout + cdp.stderr);
+
+    const fetchCrlPem = async (name: string) => {
+      const res = await getBytes(`https://localhost:${PORT}/crl`, ca);
+      assert.equal(res.status, 200);
+      assert.equal(res.type, 'application/pkix-crl');
+      await writeFile(join(dir, `${name}.der`), res.body);
+      const conv = await run('openssl', ['crl', '-inform', 'DER', '-in', join(dir, `${name}.der`), '-out', join(dir, `${name}.pem`)], { timeoutMs: 10_000 });
+      assert.equal(conv.code, 0, conv.stderr);
+      const text = await run('openssl', ['crl', '-in', join(dir, `${name}.pem`), '-noout', '-text'], { timeoutMs: 10_000 });
+      return { path: join(dir, `${name}.pem`), text: text.stdout, number: Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text.stdout)?.[1]) };
+    };
+    const verify = (leaf: string, crl: string) =>
+      run('openssl', ['verify', '-crl_check', '-CRLfile', crl, '-CAfile', issuer.rootPath, '-untrusted', intermediate, leaf], { timeoutMs: 10_000 });
+
+    const crl1 = await fetchCrlPem('crl1');
+    assert.match(crl1.text, /Key Compromise/);
+    const bad = await verify(revokedPath, crl1.path);
+    assert.notEqual(bad.code, 0, bad.stdout);
+    assert.match(bad.stdout + bad.stderr, /certificate revoked/);
+    const ok = await verify(goodPath, crl1.path);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+
+    // Stopped: the operator revokes the other one from the CLI; the restarted issuer serves it.
+    assert.equal(await issuer.stop('SIGTERM'), 0);
+    const cli = await runCli(['cert', 'revoke', good.serial, '--reason', 'superseded', '--state', state]);
+    assert.equal(cli.code, 0, cli.stderr);
+    issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [NAME] });
+    const crl2 = await fetchCrlPem('crl2');
+    assert.ok(crl2.number > crl1.number, `CRL number ${crl2.number} after ${crl1.number}`);
+    const now = await verify(goodPath, crl2.path);
+    assert.notEqual(now.code, 0);
+    assert.match(now.stdout + now.stderr, /certificate revoked/);
+    assert.equal(await issuer.stop('SIGTERM'), 0);
+  });
+});
