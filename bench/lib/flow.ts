@@ -243,14 +243,21 @@ export class FlowClient {
       const ch = authz.challenges.find((c) => c.type === 'http-01');
       if (!ch) throw new Error(`no http-01 challenge offered for ${authz.identifier.value}`);
       const keyAuth = await this.client.getChallengeKeyAuthorization(ch);
+      // Served until the caller calls releaseTokens(): a server restarted in the middle of a
+      // validation resumes it (§8.2) and must still find the key authorization.
       this.opts.responder.set(ch.token, keyAuth);
-      try {
-        if (ch.status === 'pending') await this.client.completeChallenge(ch);
-        await this.poll(authz.url, 'authz', ['valid'], deadline);
-      } finally {
-        this.opts.responder.delete(ch.token);
-      }
+      this.tokens.add(ch.token);
+      if (ch.status === 'pending') await this.client.completeChallenge(ch);
+      await this.poll(authz.url, 'authz', ['valid'], deadline);
     }
+  }
+
+  /** Tokens this client published on the responder. */
+  readonly tokens = new Set<string>();
+
+  releaseTokens(): void {
+    for (const t of this.tokens) this.opts.responder.delete(t);
+    this.tokens.clear();
   }
 
   /** Finalizes (if still needed) and waits until the order is valid; returns it with its URL. */
@@ -304,6 +311,7 @@ export async function runFlow(prep: Prepared, opts: FlowOptions): Promise<FlowRe
   } catch (err) {
     return { ok: false, ms: performance.now() - t0, step, error: `[${step}] ${(err as Error)?.message ?? String(err)}`, st: fc.st };
   } finally {
+    fc.releaseTokens();
     fc.destroy();
   }
 }

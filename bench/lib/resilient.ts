@@ -35,6 +35,11 @@ export async function resilientFlow(
 ): Promise<ResilientResult> {
   const res: ResilientResult = { name: prep.name, ok: false, interruptions: 0, orders: 0, trail: [] };
   let fc = new FlowClient(prep, opts);
+  const published = new Set<string>();
+  const release = () => {
+    for (const t of fc.tokens) published.add(t);
+    for (const t of published) opts.responder.delete(t);
+  };
   let accountUrl: string | undefined;
   let order: acme.Order | undefined;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -69,6 +74,7 @@ export async function resilientFlow(
       const fin = await fc.finalize(order, deadline);
       res.chainPem = String(await fc.client.getCertificate(fin));
       res.ok = true;
+      release();
       fc.destroy();
       return res;
     } catch (err) {
@@ -76,6 +82,8 @@ export async function resilientFlow(
       res.trail.push(msg);
       if (isTransport(err)) {
         res.interruptions += 1;
+        // Keep serving its key authorizations: the restarted server may resume a validation.
+        for (const t of fc.tokens) published.add(t);
         fc.destroy();
         await waitForServer();
         // A new client object: fresh socket and nonce; the account is found again by its key.
@@ -87,11 +95,13 @@ export async function resilientFlow(
         continue;
       }
       res.error = msg;
+      release();
       fc.destroy();
       return res;
     }
   }
   res.error = `gave up after ${maxAttempts} attempts: ${res.trail.at(-1)}`;
+  release();
   fc.destroy();
   return res;
 }
