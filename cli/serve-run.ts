@@ -161,6 +161,16 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
   const { issuerCrlSigner } = await import('../src/acme/crl.js');
+  const { auditAcmeEvents } = await import('../src/audit/acme-events.js');
+  const { certifyAuditKey } = await import('../src/audit/certify.js');
+  // The intermediate key is unlocked here anyway: make sure it certifies the audit log's key
+  // (docs/operations.md). Not fatal: the log is still written and verifiable with --allow-uncertified.
+  try {
+    const r = await certifyAuditKey(dir, issuer);
+    if (r.issued) log.info({ serial: r.certificate.serialNumber.toLowerCase() }, 'certified the audit log signing key');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not certify the audit log signing key');
+  }
   const store = await openAcmeStore(dir);
   const inventory = await openInventoryStore(dir);
   const app = buildAcmeApp({
@@ -173,6 +183,11 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
     validationTimeoutMs: timeoutMs * 3 + 5000,
     ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
+    // Every issuance and revocation through ACME becomes a signed audit entry before the response.
+    events: auditAcmeEvents(dir),
+    intermediate: { notBefore: issuer.certificate.notBefore, notAfter: issuer.certificate.notAfter },
+    metrics: opts.metrics !== false,
+    processMetrics: true,
     // fastify's pino: request logs (method, url, status, time); never bodies, so no JWS or keys.
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
   });

@@ -31,6 +31,8 @@ export interface ServeOptions {
   /** false with --no-crl. */
   crl: boolean;
   crlUrl?: string;
+  /** false with --no-metrics. */
+  metrics: boolean;
 }
 
 export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) => {
@@ -51,6 +53,7 @@ export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
     .option('--crl-url <url>', 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http')
     .option('--no-crl', 'serve no CRL and write no CRL distribution point into leaves')
+    .option('--no-metrics', 'do not serve GET <base-url>metrics (Prometheus text; /health is always served)')
     .option('--dev', 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve')
     .addHelpText('after', `
 Examples:

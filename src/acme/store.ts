@@ -65,9 +65,29 @@ export interface AcmeStore {
   getRevocation(serial: string): Promise<RevocationRecord | undefined>;
   listRevocations(): Promise<RevocationRecord[]>;
 
+  /** Sizes for /metrics (cheap: counters kept in memory). */
+  stats?(): AcmeStoreStats;
+  /** /health: proves the store's directory takes a durable write now (disk full, read-only mount). */
+  checkWritable?(): Promise<void>;
+
   /** Drops expired working-set records (orders, authorizations) and compacts what needs it. */
   prune(now: Date): Promise<{ orders: number; authorizations: number }>;
   close(): Promise<void>;
+}
+
+export interface AcmeStoreStats {
+  accounts: number;
+  certificates: number;
+  revocations: number;
+  /** Orders in the working set (any status, until pruned). */
+  orders: number;
+  /** Orders without a certificate or an error that have not expired (pending, ready, processing). */
+  ordersInFlight?: number;
+  authorizations: number;
+  ledgerBytes: number;
+  chainBytes: number;
+  workingBytes: number;
+  workingLines: number;
 }
 
 export class StoreConflictError extends Error {

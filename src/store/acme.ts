@@ -17,10 +17,10 @@
 // acknowledged). Nonces are not stored (src/acme/nonces.ts).
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AcmeStore, CertificateQuery } from '../acme/store.js';
+import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../acme/store.js';
 import { StoreConflictError } from '../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../acme/model.js';
-import { authorizationStatus } from '../acme/status.js';
+import { authorizationStatus, orderStatus } from '../acme/status.js';
 import { AppendLog, readJsonLines, StoreCorruptError, syncDir } from './acme-log.js';
 import { openJsonDocument } from './lowdb.js';
 
@@ -365,6 +365,18 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     return { orders: o, authorizations: a };
   }
 
+  function inFlight(): number {
+    const t = now().getTime();
+    let n = 0;
+    const at = new Date(t);
+    for (const o of orders.values()) {
+      if (o.certificateSerial || o.error || Date.parse(o.expires) <= t) continue;
+      const st = orderStatus(o, o.authorizationIds.map((id) => authzs.get(id)).filter((a): a is AuthorizationRecord => a !== undefined), at, false);
+      if (st === 'pending' || st === 'ready') n++;
+    }
+    return n;
+  }
+
   let compacting: Promise<void> | undefined;
   async function compact(): Promise<void> {
     const lines = [
@@ -567,12 +579,25 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
       await lock?.release();
       lock = undefined;
     },
+    async checkWritable() {
+      guard();
+      const probe = join(dir, '.health-probe');
+      const fh = await open(probe, 'w', 0o600);
+      try {
+        await fh.writeFile(now().toISOString());
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await unlink(probe);
+    },
     stats() {
       return {
         accounts: accountLoc.size,
         certificates: certLoc.size,
         revocations: revocations.size,
         orders: orders.size,
+        ordersInFlight: inFlight(),
         authorizations: authzs.size,
         ledgerBytes: ledger.size,
         chainBytes: chains.size,
@@ -584,14 +609,4 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   return store;
 }
 
-export interface AcmeStoreStats {
-  accounts: number;
-  certificates: number;
-  revocations: number;
-  orders: number;
-  authorizations: number;
-  ledgerBytes: number;
-  chainBytes: number;
-  workingBytes: number;
-  workingLines: number;
-}
+export type { AcmeStoreStats };

@@ -6,7 +6,9 @@ import { base64url } from 'jose';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
 import { NonceStore } from '../../src/acme/nonces.js';
 import { BASE_URL, NODE_A, NODE_B, NODE_SUFFIX, testEnv } from './helpers/deps.js';
-import { injectTransport, TestAcmeClient, testCsr } from './helpers/client.js';
+import { firstCertificate, injectTransport, TestAcmeClient, testCsr } from './helpers/client.js';
+import { issuerCrlSigner } from '../../src/acme/crl.js';
+import { exportPrivateKeyPem } from '../../src/ca/keys.js';
 import { openAcmeStore } from '../../src/store/acme.js';
 
 const DIR_URL = BASE_URL + 'directory';
@@ -177,20 +179,43 @@ describe('lifecycle', () => {
     assert.equal(strict.redeem(strict.issue()), 'unknown');
   });
 
-  it('logs carry method, URL and User-Agent but never EAB keys, JWS or CSRs', async () => {
+  it('logs carry method, URL and User-Agent but never EAB keys, JWS material, private keys or CSRs (full flow, EAB, revocation)', async () => {
     let logged = '';
     const stream = new Writable({ write: (chunk, _enc, cb) => ((logged += String(chunk)), cb()) });
     const env = await testEnv({ logger: { level: 'trace', stream } as never });
-    const app = buildAcmeApp(env.deps);
+    const app = buildAcmeApp({ ...env.deps, crl: { signer: issuerCrlSigner(env.ca.issuer) } });
+    // Every JWS the client sends (protected header, payload, signature), to look for in the logs.
+    const sent: Array<{ protected: string; payload: string; signature: string }> = [];
+    const inject = injectTransport(app);
     try {
-      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      const c = await TestAcmeClient.create(async (req) => {
+        if (req.body) sent.push(JSON.parse(req.body) as (typeof sent)[number]);
+        return inject(req);
+      }, DIR_URL);
       await c.newAccount({ eab: env.eab[NODE_A.name] });
       const r = await c.issue([NODE_A.dns[0]!]);
+      const leafDer = firstCertificate(r.chainPem).rawData;
+      assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(new Uint8Array(leafDer)), reason: 1 })).status, 200);
       await c.post(c.directory.revokeCert!, { certificate: 'AAAA' });
+      await app.inject({ method: 'GET', url: '/acme/metrics' });
+      await app.inject({ method: 'GET', url: '/acme/health' });
       assert.match(logged, /nixca-test-client/);
       assert.match(logged, /certificate issued/);
+      assert.match(logged, /certificate revoked/);
+      assert.match(logged, /CRL published/);
       assert.ok(!logged.includes(env.eab[NODE_A.name]!.macKey), 'EAB MAC key');
-      for (const jws of [await c.sign(c.kid!, '')]) assert.ok(!logged.includes(jws.protected.slice(0, 30)));
+      assert.ok(sent.length > 8);
+      for (const jws of sent) {
+        assert.ok(!logged.includes(jws.signature), 'a JWS signature');
+        assert.ok(!logged.includes(jws.protected), 'a JWS protected header');
+        if (jws.payload.length > 16) assert.ok(!logged.includes(jws.payload), 'a JWS payload (EAB, CSR, certificate)');
+      }
+      // The EAB inner JWS (inside newAccount's payload) and its signature.
+      const eabJws = await c.eabFor(env.eab[NODE_A.name]!);
+      assert.ok(!logged.includes(eabJws.signature));
+      assert.ok(!logged.includes('PRIVATE KEY'), 'no private key PEM');
+      const certKeyPem = await exportPrivateKeyPem(r.certKeys.privateKey);
+      assert.ok(!logged.includes(certKeyPem.split('\n')[1]!), 'the certificate key');
       assert.ok(!logged.includes('BEGIN CERTIFICATE'));
       assert.ok(!logged.includes(r.chainPem.slice(40, 80)));
     } finally {

@@ -8,6 +8,7 @@ import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
 import type { AcmeEvents } from '../context.js';
 import type { CrlOptions } from '../crl.js';
+import type { IntermediateInfo } from './metrics.js';
 import type { InventoryData } from '../../inventory/model.js';
 
 export interface NonceOptions {
@@ -50,6 +51,12 @@ export interface AcmeDeps {
    * start, on every revocation and daily. Absent: no CRL (then leaves must carry no CDP either).
    */
   crl?: CrlOptions;
+  /** The issuing intermediate's validity, for /health and the expiry gauge. */
+  intermediate?: IntermediateInfo;
+  /** Serve GET <base>metrics (Prometheus text, default true). /health is always served. */
+  metrics?: boolean;
+  /** Add prom-client's process metrics (CPU, memory, event loop) to /metrics (default false; serve: true). */
+  processMetrics?: boolean;
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }

@@ -13,6 +13,7 @@ import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
 import { renewalInfo } from '../ari.js';
 import { CrlPublisher } from '../crl.js';
+import { composeEvents, createObservability, registerObservabilityRoutes } from './metrics.js';
 import { orderStatus } from '../status.js';
 import type { AcmeDeps } from './app.js';
 import { createLinks, PATHS } from './links.js';
@@ -110,6 +111,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       req.log.error({ err: { message: err.message, stack: err.stack } }, 'internal error');
       p = problem('serverInternal', 'internal server error');
     }
+    obs.problem(p.problem, req.routeOptions.url ?? 'unrouted');
     if (p.status >= 500 && err instanceof AcmeProblem) req.log.error({ problem: p.problem, detail: p.message }, 'server problem');
     void reply
       .code(p.status)
@@ -130,6 +132,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   pruner.unref();
 
   const crl = deps.crl ? new CrlPublisher(deps.store, deps.crl, ctx.now, ctx.log) : undefined;
+  const obs = createObservability(ctx, { crl, intermediate: deps.intermediate, defaultMetrics: deps.processMetrics ?? false });
+  ctx.events = composeEvents(obs.events, deps.events);
+  registerObservabilityRoutes(app, { health: prefix + PATHS.health, metrics: deps.metrics === false ? null : prefix + PATHS.metrics }, ctx, obs, { crl, intermediate: deps.intermediate });
   if (crl) {
     // At start: revocations may have been written by `nixca cert revoke` while we were stopped.
     app.addHook('onReady', async () => {
