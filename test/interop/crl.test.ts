@@ -85,6 +85,24 @@ describe('served CRL with lego and openssl', { timeout: 180_000 }, () => {
     const ok = await verify(goodPath, crl1.path);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
 
+    // The same process: /health and /metrics over HTTPS, and the audit log its hooks wrote.
+    const health = await getBytes(`https://localhost:${PORT}/health`, ca);
+    assert.equal(health.status, 200, health.body.toString());
+    const report = JSON.parse(health.body.toString()) as { status: string; checks: { store: { ok: boolean }; intermediate: { daysUntilExpiry: number }; crl: { crlNumber: number } } };
+    assert.equal(report.status, 'ok');
+    assert.ok(report.checks.intermediate.daysUntilExpiry > 30, JSON.stringify(report));
+    assert.equal(report.checks.crl.crlNumber, crl1.number);
+    const metrics = (await getBytes(`https://localhost:${PORT}/metrics`, ca)).body.toString();
+    assert.match(metrics, /^nixca_acme_certificates_issued_total 2$/m);
+    assert.match(metrics, /^nixca_acme_certificates_revoked_total\{reason="keyCompromise"\} 1$/m);
+    assert.match(metrics, /^nixca_node_certificate_expiry_timestamp_seconds\{node="crl-node"\} \d+$/m);
+    assert.match(metrics, /^nixca_process_resident_memory_bytes \d+/m);
+    const audit = await runCli(['audit', 'show', '--type', 'certificate', '--json', '--state', state]);
+    assert.equal(audit.code, 0, audit.stderr);
+    const types = (JSON.parse(audit.stdout) as Array<{ type: string }> | { entries: Array<{ type: string }> });
+    const list = Array.isArray(types) ? types : types.entries;
+    assert.deepEqual(list.map((e) => e.type), ['certificate.issued', 'certificate.issued', 'certificate.revoked']);
+
     // Stopped: the operator revokes the other one from the CLI; the restarted issuer serves it.
     assert.equal(await issuer.stop('SIGTERM'), 0);
     const cli = await runCli(['cert', 'revoke', good.serial, '--reason', 'superseded', '--state', state]);
@@ -96,5 +114,8 @@ describe('served CRL with lego and openssl', { timeout: 180_000 }, () => {
     assert.notEqual(now.code, 0);
     assert.match(now.stdout + now.stderr, /certificate revoked/);
     assert.equal(await issuer.stop('SIGTERM'), 0);
+    // The serve start certified the audit key with the intermediate: the log verifies to the root.
+    const verified = await runCli(['audit', 'verify', '--state', state]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });
 });
