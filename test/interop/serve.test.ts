@@ -77,6 +77,9 @@ describe('nixca serve flag and state errors', () => {
       ['serve', '--leaf-lifetime', 'soon', '--state', '/nonexistent'],
       ['serve', '--resolve', 'a.n3x.internal', '--state', '/nonexistent'],
       ['serve', '--listen', '0.0.0.0:8443', '--state', '/nonexistent'],
+      ['serve', '--no-crl', '--crl-url', 'http://crl.n3x.internal/nixca.crl', '--state', '/nonexistent'],
+      ['serve', '--crl-url', 'ftp://crl.n3x.internal/nixca.crl', '--state', '/nonexistent'],
+      ['serve', '--crl-url', 'not a url', '--state', '/nonexistent'],
     ]) {
       const r = await spawnCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
