@@ -9,7 +9,7 @@ import { randomSerial } from '../ca/serial.js';
 import { x509 } from '../ca/x509.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
 import { AuditError } from './errors.js';
-import { appendAudit, auditPaths, clearAbandonedLock, loadOrCreateAuditKey } from './log.js';
+import { appendAudit, auditPaths, loadOrCreateAuditKey } from './log.js';
 
 /** Subject of audit-signing certificates. Not a host name: name constraints on dNSName do not apply. */
 /** RFC 9336 §3.1: signing of documents (here: audit-log entries). */
@@ -57,7 +57,6 @@ export async function certifyAuditKey(
   const now = opts.now ?? new Date();
   const minRemainingMs = (opts.minRemainingDays ?? 30) * 86_400_000;
   const p = auditPaths(stateDir);
-  await clearAbandonedLock(p.lock);
   const result = await withFileLock(p.lock, async (): Promise<CertifyResult & { keyId: string }> => {
     const { keys } = await loadOrCreateAuditKey(stateDir);
     const keySpki = await spkiOf(keys.publicKey);

@@ -17,7 +17,7 @@
 // line (a crash during an append) is reported by `verify` as such, not as tampering, and the next
 // append truncates it and records what it removed in an `audit.repaired` entry.
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendEntry, canonicalJson, entryHash, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { CaError } from '../ca/errors.js';
@@ -220,20 +220,6 @@ async function readTail(file: string): Promise<{ last: string | null; torn: Buff
   }
 }
 
-/**
- * src/store/lock.ts creates the lock file, then writes its PID: a process killed in between leaves
- * an empty lock that withFileLock never takes over (no PID to check). An empty lock older than a
- * few seconds cannot belong to a live appender (the PID follows within microseconds): remove it.
- */
-export async function clearAbandonedLock(lock: string): Promise<boolean> {
-  const st = await stat(lock).catch(() => undefined);
-  if (!st || st.size > 0 || Date.now() - st.mtimeMs < 2000) return false;
-  const text = await readFile(lock, 'utf8').catch(() => 'gone');
-  if (text !== '') return false;
-  await unlink(lock).catch(() => undefined);
-  return true;
-}
-
 function checkEvent(e: AuditEvent): void {
   if (!(AUDIT_EVENT_TYPES as readonly string[]).includes(e.type)) throw new AuditError('AUDIT_EVENT_INVALID', `unknown audit event type ${JSON.stringify(e.type)}`);
   if (typeof e.subject !== 'string' || !e.subject) throw new AuditError('AUDIT_EVENT_INVALID', 'an audit event needs a subject');
@@ -279,16 +265,7 @@ async function appendLocked(stateDir: string, events: AuditEvent | readonly Audi
   const now = opts.now ?? (() => new Date());
   const p = auditPaths(stateDir);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
-  await clearAbandonedLock(p.lock);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await appendUnderLock(stateDir, list, now, p, opts.lockTimeoutMs);
-    } catch (err) {
-      // A lock abandoned empty by a killed process (see clearAbandonedLock): remove it once, retry.
-      if (err instanceof AuditError && err.code === 'AUDIT_LOCKED' && attempt === 0 && (await clearAbandonedLock(p.lock))) continue;
-      throw err;
-    }
-  }
+  return appendUnderLock(stateDir, list, now, p, opts.lockTimeoutMs);
 }
 
 async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], now: () => Date, p: ReturnType<typeof auditPaths>, lockTimeoutMs: number | undefined): Promise<ChainEntry[]> {
