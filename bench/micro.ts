@@ -20,6 +20,7 @@ import { randomSerial } from '../src/ca/serial.js';
 import { openAcmeStore } from '../src/store/acme.js';
 import { openInventoryStore } from '../src/store/inventory.js';
 import { x509 } from '../src/ca/x509.js';
+import { appendAudit, loadOrCreateAuditKey } from '../src/audit/log.js';
 
 const { values: opt } = parseArgs({ options: { n: { type: 'string', default: '2000' } } });
 const N = Number(opt.n);
@@ -92,6 +93,12 @@ try {
   await time('store.putCertificate (chain + record appended, 2 fdatasync)', () =>
     store.putCertificate({ serial: randomSerial(), accountId: 'a', node: 'bench', names: ['a.bench.n3x.internal'], notBefore: nb.toISOString(), notAfter: na.toISOString(), orderId: randomBytes(16).toString('base64url'), issuedAt: new Date().toISOString(), spkiSha256: 'ab'.repeat(32) }, pem), Math.min(N, 500));
   await store.close();
+  console.log('\naudit (once per issuance: certificate.issued):');
+  await loadOrCreateAuditKey(dir);
+  await time('loadOrCreateAuditKey (read + import the key PEM; done on every append)', () => loadOrCreateAuditKey(dir), Math.min(N, 500));
+  let i = 0;
+  await time('appendAudit(certificate.issued): lock, key, tail, verify last, sign, write, fsync', () =>
+    appendAudit(dir, { type: 'certificate.issued', subject: `serial:${(i++).toString(16)}`, node: 'bench', details: { names: ['a.bench.n3x.internal'] } }), Math.min(N, 300));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
