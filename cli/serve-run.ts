@@ -44,6 +44,11 @@ export function parseDuration(flag: string, v: string): number {
   return ms;
 }
 
+/** Like parseDuration, but 0 (or 0s, 0ms) is allowed: "do not wait". */
+export function parseWait(flag: string, v: string): number {
+  return /^0+(?:\.0+)?(ms|s|m|h|d)?$/.test(v.trim()) ? 0 : parseDuration(flag, v);
+}
+
 export function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v.trim());
   const port = m ? Number(m[3]) : NaN;
@@ -114,6 +119,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   const leafLifetimeMs = parseDuration('--leaf-lifetime', opts.leafLifetime);
   const tlsLifetimeMs = opts.tlsLifetime ? parseDuration('--tls-lifetime', opts.tlsLifetime) : Math.min(leafLifetimeMs, 7 * 86_400_000);
   const timeoutMs = parseDuration('--validation-timeout', opts.validationTimeout);
+  const challengeWaitMs = parseWait('--challenge-wait', opts.challengeWait ?? '1s');
   const { parseResolveOverrides, createChallengeValidator } = await import('../src/acme/validation.js');
   let overrides: Map<string, string[]>;
   try {
@@ -182,6 +188,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     eabRequired: opts.eab !== 'optional',
     leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
     validationTimeoutMs: timeoutMs * 3 + 5000,
+    challengeWaitMs,
     ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
     // Every issuance and revocation through ACME becomes a signed audit entry before the response.
     events: auditAcmeEvents(dir),
@@ -272,6 +279,7 @@ export async function runServe(ctx: CliContext, options: ServeOptions): Promise<
   parseDuration('--leaf-lifetime', opts.leafLifetime);
   if (opts.tlsLifetime) parseDuration('--tls-lifetime', opts.tlsLifetime);
   parseDuration('--validation-timeout', opts.validationTimeout);
+  parseWait('--challenge-wait', opts.challengeWait ?? '1s');
   const { parseResolveOverrides } = await import('../src/acme/validation.js');
   try {
     parseResolveOverrides(opts.resolve ?? []);

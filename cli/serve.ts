@@ -25,6 +25,7 @@ export interface ServeOptions {
   leafLifetime: string;
   tlsLifetime?: string;
   validationTimeout: string;
+  challengeWait: string;
   passphraseFile?: string;
   logLevel: string;
   dev?: boolean;
@@ -49,6 +50,7 @@ export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--leaf-lifetime <duration>', 'lifetime of issued certificates, e.g. 7d, 36h (also the longest notAfter a client may ask for)', '7d')
     .option('--tls-lifetime <duration>', "lifetime of the issuer's own HTTPS certificate (default: the leaf lifetime); renewed at 2/3 of it")
     .option('--validation-timeout <duration>', 'per-attempt timeout of a challenge validation (3 attempts)', '8s')
+    .option('--challenge-wait <duration>', 'how long a challenge response waits for its validation before answering "processing" (0 to answer at once)', '1s')
     .option('--passphrase-file <file>', 'file holding the intermediate key passphrase (else $CREDENTIALS_DIRECTORY/nixca-intermediate-passphrase, else a prompt)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
     .option('--crl-url <url>', 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http')

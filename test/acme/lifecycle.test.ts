@@ -52,6 +52,42 @@ describe('lifecycle', () => {
     }
   });
 
+  it('challengeWaitMs: the challenge response waits for a quick validation (valid at once) and answers processing with Retry-After for a slow one', async () => {
+    const env = await testEnv({ challengeWaitMs: 300 });
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const challengeOf = async (name: string) => {
+        const res = await c.newOrder([name]);
+        const authzUrl = (res.json().authorizations as string[])[0]!;
+        return { authzUrl, ch: (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges.find((x) => x.type === 'http-01')! };
+      };
+      env.validator.decide = () => new Promise((resolve) => setTimeout(() => resolve({ valid: true }), 50));
+      const quick = await challengeOf(NODE_A.dns[0]!);
+      const fast = await c.post(quick.ch.url, {});
+      assert.equal(fast.json().status, 'valid', fast.body);
+      assert.equal(fast.headers['retry-after'], undefined);
+      assert.equal((await c.post(quick.authzUrl, '')).json().status, 'valid');
+
+      let release!: () => void;
+      env.validator.decide = () => new Promise((resolve) => (release = () => resolve({ valid: true })));
+      const slowCh = await challengeOf(NODE_A.dns[1]!);
+      const t0 = Date.now();
+      const slow = await c.post(slowCh.ch.url, {});
+      const waited = Date.now() - t0;
+      assert.equal(slow.json().status, 'processing');
+      assert.equal(slow.headers['retry-after'], '1');
+      assert.ok(waited >= 290 && waited < 2000, `waited ${waited} ms`);
+      // Still asynchronous: it completes after the response.
+      release();
+      assert.equal((await c.poll(slowCh.ch.url, (x) => x.status !== 'processing')).status, 'valid');
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+
   it('a validator that never answers times out: challenge invalid with a connection problem', async () => {
     const env = await testEnv({ validationTimeoutMs: 50 });
     env.validator.decide = () => new Promise(() => undefined);

@@ -80,6 +80,7 @@ describe('nixca serve flag and state errors', () => {
       ['serve', '--no-crl', '--crl-url', 'http://crl.n3x.internal/nixca.crl', '--state', '/nonexistent'],
       ['serve', '--crl-url', 'ftp://crl.n3x.internal/nixca.crl', '--state', '/nonexistent'],
       ['serve', '--crl-url', 'not a url', '--state', '/nonexistent'],
+      ['serve', '--challenge-wait', 'soon', '--state', '/nonexistent'],
     ]) {
       const r = await spawnCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -38,6 +38,13 @@ export interface AcmeDeps {
   nonces?: NonceOptions;
   /** Per-validation timeout (default 30 s). */
   validationTimeoutMs?: number;
+  /**
+   * How long a challenge response (POST {}) waits for its validation before answering (default 0:
+   * answer `processing` at once). The validation stays asynchronous with its own timeout; waiting
+   * a little lets clients see `valid` in the response instead of polling after a Retry-After
+   * (lego then waits 5 s). `nixca serve` uses 1 s.
+   */
+  challengeWaitMs?: number;
   /** Pending order/authorization lifetime (default 24 h). */
   orderLifetimeMs?: number;
   /** How long a valid authorization may be reused (default 24 h). */

@@ -68,6 +68,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     events: deps.events ?? {},
   };
   const prefix = links.prefix;
+  const challengeWaitMs = Math.max(0, deps.challengeWaitMs ?? 0);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JOSE, { parseAs: 'string' }, (_req, body, done) => {
@@ -252,9 +253,19 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     return json(reply, 200, renderAuthorization(ctx, authz, links));
   });
   post(PATHS.challenge, 'kid', async ({ jws, account }, req, reply) => {
-    const { authz, challenge } = jws.payloadText === ''
+    let { authz, challenge } = jws.payloadText === ''
       ? await ownedChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!)
       : await respondToChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!, jws.payloadText, jws.payload);
+    const running = challenge.status === 'processing' && jws.payloadText !== '' ? ctx.validations.get(challenge.id) : undefined;
+    if (running && challengeWaitMs > 0) {
+      // Wait briefly for a quick validation (loopback, LAN): the answer is then final.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, challengeWaitMs)))]);
+      clearTimeout(timer);
+      authz = (await ctx.store.getAuthorization(authz.id)) ?? authz;
+      challenge = authz.challenges.find((c) => c.id === challenge.id) ?? challenge;
+    }
+    if (challenge.status === 'processing') reply.header('Retry-After', '1');
     // §7.5.1: Link rel=up to the parent authorization.
     reply.header('Link', `<${links.authz(authz.id)}>;rel="up"`);
     return json(reply, 200, renderChallenge(authz, challenge, links));
