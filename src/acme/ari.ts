@@ -58,6 +58,15 @@ export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<Ren
  * malformed), and not already replaced by a certificate or by another order that is not invalid
  * (else 409 alreadyReplaced). Boulder answers the same way. Returns the replaced serial.
  */
+/**
+ * Claims `serial` while the replacing order is created (call right after checkReplaces, with no
+ * await in between); the returned function releases it once the order is in the store.
+ */
+export function claimReplacement(ctx: AcmeContext, serial: string): () => void {
+  ctx.replacing?.add(serial);
+  return () => ctx.replacing?.delete(serial);
+}
+
 export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, replaces: unknown, identifiers: readonly Identifier[]): Promise<string> {
   if (typeof replaces !== 'string') throw problem('malformed', '"replaces" must be a certID string (RFC 9773 §5)');
   const id = parseCertId(replaces, '"replaces"');
@@ -81,5 +90,8 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
       throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
     }
   }
+  // Synchronous from here to the caller's claim: a concurrent newOrder for the same serial that
+  // passed the checks above while this one awaited is refused here.
+  if (ctx.replacing?.has(cert.serial)) throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
   return cert.serial;
 }

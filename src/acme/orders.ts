@@ -10,7 +10,7 @@ import type { x509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, OrderStatus } from './model.js';
 import { decideIdentifiers } from './policy.js';
 import { orderStatus } from './status.js';
-import { checkReplaces } from './ari.js';
+import { checkReplaces, claimReplacement } from './ari.js';
 import { normalizeSerial } from '../ca/serial.js';
 
 /**
@@ -123,6 +123,23 @@ export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload
   const validity = requestedValidity(payload, now, ctx.lifetime);
   // RFC 9773 §5: checked before anything is created; reflected in the order as sent.
   const replacesSerial = payload.replaces === undefined ? undefined : await checkReplaces(ctx, account, payload.replaces, decision.identifiers);
+  const release = replacesSerial === undefined ? () => undefined : claimReplacement(ctx, replacesSerial);
+  try {
+    return await createOrder(ctx, account, payload, decision, validity, replacesSerial, now);
+  } finally {
+    release();
+  }
+}
+
+async function createOrder(
+  ctx: AcmeContext,
+  account: AccountRecord,
+  payload: Record<string, unknown>,
+  decision: ReturnType<typeof decideIdentifiers>,
+  validity: ReturnType<typeof requestedValidity>,
+  replacesSerial: string | undefined,
+  now: Date,
+): Promise<{ order: OrderRecord; authorizations: AuthorizationRecord[] }> {
   const expires = new Date(now.getTime() + ctx.orderLifetimeMs).toISOString();
   const authorizations: AuthorizationRecord[] = [];
   const fresh: AuthorizationRecord[] = [];

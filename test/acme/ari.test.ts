@@ -165,6 +165,29 @@ describe('ARI (RFC 9773)', () => {
     assert.match(third.json().detail as string, new RegExp(`replaced by certificate ${serial}`));
   });
 
+  it('replaces: of two concurrent orders replacing one certificate, exactly one is accepted', async () => {
+    const old = await a1.issue([NODE_A.dns[1]!]);
+    const { certId } = certIdOf(old.chainPem);
+    // A store whose authorization lookup is slow widens the window between the check and the
+    // order's creation (without the claim in src/acme/ari.ts all three are accepted).
+    const slow = Object.assign(Object.create(null) as object, env.store, {
+      findReusableAuthorization: async (...args: Parameters<NonNullable<typeof env.store.findReusableAuthorization>>) => {
+        await new Promise((r) => setTimeout(r, 50));
+        return env.store.findReusableAuthorization!(...args);
+      },
+    }) as typeof env.store;
+    const app2 = buildAcmeApp({ ...env.deps, store: slow });
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app2), DIR_URL);
+      c.key = a1.key;
+      c.kid = a1.kid;
+      const results = await Promise.all([1, 2, 3].map(() => c.newOrder([NODE_A.dns[1]!], { replaces: certId })));
+      assert.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409], results.map((r) => r.body).join('\n'));
+    } finally {
+      await app2.close();
+    }
+  });
+
   it('replaces: an order that became invalid does not block a new replacement', async () => {
     const old = await b.issue([NODE_B.dns[0]!]);
     const { certId } = certIdOf(old.chainPem);

@@ -58,6 +58,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     authorizationLifetimeMs: deps.authorizationLifetimeMs ?? 86_400_000,
     validationTimeoutMs: deps.validationTimeoutMs ?? 30_000,
     finalizing: new Set(),
+    replacing: new Set(),
     validations: new Map(),
     closing: new AbortController(),
     log: {
