@@ -54,6 +54,25 @@ export interface NixcaServer {
   waitReady(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * A TCP port free on 127.0.0.1 (and ::1) between `from` and `to`, tried in random order: test files
+ * run in parallel (and other people's suites may share the machine), so fixed ports collide.
+ */
+export async function freePort(from: number, to: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  const tryListen = (port: number, host: string) =>
+    new Promise<boolean>((resolvePromise) => {
+      const srv = createServer();
+      srv.once('error', (err: NodeJS.ErrnoException) => resolvePromise(host === '::1' && err.code === 'EADDRNOTAVAIL'));
+      srv.listen({ port, host, ipv6Only: host === '::1' }, () => srv.close(() => resolvePromise(true)));
+    });
+  const ports = Array.from({ length: to - from + 1 }, (_, i) => from + i).sort(() => Math.random() - 0.5);
+  for (const port of ports) {
+    if ((await tryListen(port, '127.0.0.1')) && (await tryListen(port, '::1'))) return port;
+  }
+  throw new Error(`no free port between ${from} and ${to}`);
+}
+
 /** Runs the CLI synchronously; throws with its stderr on a non-zero exit. */
 export function nixca(args: readonly string[]): string {
   const r = spawnSync(process.execPath, [NIXCA_MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });

@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { configureAcmeClient, Http01Responder, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions } from '../../bench/lib/flow.js';
 import { resilientFlow, type ResilientResult } from '../../bench/lib/resilient.js';
-import { startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
+import { freePort, startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
 import { openAcmeStore } from '../../src/store/acme.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
 
-const PORT = 16543;
-const HTTP01_PORT = 16081;
+// Ports in this issue's range (16000–16999), picked free at run time: 16500–16599 / 16100–16199.
 const CLIENTS = 200;
 const KILLS = 4;
 
@@ -54,6 +53,8 @@ function checkFilesWhole(stateDir: string): string[] {
 
 test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store consistent', { timeout: 240_000 }, async (t) => {
   configureAcmeClient(15_000);
+  const PORT = await freePort(16500, 16599);
+  const HTTP01_PORT = await freePort(16100, 16199);
   const prefix = `k${randomBytes(3).toString('hex')}`;
   const names = Array.from({ length: CLIENTS }, (_, i) => `${prefix}-${i}.${DEFAULT_SUFFIX}`);
   const extraName = `${prefix}-after-torn.${DEFAULT_SUFFIX}`;

@@ -8,15 +8,16 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { configureAcmeClient, Http01Responder, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions } from '../../bench/lib/flow.js';
-import { startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
+import { freePort, startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
 
-const PORT = 16643;
-const HTTP01_PORT = 16082;
+// Ports in this issue's range (16000–16999), picked free at run time: 16600–16699 / 16200–16299.
 const N = 500;
 const C = 50;
 
 test(`${N} issuances at concurrency ${C} complete with 0 failures`, { timeout: 300_000 }, async (t) => {
   configureAcmeClient(30_000);
+  const PORT = await freePort(16600, 16699);
+  const HTTP01_PORT = await freePort(16200, 16299);
   const prefix = `l${randomBytes(3).toString('hex')}`;
   const names = Array.from({ length: N }, (_, i) => `${prefix}-${i}.${DEFAULT_SUFFIX}`);
   const server = await startNixca({ port: PORT, http01Port: HTTP01_PORT, names, logLevel: 'warn' });
