@@ -81,12 +81,20 @@ describe('served CRL', () => {
       assert.equal(before.entries[0]!.reason, undefined, 'unspecified is omitted (RFC 5280 §5.3.1)');
       await sleep(100);
       assert.equal(crlNumberOf(await fetchCrl(app)), crlNumberOf(before), 'nothing changed: same CRL');
+      // A revocation that reaches the store without the ACME route (another code path of this
+      // process): the periodic check sees the count change.
+      const other = firstCertificate((await c.issue([NODE_A.dns[1]!])).chainPem);
+      await env.store.putRevocation({ serial: other.serialNumber.toLowerCase(), reason: 4, revokedAt: env.clock.now.toISOString(), by: 'operator' });
+      await sleep(150);
+      const changed = await fetchCrl(app);
+      assert.ok(crlNumberOf(changed)! > crlNumberOf(before)!);
+      assert.equal(changed.entries.length, 2);
       env.clock.now = new Date(env.clock.now.getTime() + 25 * 3_600_000);
       await sleep(150);
       const daily = await fetchCrl(app);
-      assert.ok(crlNumberOf(daily)! > crlNumberOf(before)!);
+      assert.ok(crlNumberOf(daily)! > crlNumberOf(changed)!);
       assert.equal(daily.thisUpdate.getTime(), Math.floor(env.clock.now.getTime() / 1000) * 1000);
-      assert.equal(daily.entries.length, 1);
+      assert.equal(daily.entries.length, 2);
       env.clock.now = new Date(cert.notAfter.getTime() + 1000);
       await sleep(150);
       assert.equal((await fetchCrl(app)).entries.length, 0, 'expired certificates leave the CRL (RFC 5280 §3.3)');
