@@ -154,8 +154,24 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+// The imported audit key, by key file and its exact content: importing the PEM again on every
+// append costs more than signing (bench/micro.js); reading the small file is cheap, so a replaced
+// key is always noticed.
+const auditKeys = new Map<string, { pem: string; keys: CryptoKeyPair }>();
+
 /** The audit signing key, created (0600, O_EXCL) on first use. Call under the log lock. */
 export async function loadOrCreateAuditKey(stateDir: string): Promise<{ keys: CryptoKeyPair; created: boolean }> {
+  const p = auditPaths(stateDir);
+  const pem = await readFile(p.key, 'utf8').catch(() => undefined);
+  const hit = auditKeys.get(p.key);
+  if (pem !== undefined && hit?.pem === pem) return { keys: hit.keys, created: false };
+  const r = await loadOrCreateAuditKeyUncached(stateDir);
+  const now = await readFile(p.key, 'utf8').catch(() => undefined);
+  if (now !== undefined) auditKeys.set(p.key, { pem: now, keys: r.keys });
+  return r;
+}
+
+async function loadOrCreateAuditKeyUncached(stateDir: string): Promise<{ keys: CryptoKeyPair; created: boolean }> {
   const p = auditPaths(stateDir);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
   let pem: string | undefined;
@@ -258,6 +274,7 @@ export async function appendAudit(stateDir: string, events: AuditEvent | readonl
 }
 
 const queues = new Map<string, Promise<unknown>>();
+const lastAppended = new Map<string, { ino: number; size: number; keys: CryptoKeyPair; entry: ChainEntry }>();
 
 async function appendLocked(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
   const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
@@ -272,9 +289,14 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
   try {
     return await withFileLock(p.lock, async () => {
       const { keys } = await loadOrCreateAuditKey(stateDir);
-      const tail = await readTail(p.log);
-      let previous: ChainEntry | null = null;
-      if (tail.last !== null) {
+      // The entry this process appended last, if the log is still exactly as it left it (same
+      // inode and size): then its tail was already read and checked, and need not be again.
+      const st = await stat(p.log).catch(() => undefined);
+      const known = lastAppended.get(p.log);
+      const cached = known && st && known.keys === keys && st.ino === known.ino && st.size === known.size ? known.entry : undefined;
+      const tail = cached ? { last: null, torn: null, completeSize: st!.size } : await readTail(p.log);
+      let previous: ChainEntry | null = cached ?? null;
+      if (!cached && tail.last !== null) {
         previous = parseEntryLine(tail.last);
         if (!previous) throw new AuditError('AUDIT_DAMAGED', `the newest complete entry of ${p.log} is damaged; run nixca audit verify and restore the log before anything else is recorded`);
         // One signature check against our key: refuses to continue a log someone else's key wrote.
@@ -315,6 +337,8 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
         if (tail.torn) await fh.truncate(tail.completeSize);
         await fh.write(out.map((e) => canonicalJson(e) + '\n').join(''));
         await fh.sync();
+        const after = await fh.stat();
+        lastAppended.set(p.log, { ino: after.ino, size: after.size, keys, entry: out[out.length - 1]! });
       } finally {
         await fh.close();
       }
