@@ -37,17 +37,10 @@ export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<Ren
   if (!cert) throw problem('malformed', 'no certificate with this certID was issued here', { status: 404 });
   const now = ctx.now();
   const revocation = await ctx.store.getRevocation(cert.serial);
-  let window: { start: Date; end: Date };
-  if (revocation) {
-    // §4.2: a revoked certificate gets a window that ended when it was revoked: any client asking
-    // afterwards is past the window and replaces it at once.
-    const end = Math.floor(Date.parse(revocation.revokedAt) / 1000) * 1000;
-    window = { start: new Date(end - 3_600_000), end: new Date(end) };
-  } else {
-    const node = cert.node === null ? null : ((await ctx.inventory.read()).nodes.find((n) => n.name === cert.node) ?? null);
-    // A node since removed from the inventory: its certificate still gets the default window.
-    window = windowForNode(node ?? (cert.node === null ? null : { name: cert.node, renewAfter: null }), cert);
-  }
+  const node = cert.node === null ? null : ((await ctx.inventory.read()).nodes.find((n) => n.name === cert.node) ?? null);
+  // A node since removed from the inventory: its certificate still gets the default window. A
+  // revoked certificate gets a window in the past (§4.2: replace at once); windowForNode decides.
+  const window = windowForNode(node ?? (cert.node === null ? null : { name: cert.node, renewAfter: null }), cert, revocation?.revokedAt);
   return { body: renewalInfoBody(window), retryAfter: retryAfterSeconds(window, now) };
 }
 

@@ -1,7 +1,9 @@
 // The served CRL with real tools: lego (Debian) obtains and renews from a real `nixca serve`, then
 // revokes the newer certificate through ACME; the CRL fetched over HTTPS from the issuer makes
 // `openssl verify -crl_check` reject the revoked leaf and accept the other. A revocation made with
-// `nixca cert revoke` while serve is stopped is in the CRL served after the restart.
+// `nixca cert revoke` while serve is stopped is in the CRL served after the restart. On the same
+// process: renewalInfo (certIDs from openssl's output) agrees with `nixca status`, /health,
+// /metrics and the audit log. (No installed client speaks ARI: lego 4.9.1, certbot 2.1.0.)
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
@@ -106,6 +108,31 @@ describe('served CRL with lego and openssl', { timeout: 180_000 }, () => {
     const types = (JSON.parse(audit.stdout) as Array<{ type: string }> | { entries: Array<{ type: string }> });
     const list = Array.isArray(types) ? types : types.entries;
     assert.deepEqual(list.map((e) => e.type), ['certificate.issued', 'certificate.issued', 'certificate.revoked']);
+
+    // ARI on the real process, with certIDs built from what openssl prints (RFC 9773 §4.1), and
+    // the same windows `nixca status` reports (status reads the store read-only while serve runs).
+    const certIdOf = async (pem: string) => {
+      const r = await run('openssl', ['x509', '-in', pem, '-noout', '-ext', 'authorityKeyIdentifier', '-serial'], { timeoutMs: 10_000 });
+      const aki = Buffer.from(/Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(r.stdout)![1]!.replace(/:/g, ''), 'hex');
+      let serial = Buffer.from(/serial=([0-9A-F]+)/.exec(r.stdout)![1]!, 'hex');
+      if (serial[0]! >= 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
+      return `${aki.toString('base64url')}.${serial.toString('base64url')}`;
+    };
+    const ari = async (pem: string) => {
+      const res = await getBytes(`https://localhost:${PORT}/renewal-info/${await certIdOf(pem)}`, ca);
+      assert.equal(res.status, 200, res.body.toString());
+      return (JSON.parse(res.body.toString()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
+    };
+    const goodWindow = await ari(goodPath);
+    const life = good.notAfter.getTime() - Date.now();
+    assert.ok(Date.parse(goodWindow.start) > Date.now() + life / 2 && Date.parse(goodWindow.end) < good.notAfter.getTime(), JSON.stringify(goodWindow));
+    const revokedWindow = await ari(revokedPath);
+    const status = await runCli(['status', '--json', '--state', state]);
+    const view = (JSON.parse(status.stdout) as { nodes: Array<{ name: string; certificate: { serial: string; renewalWindow: { start: string; end: string; reason: string } } }> }).nodes.find((n) => n.name === 'crl-node')!;
+    assert.equal(view.certificate.serial, revoked.serial, 'status shows the newest certificate');
+    assert.equal(view.certificate.renewalWindow.reason, 'revoked');
+    assert.equal(Date.parse(view.certificate.renewalWindow.start), Date.parse(revokedWindow.start), 'status and renewalInfo agree');
+    assert.equal(Date.parse(view.certificate.renewalWindow.end), Date.parse(revokedWindow.end));
 
     // Stopped: the operator revokes the other one from the CLI; the restarted issuer serves it.
     assert.equal(await issuer.stop('SIGTERM'), 0);
