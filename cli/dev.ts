@@ -144,6 +144,7 @@ function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstR
     '',
     'Next steps:',
     `  curl --cacert ${rootPath} ${directory}`,
+    `  curl --cacert ${rootPath} ${base}health    # also ${base}metrics (Prometheus), ${base}crl (DER)`,
     `  nixca node add NODE --dns NAME.n3x.internal --state ${dir}    # more nodes`,
     `  nixca node eab NODE --out NODE.eab.env --state ${dir}`,
     '',
