@@ -261,19 +261,54 @@ export interface AppendOptions {
  */
 export async function appendAudit(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions = {}): Promise<ChainEntry[]> {
   // Appends from one process are queued here first: the file lock below polls, and a busy issuer
-  // should not wait for its own other requests 25 ms at a time.
+  // should not wait for its own other requests 25 ms at a time. Group commit: whatever queued up
+  // while an append was running is written by the next one in a single write + fsync (entries stay
+  // in call order), so concurrent issuances do not each wait for their own fsync.
+  const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
+  list.forEach(checkEvent); // a bad event fails its own caller only, never a shared batch
   const key = auditPaths(stateDir).log;
-  const prev = queues.get(key) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(() => appendLocked(stateDir, events, opts));
-  const tail = run.catch(() => undefined);
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
+  return new Promise<ChainEntry[]>((resolve, reject) => {
+    let q = pendingAppends.get(key);
+    if (!q) pendingAppends.set(key, (q = { waiting: [], running: false }));
+    q.waiting.push({ list, opts, resolve, reject });
+    if (!q.running) void drainAppends(stateDir, key, q);
   });
-  return run;
 }
 
-const queues = new Map<string, Promise<unknown>>();
+interface PendingAppend {
+  list: readonly AuditEvent[];
+  opts: AppendOptions;
+  resolve: (entries: ChainEntry[]) => void;
+  reject: (err: unknown) => void;
+}
+const pendingAppends = new Map<string, { waiting: PendingAppend[]; running: boolean }>();
+
+async function drainAppends(stateDir: string, key: string, q: { waiting: PendingAppend[]; running: boolean }): Promise<void> {
+  q.running = true;
+  try {
+    while (q.waiting.length) {
+      const batch = q.waiting.splice(0);
+      try {
+        const all = await appendLocked(stateDir, batch.flatMap((b) => b.list), batch[0]!.opts);
+        // appendLocked may prepend audit.init / audit.repaired: they go to the first caller, as
+        // they would have without batching; every caller gets its own entries.
+        let i = 0;
+        batch.forEach((b, k) => {
+          const end = k === 0 ? all.length - batch.slice(1).reduce((n, x) => n + x.list.length, 0) : i + b.list.length;
+          b.resolve(all.slice(i, end));
+          i = end;
+        });
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+  } finally {
+    q.running = false;
+    if (q.waiting.length === 0) pendingAppends.delete(key);
+    else void drainAppends(stateDir, key, q);
+  }
+}
+
 const lastAppended = new Map<string, { ino: number; size: number; keys: CryptoKeyPair; entry: ChainEntry }>();
 
 async function appendLocked(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {

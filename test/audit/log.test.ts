@@ -245,3 +245,22 @@ test('an abandoned empty lock (killed between creating it and writing its PID) d
   await assert.rejects(appendAudit(dir, ev(3), { lockTimeoutMs: 300 }), (e: AuditError) => e.code === 'AUDIT_LOCKED');
   assert.equal((await verifyAudit(dir, { allowUncertified: true })).entries, 3);
 });
+
+test('group commit: concurrent appends in one process share writes, yet each caller gets exactly its own entries', async (t) => {
+  const dir = await tempDir(t);
+  const results = await Promise.all(Array.from({ length: 25 }, (_, i) => appendAudit(dir, [ev(i, `n${i}`), ev(100 + i, `n${i}`)])));
+  // The very first caller also gets the audit.init entry that preceded its own.
+  assert.equal(results[0]![0]!.event, 'audit.init');
+  results.forEach((entries, i) => {
+    const own = entries.filter((e) => e.event !== 'audit.init');
+    assert.deepEqual(own.map((e) => (e.data as { subject: string; details: { i: number } }).details.i), [i, 100 + i]);
+    assert.ok(own.every((e) => (e.data as { subject: string }).subject === `n${i}`));
+  });
+  const v = await verifyAudit(dir, { allowUncertified: true });
+  assert.equal(v.ok, true);
+  assert.equal(v.entries, 51);
+  // A bad event fails only its own caller.
+  const [bad, good] = await Promise.allSettled([appendAudit(dir, { type: 'node.added', subject: '' }), appendAudit(dir, ev(7))]);
+  assert.equal(bad.status, 'rejected');
+  assert.equal(good.status, 'fulfilled');
+});
