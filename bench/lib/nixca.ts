@@ -186,7 +186,13 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
     }
     log(`nixca serve up (pid ${child!.pid}) in ${Date.now() - t0} ms; state ${stateDir}`);
   };
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    // A server that never came up leaves nothing behind but its log, printed in the error.
+    if (!keep && !o.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
   const rootPem = rootPath()!;
 
   const server: NixcaServer = {
