@@ -17,3 +17,6 @@ export function stateDir(ctx: CliContext, flag: string | undefined): string {
 }
 
 export const STATE_OPTION_HELP = 'issuer state directory (default: $NIXCA_STATE_DIR or /var/lib/nixca)';
+
+/** Commander argParser for repeatable options (`--dns a --dns b` → ['a', 'b']). */
+export const collect = (value: string, prev: string[] = []): string[] => [...prev, value];

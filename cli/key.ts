@@ -2,13 +2,12 @@
 // rotation state machine next → active → retiring → retired (+ revoked), status as the NixOS
 // output will carry it, and signing / verifying narinfo files.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import type { InventoryData, SigningKeyRecord } from '../src/inventory/model.js';
 import type * as SigningKeyViews from '../src/inventory/signing-keys.js';
 
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

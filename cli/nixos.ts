@@ -3,7 +3,7 @@
 // first, so bad input writes nothing; then every changed file is staged next to its target and
 // renamed into place (docs/nixos.md, "Writing").
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 
@@ -20,7 +20,6 @@ interface EmitFlags {
   json?: boolean;
 }
 
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 function parseSeconds(v: string): number {
   if (!/^\d{1,4}$/.test(v)) throw new CliError('usage', `--connect-timeout must be a whole number of seconds, got ${JSON.stringify(v)}`);

@@ -1,11 +1,10 @@
 // `nixca node …`: the fleet inventory (nodes, the DNS names each owns, EAB credentials).
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import type { NodeRecord } from '../src/inventory/model.js';
 
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 function parsePriority(v: string): number {
   if (!/^\d+$/.test(v)) throw new CliError('usage', `--priority must be a whole number, got ${JSON.stringify(v)}`);

@@ -7,7 +7,7 @@
 //   DIR/intermediates/SERIAL.pem, DIR/cross/SERIAL.pem   copies of every certificate the root signed
 //   DIR/shares/share-I-of-N.json   custodian shares (only with --shares; move them out, see docs)
 import type { Command } from 'commander';
-import type { CliContext, RegisterGroup } from './context.js';
+import { collect, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit, type Io } from './io.js';
 import type { X509Certificate } from '@peculiar/x509';
@@ -26,7 +26,6 @@ export const ROOT_FILES = {
   crossCert: 'cross-signed-by-previous-root.pem',
 } as const;
 
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 const UNIT_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
 

@@ -2,10 +2,9 @@
 // intermediate. `--dev` first creates a clearly labelled development PKI in ./nixca-state (the
 // README's main job). The heavy lifting lives in serve-run.ts / dev.ts, imported lazily.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 function parsePort(flag: string) {
   return (v: string): number => {
