@@ -85,7 +85,7 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   const account = knownAccount ?? (await ctx.store.getAccount(authz.accountId));
   if (!account) return;
   const started = Date.now();
-  const keyAuth = await keyAuthorization(challenge.token, account.jwk);
+  const keyAuth = keyAuthorization(challenge.token, account.thumbprint);
   // One controller, strongly held by the timer and by the app's closing signal (Node 20's
   // AbortSignal.any holds its result weakly: with a validator that never settles it can be
   // collected and never fire).

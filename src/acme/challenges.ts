@@ -1,6 +1,5 @@
 // Challenges (RFC 8555 §8): the types the ACME core and the validators (http-01.ts, tls-alpn-01.ts,
 // validation.ts) meet at, and the key authorization both sides compute.
-import { calculateJwkThumbprint, type JWK } from 'jose';
 
 /** The challenge types this server offers. dns-01 is not implemented, so it is never advertised. */
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
@@ -27,7 +26,11 @@ export interface ChallengeValidator {
   validate(req: ValidationRequest, signal?: AbortSignal): Promise<ValidationOutcome>;
 }
 
-/** RFC 8555 §8.1: keyAuthorization = token || '.' || base64url(Thumbprint(accountKey)) (RFC 7638). */
-export async function keyAuthorization(token: string, accountJwk: JWK): Promise<string> {
-  return `${token}.${await calculateJwkThumbprint(accountJwk, 'sha256')}`;
+/**
+ * RFC 8555 §8.1: keyAuthorization = token || '.' || base64url(Thumbprint(accountKey)). The
+ * RFC 7638 thumbprint is the one stored on the account (computed with jose when its key was set),
+ * so a validation costs no digest.
+ */
+export function keyAuthorization(token: string, accountThumbprint: string): string {
+  return `${token}.${accountThumbprint}`;
 }
