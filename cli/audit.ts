@@ -2,12 +2,10 @@
 // chain, every signature and the signer's certificate; `show` lists entries; `head` prints the
 // newest entry's hash to anchor elsewhere; `certify` has the intermediate certify the audit key.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import type { AuditEvent } from '../src/audit/log.js';
-
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 /**
  * Appends audit entries for a command that changed state (node.ts, renew.ts, cert.ts, key.ts).

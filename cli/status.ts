@@ -2,13 +2,11 @@
 // --probe as clients see it (each node's TLS certificate, /nix-cache-info, one signed narinfo).
 // Any error-level problem makes the command exit 1 (kind 'check') after printing the report.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import type { FleetStatus, IssuedCertificate, RevokedCertificate } from '../src/status/status.js';
 import type { ProbeReport } from '../src/probe/probe.js';
-
-const collect = (value: string, prev: string[] = []) => [...prev, value];
 
 /** `--resolve NAME=ADDR` or `NAME=ADDR:PORT` (IPv6 in brackets: `NAME=[::1]:8443`). */
 export function parseResolve(text: string): { name: string; address: string; port?: number } {
