@@ -25,10 +25,13 @@ export const DEFAULT_MIN_OVERLAP = '24h';
 
 async function store(ctx: CliContext, state: string | undefined) {
   const { openInventoryStore } = await import('../src/store/inventory.js');
+  // Issue #7: every key transition (generate, import, rotate, revoke) goes to the audit log,
+  // written before the inventory is; if the log refuses, the transition is not made.
+  const { auditedInventory } = await import('../src/audit/signing-keys.js');
   const { ensureDir } = await import('./files.js');
   const dir = stateDir(ctx, state);
   await ensureDir(dir);
-  return openInventoryStore(dir);
+  return auditedInventory(await openInventoryStore(dir), dir);
 }
 
 /** NODE argument xor --shared → the scope (node name, or null for the fleet-wide key). */
