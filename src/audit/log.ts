@@ -387,17 +387,20 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
   }
 }
 
-/** Everything in the log, parsed leniently (for `show`); damaged lines are skipped and counted. */
-export async function readAudit(stateDir: string): Promise<{ records: AuditRecord[]; damagedLines: number; tornBytes: number }> {
+/** The whole log, split into its complete lines and a torn tail (AUDIT_NO_LOG when there is none yet). */
+export async function readLogText(stateDir: string): Promise<{ complete: string; torn: string }> {
   const p = auditPaths(stateDir);
-  let text: string;
   try {
-    text = await readFile(p.log, 'utf8');
+    return splitTornTail(await readFile(p.log, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AuditError('AUDIT_NO_LOG', `no audit log at ${p.log} (nothing has been recorded yet)`);
     throw err;
   }
-  const { complete, torn } = splitTornTail(text);
+}
+
+/** Everything in the log, parsed leniently (for `show`); damaged lines are skipped and counted. */
+export async function readAudit(stateDir: string): Promise<{ records: AuditRecord[]; damagedLines: number; tornBytes: number }> {
+  const { complete, torn } = await readLogText(stateDir);
   const records: AuditRecord[] = [];
   let damagedLines = 0;
   for (const line of complete.split('\n')) {

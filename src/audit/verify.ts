@@ -1,12 +1,11 @@
 // `nixca audit verify`: the whole chain (src/ca/chainlog.ts verifyLog: every signature, every
 // `prev`, every `seq`), with the key that the intermediate certified, that certificate up to the
 // root, and optionally an externally anchored head (detects truncation of the newest entries).
-import { readFile } from 'node:fs/promises';
 import { entryHash, verifyLog } from '../ca/chainlog.js';
 import type { x509 } from '../ca/x509.js';
 import { readAuditCertificates, spkiSha256OfCert } from './certify.js';
 import { AuditError } from './errors.js';
-import { auditPaths, importSpkiP256, parseEntryLine, splitTornTail } from './log.js';
+import { importSpkiP256, parseEntryLine, readLogText } from './log.js';
 
 export interface AuditTrust {
   /** Candidate issuers of the audit certificate (the intermediate(s) of the state directory). */
@@ -58,15 +57,7 @@ async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate
 }
 
 export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Promise<AuditVerification> {
-  const p = auditPaths(stateDir);
-  let text: string;
-  try {
-    text = await readFile(p.log, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AuditError('AUDIT_NO_LOG', `no audit log at ${p.log} (nothing has been recorded yet)`);
-    throw err;
-  }
-  const { complete, torn } = splitTornTail(text);
+  const { complete, torn } = await readLogText(stateDir);
   const problems: AuditProblem[] = [];
 
   // The key the log claims (its first entry) and the certificate(s) the issuer gave that key.
