@@ -5,16 +5,6 @@ import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/prom
 import { basename, dirname, join } from 'node:path';
 import { CliError } from './errors.js';
 
-export async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
-    throw new CliError('io', `cannot read ${what} ${path}: ${why}`);
-  }
-}
-
 export async function readBytes(path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(path);
@@ -23,6 +13,10 @@ export async function readBytes(path: string, what: string): Promise<Buffer> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
     throw new CliError('io', `cannot read ${what} ${path}: ${why}`);
   }
+}
+
+export async function readText(path: string, what: string): Promise<string> {
+  return (await readBytes(path, what)).toString('utf8');
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -12,7 +12,7 @@ function parsePriority(v: string): number {
 }
 
 /** What `node show/list --json` prints: everything but the EAB MAC key. */
-export function publicNodeView(n: NodeRecord) {
+function publicNodeView(n: NodeRecord) {
   return {
     name: n.name,
     dnsNames: n.dnsNames,

@@ -99,7 +99,7 @@ export function removeNode(data: InventoryData, name: string): NodeRecord {
 }
 
 /** A fresh EAB credential: a random key id and a 256-bit HMAC key (RFC 8555 §7.3.4, HS256). */
-export function newEabCredential(now: Date): EabCredential {
+function newEabCredential(now: Date): EabCredential {
   return {
     keyId: 'eab-' + randomBytes(12).toString('base64url'),
     macKey: randomBytes(32).toString('base64url'),
