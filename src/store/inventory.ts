@@ -52,7 +52,6 @@ export async function openInventoryStore(stateDir: string): Promise<InventorySto
         return await withFileLock(file + '.lock', async () => {
           const data = structuredClone(await load());
           const result = await fn(data);
-          doc!.data.version = data.version;
           Object.assign(doc!.data, data);
           await doc!.write();
           seen = await fingerprint();
@@ -60,7 +59,8 @@ export async function openInventoryStore(stateDir: string): Promise<InventorySto
         });
       } catch (err) {
         if (err instanceof LockTimeoutError) throw new InventoryError('INVENTORY_LOCKED', `inventory is locked by another nixca process: ${err.message}`);
-        // The clone was discarded: re-read so that readers see the file, not a half-applied change.
+        // `fn` worked on a copy, so a refused change never reached `doc`; but if the write itself
+        // failed after the copy was applied, re-read so that readers see the file, not the change.
         if (doc) await doc.read().catch(() => undefined);
         throw err;
       }
