@@ -30,28 +30,16 @@ export function parseSince(text: string, now: Date): Date {
   return d;
 }
 
-async function readCertFile(path: string, what: string) {
-  const { readBytes } = await import('./files.js');
-  const { x509 } = await import('../src/ca/x509.js');
-  const bytes = await readBytes(path, what);
-  try {
-    const text = bytes.toString('latin1');
-    return text.includes('-----BEGIN') ? new x509.X509Certificate(text) : new x509.X509Certificate(new Uint8Array(bytes));
-  } catch (err) {
-    throw new CliError('input', `${path} is not a certificate (PEM or DER): ${(err as Error).message}`);
-  }
-}
-
 /** The intermediate(s) and root to check the audit certificate with: flags, else the installed issuer. */
 async function auditTrust(state: string, opts: { root?: string; intermediate?: string[] }) {
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
-  const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+  const { ISSUER_DIR, ISSUER_FILES, readCert } = await import('./issuer.js');
   const interPaths = opts.intermediate?.length ? opts.intermediate : [join(state, ISSUER_DIR, ISSUER_FILES.cert)];
   const intermediates = [];
-  for (const p of interPaths) if (opts.intermediate?.length || (await exists(p))) intermediates.push(await readCertFile(p, 'intermediate certificate'));
+  for (const p of interPaths) if (opts.intermediate?.length || (await exists(p))) intermediates.push(await readCert(p, 'intermediate certificate'));
   const rootPath = opts.root ?? join(state, ISSUER_DIR, ISSUER_FILES.root);
-  const root = opts.root || (await exists(rootPath)) ? await readCertFile(rootPath, 'root certificate') : undefined;
+  const root = opts.root || (await exists(rootPath)) ? await readCert(rootPath, 'root certificate') : undefined;
   return { intermediates, root };
 }
 

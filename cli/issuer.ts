@@ -31,7 +31,8 @@ export interface LoadedIssuer {
   rootPath: string;
 }
 
-async function readCert(path: string, what: string): Promise<X509Certificate> {
+/** A certificate file, PEM or DER (also used by cli/audit.ts). */
+export async function readCert(path: string, what: string): Promise<X509Certificate> {
   const { readBytes } = await import('./files.js');
   const { x509 } = await import('../src/ca/x509.js');
   const bytes = await readBytes(path, what);
