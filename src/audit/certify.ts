@@ -1,8 +1,8 @@
 // Binds the audit signing key to the issuer: the intermediate certifies it, so that `audit verify`
 // can check every entry with a key the root (through the intermediate) vouches for. Called where the
 // intermediate key is already unlocked (`nixca issuer install`, `nixca serve` start); idempotent.
-import { createHash } from 'node:crypto';
 import { readFile, writeFile, rename, open } from 'node:fs/promises';
+import { sha256Hex, spkiFingerprint } from '../ca/inspect.js';
 import { signingAlgorithm, spkiOf } from '../ca/keys.js';
 import type { IssuerMaterial } from '../ca/leaf.js';
 import { randomSerial } from '../ca/serial.js';
@@ -34,10 +34,6 @@ export async function readAuditCertificates(stateDir: string): Promise<x509.X509
   }
 }
 
-export async function spkiSha256OfCert(cert: x509.X509Certificate): Promise<string> {
-  return createHash('sha256').update(Buffer.from(cert.publicKey.rawData)).digest('hex');
-}
-
 export interface CertifyResult {
   certificate: x509.X509Certificate;
   /** False when a certificate from this issuer for this key was already valid long enough. */
@@ -60,11 +56,11 @@ export async function certifyAuditKey(
   const result = await withFileLock(p.lock, async (): Promise<CertifyResult & { keyId: string }> => {
     const { keys } = await loadOrCreateAuditKey(stateDir);
     const keySpki = await spkiOf(keys.publicKey);
-    const keyId = createHash('sha256').update(keySpki).digest('hex');
+    const keyId = sha256Hex(keySpki);
     const existing = await readAuditCertificates(stateDir);
     for (const c of existing) {
       if (
-        (await spkiSha256OfCert(c)) === keyId &&
+        spkiFingerprint(c.publicKey) === keyId &&
         c.issuer === issuer.certificate.subject &&
         (await c.verify({ publicKey: await issuer.certificate.publicKey.export(), signatureOnly: true }).catch(() => false)) &&
         c.notAfter.getTime() - now.getTime() >= Math.min(minRemainingMs, issuer.certificate.notAfter.getTime() - now.getTime() - 1)

@@ -3,7 +3,8 @@
 // root, and optionally an externally anchored head (detects truncation of the newest entries).
 import { entryHash, verifyLog } from '../ca/chainlog.js';
 import type { x509 } from '../ca/x509.js';
-import { readAuditCertificates, spkiSha256OfCert } from './certify.js';
+import { spkiFingerprint } from '../ca/inspect.js';
+import { readAuditCertificates } from './certify.js';
 import { AuditError } from './errors.js';
 import { importSpkiP256, parseEntryLine, readLogText } from './log.js';
 
@@ -67,7 +68,7 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
   const claimedKeyId = typeof claim.keyId === 'string' ? claim.keyId : null;
   const certs = await readAuditCertificates(stateDir);
   const matching: x509.X509Certificate[] = [];
-  for (const c of certs) if (claimedKeyId === null || (await spkiSha256OfCert(c)) === claimedKeyId) matching.push(c);
+  for (const c of certs) if (claimedKeyId === null || spkiFingerprint(c.publicKey) === claimedKeyId) matching.push(c);
 
   let certificate: x509.X509Certificate | null = null;
   let certified = false;
