@@ -370,12 +370,8 @@ async function initRoot(io: Io, flags: InitFlags, credential: string, extra?: Re
   };
 }
 
-const textHelpers = {
-  colonHexSync: (hex: string) => hex.toUpperCase().replace(/(..)(?!$)/g, '$1:'),
-};
-
-function initText(r: InitResult): string {
-  const { colonHexSync } = textHelpers;
+/** `colonHex` is src/ca/inspect.ts's, passed in by the (async) caller that already loaded it. */
+function initText(r: InitResult, colonHex: (hex: string) => string): string {
   return [
     `root created in ${r.dir}`,
     `  subject:    ${r.subject}`,
@@ -384,7 +380,7 @@ function initText(r: InitResult): string {
     `  key:        ${r.keyAlgorithm} (encrypted: ${ROOT_FILES.key}, mode 0600)`,
     `  permitted:  ${r.permittedDns.map((d) => 'DNS:' + d).join(', ')}`,
     `  excluded:   ${r.excludedIp.map((i) => 'IP:' + i).join(', ') || '-'}`,
-    `  SHA-256:    ${colonHexSync(r.sha256)}`,
+    `  SHA-256:    ${colonHex(r.sha256)}`,
     ...(r.shares
       ? [
           `  passphrase split ${r.shares.threshold}-of-${r.shares.total}; give one file to each custodian and delete it here:`,
@@ -420,8 +416,9 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--shares-dir <dir>', 'where to write the share files (default DIR/shares)')
     .option('--json', 'print JSON')
     .action(async (opts: InitFlags & { json?: boolean }) => {
+      const { colonHex } = await import('../src/ca/inspect.js');
       const { result } = await initRoot(ctx.io, opts, ROOT_PASSPHRASE_CREDENTIAL);
-      emit(ctx.io, opts, result, initText);
+      emit(ctx.io, opts, result, (r) => initText(r, colonHex));
     });
 
   root
@@ -673,7 +670,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
         const oldT = await nextTranscript(old, oldKey, 'root.rotate', { newRoot: { subject: made.result.subject, sha256: made.result.sha256 }, cross: null }, now);
         await commitRoot(old, old.ledger, oldT);
         emit(ctx.io, opts, { newRoot: made.result, cross: null }, (d) =>
-          [initText(d.newRoot), 'No cross-certificate: sign the issuer CSR with both roots during the overlap and distribute both root.pem files.'].join('\n'),
+          [initText(d.newRoot, colonHex), 'No cross-certificate: sign the issuer CSR with both roots during the overlap and distribute both root.pem files.'].join('\n'),
         );
         return;
       }
@@ -703,7 +700,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       await writeFileAtomic(join(newDir, ROOT_FILES.transcript), newText + serializeEntry(e), 0o644);
       emit(ctx.io, opts, { newRoot: made.result, cross: { ...crossInfo, path: join(newDir, ROOT_FILES.crossCert) } }, (d) =>
         [
-          initText(d.newRoot),
+          initText(d.newRoot, colonHex),
           `cross-certificate (current root → new root): ${d.cross.path}`,
           `  serial:  ${d.cross.serial}`,
           `  valid until ${d.cross.notAfter}`,
