@@ -22,6 +22,7 @@ import { StoreConflictError } from '../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../acme/model.js';
 import { authorizationStatus, orderStatus } from '../acme/status.js';
 import { AppendLog, readJsonLines, StoreCorruptError, syncDir } from './acme-log.js';
+import { LockTimeoutError, withFileLock } from './lock.js';
 import { openJsonDocument } from './lowdb.js';
 
 export const ACME_DIR = 'acme';
@@ -94,37 +95,33 @@ export class StoreLockedError extends Error {
 }
 
 /**
- * The single-writer lock (acme/writer.lock holds the writer's PID). A lock left by a process that
- * is gone (kill -9) is taken over. Returns the live holder's PID when someone else writes.
+ * The single-writer lock (acme/writer.lock holds the writer's PID), held for the store's lifetime
+ * through src/store/lock.ts: the lock file is linked into place already holding the PID, so two
+ * writers starting together never both win, and a lock left by a process that is gone (kill -9) is
+ * taken over. Returns the live holder's PID when someone else writes.
  */
 async function acquireWriterLock(file: string): Promise<{ release(): Promise<void> } | { heldBy: number }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const fh = await open(file, 'wx', 0o600);
-      try {
-        await fh.writeFile(String(process.pid));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return { release: () => unlink(file).catch(() => undefined) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) return { heldBy: pid };
-      await unlink(file).catch(() => undefined);
-    }
-  }
-  throw new StoreLockedError(`cannot take the ACME store lock ${file}`);
-}
-
-function pidAlive(pid: number): boolean {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let acquired!: () => void;
+  const isAcquired = new Promise<void>((resolve) => (acquired = resolve));
+  // No waiting (timeout 0): a live writer makes this handle read-only at once.
+  const done = withFileLock(file, async () => {
+    acquired();
+    await held;
+  }, 0);
   try {
-    process.kill(pid, 0);
-    return true;
+    await Promise.race([isAcquired, done]);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (!(err instanceof LockTimeoutError)) throw err;
+    return { heldBy: Number((await readFile(file, 'utf8').catch(() => '')).trim()) || 0 };
   }
+  return {
+    release: async () => {
+      release();
+      await done;
+    },
+  };
 }
 
 /** Stands in for an AppendLog in a read-only store: nothing can be written through it. */

@@ -107,6 +107,16 @@ describe('ACME store (src/store/acme.ts)', () => {
     await ro.close();
   });
 
+  it('two writers opening at the same moment: exactly one gets the writer lock', async () => {
+    const dir = await tmp();
+    await openAcmeStore(dir, { now: () => t }).then((s) => s.close()); // create acme/
+    for (let round = 0; round < 5; round++) {
+      const both = await Promise.all([openAcmeStore(dir, { now: () => t }), openAcmeStore(dir, { now: () => t })]);
+      assert.equal(both.filter((s) => !s.readOnly).length, 1, `round ${round}: one writer`);
+      for (const s of both) await s.close();
+    }
+  });
+
   it('a read-only open never repairs or truncates (the writer may be mid-append)', async () => {
     const dir = await tmp();
     const s = await openAcmeStore(dir, { now: () => t });
