@@ -25,12 +25,21 @@ export function publishedKeysFor(data: InventoryData, node: string): string[] {
   return keysForNode(data, node).filter(isPublished).map((k) => k.publicKey);
 }
 
+/**
+ * The keys Harmonia on `node` signs with: its own and the shared ones that are active, then the
+ * retiring ones in an overlap (`overlapSigning`, or every retiring key when `overlapAll`, which
+ * is `nixca nixos emit --sign-key-overlap`). Active first: the order harmonia emits `Sig:` lines.
+ */
+export function signingKeysFor(data: InventoryData, node: string, overlapAll = false): SigningKeyRecord[] {
+  const mine = keysForNode(data, node);
+  const active = mine.filter((k) => k.state === 'active');
+  const retiring = mine.filter((k) => k.state === 'retiring' && (overlapAll || isSigning(k)));
+  return [...active, ...retiring];
+}
+
 /** Runtime secret-key paths for `services.harmonia.signKeyPaths` on `node` (active first). */
 export function signKeyPathsFor(data: InventoryData, node: string): string[] {
-  const keys = keysForNode(data, node).filter(isSigning);
-  // Active before retiring: the order harmonia emits `Sig:` lines; it signs with all of them.
-  keys.sort((a, b) => Number(b.state === 'active') - Number(a.state === 'active'));
-  return keys.map((k) => k.secretKeyPath).filter((p): p is string => p !== null);
+  return signingKeysFor(data, node).map((k) => k.secretKeyPath).filter((p): p is string => p !== null);
 }
 
 /** Every published key of the fleet (all nodes and shared), for clients that use every cache. */

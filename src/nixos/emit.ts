@@ -2,8 +2,9 @@
 // inventory and options, returns the files as text; cli/nixos.ts reads and writes. Deterministic:
 // nothing here depends on time, randomness or the machine, so the same inventory gives the same
 // bytes and the output can be committed and reviewed as a diff.
-import type { InventoryData, NodeRecord, SigningKeyRecord } from '../inventory/model.js';
-import { fleetTrustedPublicKeys, isSigning, keysForNode } from '../inventory/signing-keys.js';
+import type { InventoryData, NodeRecord } from '../inventory/model.js';
+import { fleetTrustedPublicKeys, signingKeysFor } from '../inventory/signing-keys.js';
+import { defaultSecretKeyPath } from '../signing/rotation.js';
 import { EAB_KEY_ID_VAR, EAB_MAC_KEY_VAR, renderSiteBlocks } from './caddyfile.js';
 import { NixosError } from './errors.js';
 import { attrs, bool, call, int, letIn, list, moduleFn, path, ref, renderNixFile, str, type AttrKey, type Expr } from './nix-expr.js';
@@ -56,23 +57,6 @@ export function substituterUrl(node: NodeRecord): string | null {
   const host = node.dnsNames[0];
   if (!host) return null;
   return checkSubstituterUrl(`https://${checkDnsName(host, `node ${node.name}: DNS name`)}?priority=${node.priority}`);
-}
-
-/** Same default as `nixca key generate` (src/signing/rotation.ts), for records that carry no path. */
-function defaultSecretPath(secretDir: string, key: SigningKeyRecord): string {
-  return `${secretDir}/nix-signing-${key.name}`;
-}
-
-/**
- * The keys a node's Harmonia signs with: its own and the fleet-wide ones that are active, plus
- * retiring ones during an overlap (set per key by `nixca key rotate --overlap`, or for every
- * retiring key by `--sign-key-overlap`). Active first, as in src/inventory/signing-keys.ts.
- */
-export function signKeysFor(data: InventoryData, node: string, overlap: boolean): SigningKeyRecord[] {
-  const mine = keysForNode(data, node);
-  const active = mine.filter((k) => k.state === 'active');
-  const retiring = mine.filter((k) => k.state === 'retiring' && (overlap || isSigning(k)));
-  return [...active, ...retiring];
 }
 
 function header(opts: EmitOptions, what: string): string[] {
@@ -169,9 +153,9 @@ export function emitNixos(data: InventoryData, opts: EmitOptions): EmitResult {
 
   const nodes: EmittedNode[] = [];
   for (const node of data.nodes) {
-    const signing = signKeysFor(data, node.name, opts.signKeyOverlap);
-    const signKeyPaths = signing.map((k) => (k.secretKeyPath ? checkRuntimePath(k.secretKeyPath, `key ${k.name}`) : defaultSecretPath(secretDir, k)));
-    signKeyPaths.forEach((p) => checkRuntimePath(p, 'signing key path'));
+    const signing = signingKeysFor(data, node.name, opts.signKeyOverlap);
+    // A record without a path gets the same default as `nixca key generate` (src/signing/rotation.ts).
+    const signKeyPaths = signing.map((k) => checkRuntimePath(k.secretKeyPath ?? defaultSecretKeyPath(k.name, secretDir), `key ${k.name}: signing key path`));
     if (signing.length === 0) warnings.push(`node ${node.name} has no active signing key: its Harmonia serves unsigned paths, which clients refuse`);
     const substituter = substituterUrl(node);
     if (!substituter) warnings.push(`node ${node.name} owns only DNS suffixes: it is not a substituter and gets no Caddy site`);

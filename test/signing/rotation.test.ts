@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addNode } from '../../src/inventory/inventory.js';
 import { emptyInventory, type InventoryData } from '../../src/inventory/model.js';
-import { publishedKeysFor, signKeyPathsFor } from '../../src/inventory/signing-keys.js';
+import { publishedKeysFor, signingKeysFor, signKeyPathsFor } from '../../src/inventory/signing-keys.js';
 import { SigningError } from '../../src/signing/errors.js';
 import { generateKeyPair } from '../../src/signing/keys.js';
 import { addKey, applyRotation, defaultHost, nextKeyName, planRotation, revokeKey, type RotatePolicy } from '../../src/signing/rotation.js';
@@ -86,4 +86,18 @@ test('a shared active key keeps nodes signed: revoking a node key is then not "l
   // The shared key is the only active key of every node: revoking it needs force, and names them all.
   assert.throws(() => revokeKey(d, 'shared-1', 'test', T0), /only active key of node ci, node nuc-1/);
   assert.match(revokeKey(d, 'shared-1', 'test', T0, true).warning!, /node ci, node nuc-1 have no active signing key/);
+});
+
+test('signing keys of a node: active first, retiring only in an overlap (per key, or all with overlapAll)', () => {
+  const d = fleet();
+  add(d, 'k-1');
+  applyRotation(d, planRotation(d, 'nuc-1'), POLICY, T0);
+  add(d, 'k-2', 'nuc-1', T0);
+  applyRotation(d, planRotation(d, 'nuc-1'), POLICY, later(24)); // k-1 retiring, no overlap
+  assert.deepEqual(signingKeysFor(d, 'nuc-1').map((k) => k.name), ['k-2']);
+  // What `nixca nixos emit --sign-key-overlap` signs with: every retiring key too, after the active one.
+  assert.deepEqual(signingKeysFor(d, 'nuc-1', true).map((k) => k.name), ['k-2', 'k-1']);
+  d.signingKeys.find((k) => k.name === 'k-1')!.overlapSigning = true;
+  assert.deepEqual(signingKeysFor(d, 'nuc-1').map((k) => k.name), ['k-2', 'k-1']);
+  assert.deepEqual(signKeyPathsFor(d, 'nuc-1'), ['/run/agenix/nix-signing-k-2', '/run/agenix/nix-signing-k-1']);
 });
