@@ -5,13 +5,12 @@
 // No timing is asserted: how long it took is printed, never checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import { configureAcmeClient, Http01Responder, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions } from '../../bench/lib/flow.js';
+import { pool, prepare, runFlow, splitPem, verifyChain } from '../../bench/lib/flow.js';
 import { resilientFlow, type ResilientResult } from '../../bench/lib/resilient.js';
-import { freePort, startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
+import { startRig } from '../../bench/lib/rig.js';
 import { openAcmeStore } from '../../src/store/acme.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
 
@@ -52,28 +51,18 @@ function checkFilesWhole(stateDir: string): string[] {
 }
 
 test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store consistent', { timeout: 240_000 }, async (t) => {
-  configureAcmeClient(15_000);
-  const PORT = await freePort(16500, 16599);
-  const HTTP01_PORT = await freePort(16100, 16199);
-  const prefix = `k${randomBytes(3).toString('hex')}`;
-  const names = Array.from({ length: CLIENTS }, (_, i) => `${prefix}-${i}.${DEFAULT_SUFFIX}`);
-  const extraName = `${prefix}-after-torn.${DEFAULT_SUFFIX}`;
-  const server = await startNixca({ port: PORT, http01Port: HTTP01_PORT, names: [...names, extraName], logLevel: 'warn' });
-  t.after(() => server.stop());
-  const responder = new Http01Responder(HTTP01_PORT);
-  await responder.start();
-  t.after(() => responder.close());
-
-  const preps = await prepare(names);
-  const opts: FlowOptions = {
-    directory: server.target.directory,
-    secureContext: createSecureContext({ ca: readFileSync(server.target.caFile!) }),
-    eab: server.target.eab,
-    responder,
+  const { server, extraNames, preps, opts, roots } = await startRig(t, {
+    ports: [16500, 16599],
+    http01Ports: [16100, 16199],
+    count: CLIENTS,
+    extraNames: 1,
+    prefix: 'k',
     pollMs: 50,
     // Per attempt: an order that makes no progress for this long is replaced by a new one.
     timeoutMs: 20_000,
-  };
+    httpTimeoutMs: 15_000,
+  });
+  const extraName = extraNames[0]!;
 
   // The server's availability as a promise clients wait on after a transport error.
   let up: Promise<void> = Promise.resolve();
@@ -141,7 +130,7 @@ test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store
   // The store opens on what the crashes left.
   const store = await openAcmeStore(server.stateDir);
   try {
-    const root = splitPem(readFileSync(server.target.issuerRoot!, 'utf8')).map((p) => new X509Certificate(p));
+    const root = roots();
     const received = new Map<string, string>();
     for (const [i, r] of results.entries()) {
       assert.equal(verifyChain(r.name, r.chainPem!, preps[i]!.certKeyPem, root), null, `${r.name}: chain does not verify`);

@@ -4,36 +4,24 @@
 // Throughput is printed, never asserted (speed is measured by `npm run bench`, not by tests).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
-import { configureAcmeClient, Http01Responder, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions } from '../../bench/lib/flow.js';
-import { freePort, startNixca, DEFAULT_SUFFIX } from '../../bench/lib/nixca.js';
+import { X509Certificate } from 'node:crypto';
+import { pool, runFlow, splitPem, verifyChain } from '../../bench/lib/flow.js';
+import { startRig } from '../../bench/lib/rig.js';
 
 // Ports in this issue's range (16000–16999), picked free at run time: 16600–16699 / 16200–16299.
 const N = 500;
 const C = 50;
 
 test(`${N} issuances at concurrency ${C} complete with 0 failures`, { timeout: 300_000 }, async (t) => {
-  configureAcmeClient(30_000);
-  const PORT = await freePort(16600, 16699);
-  const HTTP01_PORT = await freePort(16200, 16299);
-  const prefix = `l${randomBytes(3).toString('hex')}`;
-  const names = Array.from({ length: N }, (_, i) => `${prefix}-${i}.${DEFAULT_SUFFIX}`);
-  const server = await startNixca({ port: PORT, http01Port: HTTP01_PORT, names, logLevel: 'warn' });
-  t.after(() => server.stop());
-  const responder = new Http01Responder(HTTP01_PORT);
-  await responder.start();
-  t.after(() => responder.close());
-  const preps = await prepare(names);
-  const opts: FlowOptions = {
-    directory: server.target.directory,
-    secureContext: createSecureContext({ ca: readFileSync(server.target.caFile!) }),
-    eab: server.target.eab,
-    responder,
+  const { responder, names, preps, opts, roots } = await startRig(t, {
+    ports: [16600, 16699],
+    http01Ports: [16200, 16299],
+    count: N,
+    prefix: 'l',
     pollMs: 100,
     timeoutMs: 120_000,
-  };
+    httpTimeoutMs: 30_000,
+  });
   const t0 = Date.now();
   const results = await pool(preps, C, (p) => runFlow(p, opts));
   const seconds = (Date.now() - t0) / 1000;
@@ -41,7 +29,7 @@ test(`${N} issuances at concurrency ${C} complete with 0 failures`, { timeout: 3
   t.diagnostic(`${results.length - failures.length}/${N} issued in ${seconds.toFixed(1)} s (${((N - failures.length) / seconds).toFixed(1)}/s) at concurrency ${C}`);
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} flows failed`);
 
-  const root = splitPem(readFileSync(server.target.issuerRoot!, 'utf8')).map((p) => new X509Certificate(p));
+  const root = roots();
   const serials = new Set<string>();
   results.forEach((r, i) => {
     assert.ok(r.ok);
