@@ -1,10 +1,11 @@
 // Finalize-time CSR checks (RFC 8555 §7.4, §11.1): proof of possession, acceptable key, exactly the
 // order's names, never the account key. Failures are badCSR, and leave the order `ready`.
-import { createHash, createPublicKey, verify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { base64url, type JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Extensions, id_ce_subjectAltName, SubjectAlternativeName, type GeneralName } from '@peculiar/asn1-x509';
+import { sha256Hex } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { normalizeDnsName } from '../inventory/names.js';
 import { problem } from './problems.js';
@@ -15,10 +16,6 @@ export interface CheckedCsr {
   /** SHA-256 of the SubjectPublicKeyInfo DER, hex. */
   spkiSha256: string;
   names: string[];
-}
-
-export function spkiSha256(spkiDer: ArrayBuffer | Uint8Array): string {
-  return createHash('sha256').update(Buffer.from(spkiDer as ArrayBuffer)).digest('hex');
 }
 
 /** SPKI DER of a (validated, public) JWK, for comparing an account or revocation key with a certificate key. */
@@ -158,5 +155,5 @@ export async function checkCsr(csrB64: unknown, orderNames: readonly string[], a
         (extra.length ? `; not in the order: ${extra.join(', ')}` : ''),
     );
   }
-  return { der, publicKey, spkiSha256: spkiSha256(spki), names: [...wanted].sort() };
+  return { der, publicKey, spkiSha256: sha256Hex(spki), names: [...wanted].sort() };
 }

@@ -2,7 +2,8 @@
 import { AcmeProblem, problem } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
 import { emit, isObject, newId, newToken, type AcmeContext } from './context.js';
-import { checkCsr, jwkSpki, spkiSha256 } from './csr.js';
+import { checkCsr, jwkSpki } from './csr.js';
+import { sha256Hex } from '../ca/inspect.js';
 import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
@@ -218,7 +219,7 @@ function checkIssued(
     Date.parse(cert.validFrom) !== want.notBefore.getTime() ||
     Date.parse(cert.validTo) !== want.notAfter.getTime() ||
     names.join(',') !== [...want.names].sort().join(',') ||
-    spkiSha256(cert.publicKey.export({ format: 'der', type: 'spki' })) !== want.spkiSha256;
+    sha256Hex(cert.publicKey.export({ format: 'der', type: 'spki' })) !== want.spkiSha256;
   if (differs) throw problem('serverInternal', 'the signer returned a certificate other than the one decided (names, key or validity); nothing was issued');
   // RFC 9773 §4.1 (ARI) identifies certificates by the AKI keyIdentifier: keep it with the record.
   const ext = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_authorityKeyIdentifier);

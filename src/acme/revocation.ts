@@ -6,7 +6,8 @@ import { x509 } from '../ca/x509.js';
 import { nodeOwns } from '../inventory/inventory.js';
 import { normalizeSerial } from '../ca/serial.js';
 import { emit, isObject, type AcmeContext } from './context.js';
-import { jwkSpki, spkiSha256 } from './csr.js';
+import { jwkSpki } from './csr.js';
+import { sha256Hex } from '../ca/inspect.js';
 import type { VerifiedJws } from './jws.js';
 import type { AccountRecord, RevocationRecord } from './model.js';
 import { problem } from './problems.js';
@@ -54,7 +55,7 @@ export async function revokeCertificate(ctx: AcmeContext, jws: VerifiedJws, acco
     by = `account:${account.id}`;
   } else {
     // §7.6: a request signed by the certificate's key (jwk) proves control of that key.
-    if (spkiSha256(jwkSpki(jws.jwk)) !== record.spkiSha256) throw problem('unauthorized', 'the JWS key is not this certificate\'s key');
+    if (sha256Hex(jwkSpki(jws.jwk)) !== record.spkiSha256) throw problem('unauthorized', 'the JWS key is not this certificate\'s key');
     by = 'certificate-key';
   }
   if (await ctx.store.getRevocation(serial)) throw problem('alreadyRevoked', `certificate ${serial} is already revoked`);
