@@ -45,13 +45,6 @@ export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<Ren
 }
 
 /**
- * `replaces` in newOrder (§5). The certID must be well formed (else malformed) and name a
- * certificate of this CA (else malformed), ordered by this account or by an account bound to the
- * same node (else unauthorized), sharing at least one identifier with the new order (else
- * malformed), and not already replaced by a certificate or by another order that is not invalid
- * (else 409 alreadyReplaced). Boulder answers the same way. Returns the replaced serial.
- */
-/**
  * Claims `serial` while the replacing order is created (call right after checkReplaces, with no
  * await in between); the returned function releases it once the order is in the store.
  */
@@ -60,6 +53,13 @@ export function claimReplacement(ctx: AcmeContext, serial: string): () => void {
   return () => ctx.replacing?.delete(serial);
 }
 
+/**
+ * `replaces` in newOrder (§5). The certID must be well formed (else malformed) and name a
+ * certificate of this CA (else malformed), ordered by this account or by an account bound to the
+ * same node (else unauthorized), sharing at least one identifier with the new order (else
+ * malformed), and not already replaced by a certificate or by another order that is not invalid
+ * (else 409 alreadyReplaced). Boulder answers the same way. Returns the replaced serial.
+ */
 export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, replaces: unknown, identifiers: readonly Identifier[]): Promise<string> {
   if (typeof replaces !== 'string') throw problem('malformed', '"replaces" must be a certID string (RFC 9773 §5)');
   const id = parseCertId(replaces, '"replaces"');
