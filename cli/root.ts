@@ -633,10 +633,9 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--json', 'print JSON')
     .action(async (opts: Omit<InitFlags, 'dir' | 'passphraseFile' | 'name'> & UnlockFlags & { name?: string; cross: boolean; dir: string; newDir: string; newPassphraseFile?: string; json?: boolean }) => withRootLock(ctx, opts.dir, async () => {
       const { join, resolve } = await import('node:path');
-      const { writeNewFile, writeFileAtomic } = await import('./files.js');
+      const { ensureDir, writeNewFile } = await import('./files.js');
       const { crossCertify } = await import('../src/ca/rotation.js');
       const { certFingerprint, colonHex } = await import('../src/ca/inspect.js');
-      const { appendEntry, entryHash, serializeEntry } = await import('../src/ca/chainlog.js');
       const old = await openRootDir(resolve(ctx.io.cwd, opts.dir));
       const oldCn = old.certificate.subjectName.getField('CN')[0] ?? '';
       const name = opts.name ?? oldCn;
@@ -679,25 +678,15 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
       const pem = cross.toString('pem') + '\n';
       // The old root's record of the cross-signature…
       const oldT = await nextTranscript(old, oldKey, 'root.rotate', { newRoot: { subject: made.result.subject, sha256: made.result.sha256 }, cross: crossInfo }, now);
-      await writeNewFile(join(old.dir, ROOT_FILES.cross, `${crossInfo.serial}.pem`), pem, 0o644).catch(async (err) => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        const { ensureDir } = await import('./files.js');
-        await ensureDir(join(old.dir, ROOT_FILES.cross), 0o755);
-        await writeNewFile(join(old.dir, ROOT_FILES.cross, `${crossInfo.serial}.pem`), pem, 0o644);
-      });
+      await ensureDir(join(old.dir, ROOT_FILES.cross), 0o755);
+      await writeNewFile(join(old.dir, ROOT_FILES.cross, `${crossInfo.serial}.pem`), pem, 0o644);
       await commitRoot(old, { ...old.ledger, crossCertificates: [...(old.ledger.crossCertificates ?? []), crossInfo] }, oldT);
       // …and the new root's: the cross-certificate travels with it.
       const newDir = made.result.dir;
       await writeNewFile(join(newDir, ROOT_FILES.crossCert), pem, 0o644);
-      const { readText } = await import('./files.js');
-      const newText = await readText(join(newDir, ROOT_FILES.transcript), 'transcript');
-      const { lastEntryForAppend } = await import('../src/ca/chainlog.js');
-      const last = await lastEntryForAppend(newText, made.keys.publicKey);
-      const e = await appendEntry(last, { event: 'root.cross-signed', time: now, data: { by: { subject: old.certificate.subject, sha256: old.ledger.root.sha256 }, cross: crossInfo } }, made.keys.privateKey);
-      const newLedger = JSON.parse(await readText(join(newDir, ROOT_FILES.ledger), 'ledger')) as Ledger;
-      newLedger.transcriptHead = entryHash(e);
-      await writeFileAtomic(join(newDir, ROOT_FILES.ledger), JSON.stringify(newLedger, null, 2) + '\n', 0o644);
-      await writeFileAtomic(join(newDir, ROOT_FILES.transcript), newText + serializeEntry(e), 0o644);
+      const fresh = await openRootDir(newDir);
+      const newT = await nextTranscript(fresh, made.keys.privateKey, 'root.cross-signed', { by: { subject: old.certificate.subject, sha256: old.ledger.root.sha256 }, cross: crossInfo }, now);
+      await commitRoot(fresh, fresh.ledger, newT);
       emit(ctx.io, opts, { newRoot: made.result, cross: { ...crossInfo, path: join(newDir, ROOT_FILES.crossCert) } }, (d) =>
         [
           initText(d.newRoot, colonHex),

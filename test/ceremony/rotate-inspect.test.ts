@@ -49,6 +49,11 @@ test('root rotate: the new root is cross-signed by the old one; both transcripts
   }
   const oldEvents = JSON.parse((await runCli(['root', 'transcript', 'verify', '--dir', oldDir, '--json'])).stdout).events.map((e: { event: string }) => e.event);
   assert.deepEqual(oldEvents, ['root.init', 'root.rotate']);
+  const newEvents = JSON.parse((await runCli(['root', 'transcript', 'verify', '--dir', newDir, '--json'])).stdout).events.map((e: { event: string }) => e.event);
+  assert.deepEqual(newEvents, ['root.init', 'root.cross-signed', 'root.sign-intermediate']);
+  // The old root keeps its own copy of the cross-certificate (DIR/cross/SERIAL.pem).
+  const crossSerial = JSON.parse(await readFile(join(oldDir, 'ledger.json'), 'utf8')).crossCertificates[0].serial;
+  assert.equal(await readFile(join(oldDir, 'cross', `${crossSerial}.pem`), 'utf8'), await readFile(join(newDir, 'cross-signed-by-previous-root.pem'), 'utf8'));
   assert.equal(rot.newRoot.subject, 'CN=n3x Root 1');
   assert.notEqual(rot.newRoot.sha256, JSON.parse((await runCli(['inspect', join(oldDir, 'root.pem'), '--json'])).stdout).sha256);
   // A new name cannot be cross-signed under pathLen 1; --no-cross makes the new root alone.
