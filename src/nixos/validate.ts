@@ -5,14 +5,11 @@
 import { isIP } from 'node:net';
 import type { InventoryData, NodeRecord, SigningKeyRecord, SigningKeyState } from '../inventory/model.js';
 import { isValidDnsName, isValidNodeName } from '../inventory/names.js';
+import { formatPublicKey, isValidKeyName, parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { NixosError } from './errors.js';
 
 const STATES: readonly SigningKeyState[] = ['next', 'active', 'retiring', 'retired', 'revoked'];
 
-/** Nix key names: before the first ':' (nix local-keys.cc); ours also become file names, so no '/' or spaces. */
-const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-/** `name:base64(32 bytes)`: 43 base64 characters and one '=' (nix-notes §1.1). */
-const PUBLIC_KEY = /^([^:]+):([A-Za-z0-9+/]{43}=)$/;
 /**
  * A runtime path on a node (agenix /run/agenix/…, sops /run/secrets/…): absolute, plain file-name
  * characters only. It is written into systemd LoadCredential=ID:PATH and Harmonia's
@@ -86,16 +83,23 @@ export function checkSubstituterUrl(url: string): string {
 function checkKey(k: SigningKeyRecord, nodes: ReadonlySet<string>, i: number): SigningKeyRecord {
   const at = `signing key #${i + 1}`;
   if (!k || typeof k !== 'object') throw new NixosError('NIXOS_INVENTORY_INVALID', `${at} is not an object`);
-  if (typeof k.name !== 'string' || !KEY_NAME.test(k.name)) {
-    throw new NixosError('NIXOS_KEY_INVALID', `${at}: key name ${q(k.name)} must be letters, digits, '.', '_', '+' or '-'`);
+  // The same name rule as `nixca key generate/import` (src/signing/keys.ts): names also become file names.
+  if (typeof k.name !== 'string' || !isValidKeyName(k.name)) {
+    throw new NixosError('NIXOS_KEY_INVALID', `${at}: key name ${q(k.name)} must be letters, digits, '.', '_' or '-'`);
   }
   if (!STATES.includes(k.state)) throw new NixosError('NIXOS_KEY_INVALID', `key ${k.name}: unknown state ${q(k.state)}`);
-  const m = typeof k.publicKey === 'string' ? PUBLIC_KEY.exec(k.publicKey) : null;
-  if (!m || Buffer.from(m[2]!, 'base64').length !== 32) {
+  let pub: PublicKey | null = null;
+  try {
+    if (typeof k.publicKey === 'string') pub = parsePublicKey(k.publicKey);
+  } catch {
+    // reported below, without the parser's message
+  }
+  // Canonical only (no surrounding whitespace): it is written as is into trusted-public-keys.
+  if (!pub || formatPublicKey(pub) !== k.publicKey) {
     // Deliberately not echoing the value: a secret key pasted into the wrong field must not be printed.
     throw new NixosError('NIXOS_KEY_INVALID', `key ${k.name}: publicKey is not "name:base64(32 bytes)" (a secret key or other text in that field is refused, not printed)`);
   }
-  if (m[1] !== k.name) throw new NixosError('NIXOS_KEY_INVALID', `key ${k.name}: publicKey is named ${q(m[1])}, not ${q(k.name)}`);
+  if (pub.name !== k.name) throw new NixosError('NIXOS_KEY_INVALID', `key ${k.name}: publicKey is named ${q(pub.name)}, not ${q(k.name)}`);
   if (k.node !== null && !nodes.has(k.node)) {
     throw new NixosError('NIXOS_INVENTORY_INVALID', `key ${k.name} belongs to node ${q(k.node)}, which is not in the inventory`);
   }

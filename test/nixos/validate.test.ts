@@ -35,3 +35,30 @@ test('substituter URLs are exactly https://<host>?priority=<n>', () => {
     assert.throws(() => checkSubstituterUrl(bad), NixosError, bad);
   }
 });
+
+test('signing keys in the inventory are checked with the signing area parser: canonical name:base64(32 bytes), same name', async () => {
+  const { emptyInventory } = await import('../../src/inventory/model.js');
+  const { generateKeyPair } = await import('../../src/signing/keys.js');
+  const { checkInventoryForEmit } = await import('../../src/nixos/validate.js');
+  const kp = generateKeyPair('cache.a.test-1');
+  const inv = (publicKey: string, name = 'cache.a.test-1') => {
+    const d = emptyInventory();
+    d.signingKeys.push({ name, node: null, publicKey, secretKeyPath: null, origin: 'imported', state: 'next', history: [] });
+    return d;
+  };
+  checkInventoryForEmit(inv(kp.publicKey));
+  const b64 = kp.publicKey.split(':')[1]!;
+  // Last base64 character with non-zero padding bits: the same bytes, a second spelling.
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const sloppy = b64.slice(0, 42) + ALPHABET[ALPHABET.indexOf(b64[42]!) ^ 1]! + '=';
+  assert.equal(Buffer.from(sloppy, 'base64').toString('base64'), b64);
+  for (const [label, d] of [
+    ['a secret key', inv(kp.secretKey)],
+    ['trailing newline', inv(kp.publicKey + '\n')],
+    ['non-canonical base64', inv(`cache.a.test-1:${sloppy}`)],
+    ['another name', inv(kp.publicKey.replace('cache.a.test-1', 'cache.a.test-2'))],
+    ['a bad key name', inv(kp.publicKey, 'k/1')],
+  ] as const) {
+    assert.throws(() => checkInventoryForEmit(d), (e: unknown) => e instanceof NixosError && e.code === 'NIXOS_KEY_INVALID' && !e.message.includes(kp.secretKey), label);
+  }
+});
