@@ -2,14 +2,14 @@
 // can check every entry with a key the root (through the intermediate) vouches for. Called where the
 // intermediate key is already unlocked (`nixca issuer install`, `nixca serve` start); idempotent.
 import { readFile, writeFile, rename, open } from 'node:fs/promises';
-import { sha256Hex, spkiFingerprint } from '../ca/inspect.js';
-import { signingAlgorithm, spkiOf } from '../ca/keys.js';
+import { spkiFingerprint } from '../ca/inspect.js';
+import { signingAlgorithm } from '../ca/keys.js';
 import type { IssuerMaterial } from '../ca/leaf.js';
 import { randomSerial } from '../ca/serial.js';
 import { x509 } from '../ca/x509.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
 import { AuditError } from './errors.js';
-import { appendAudit, auditPaths, loadOrCreateAuditKey } from './log.js';
+import { appendAudit, auditPaths, keyIdOf, loadOrCreateAuditKey } from './log.js';
 
 /** Subject of audit-signing certificates. Not a host name: name constraints on dNSName do not apply. */
 /** RFC 9336 §3.1: signing of documents (here: audit-log entries). */
@@ -55,8 +55,7 @@ export async function certifyAuditKey(
   const p = auditPaths(stateDir);
   const result = await withFileLock(p.lock, async (): Promise<CertifyResult & { keyId: string }> => {
     const { keys } = await loadOrCreateAuditKey(stateDir);
-    const keySpki = await spkiOf(keys.publicKey);
-    const keyId = sha256Hex(keySpki);
+    const keyId = await keyIdOf(keys.publicKey);
     const existing = await readAuditCertificates(stateDir);
     for (const c of existing) {
       if (

@@ -411,7 +411,3 @@ export async function readAudit(stateDir: string): Promise<{ records: AuditRecor
   }
   return { records, damagedLines, tornBytes: Buffer.byteLength(torn) };
 }
-
-export async function auditLogExists(stateDir: string): Promise<boolean> {
-  return stat(auditPaths(stateDir).log).then(() => true, () => false);
-}
