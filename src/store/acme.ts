@@ -15,7 +15,7 @@
 //
 // A crash can only tear the last line of a log, which is dropped at open (it was never
 // acknowledged). Nonces are not stored (src/acme/nonces.ts).
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../acme/store.js';
 import { StoreConflictError } from '../acme/store.js';
@@ -238,15 +238,20 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   const pendingCerts = new Map<string, CertificateRecord>();
   const accountCache = new Lru<AccountRecord>(opts.cacheSize ?? 4096);
   const certCache = new Lru<CertificateRecord>(opts.cacheSize ?? 4096);
+  // One read handle per log, opened on first use and kept: a certificate download or an account
+  // cache miss is one pread, not open + pread + close. Neither file is ever rewritten (only
+  // working.jsonl is compacted), so a handle stays valid for the store's lifetime.
+  const readers = new Map<'ledger' | 'chains', Promise<FileHandle>>();
   async function readAt(file: 'ledger' | 'chains', loc: Loc): Promise<Buffer> {
-    const fh = await open(file === 'ledger' ? ledgerFile : chainsFile, 'r');
-    try {
-      const buf = Buffer.alloc(loc.length);
-      await fh.read(buf, 0, loc.length, loc.offset);
-      return buf;
-    } finally {
-      await fh.close();
+    let fh = readers.get(file);
+    if (!fh) {
+      fh = open(file === 'ledger' ? ledgerFile : chainsFile, 'r');
+      readers.set(file, fh);
+      fh.catch(() => readers.delete(file));
     }
+    const buf = Buffer.alloc(loc.length);
+    await (await fh).read(buf, 0, loc.length, loc.offset);
+    return buf;
   }
   async function loadAccount(id: string): Promise<AccountRecord | undefined> {
     const p = pendingAccounts.get(id) ?? accountCache.get(id);
@@ -572,7 +577,9 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
     },
     async close() {
       if (compacting) await compacting;
-      await Promise.all([ledger.close(), working.close(), chains.close()]);
+      const handles = [...readers.values()];
+      readers.clear();
+      await Promise.all([ledger.close(), working.close(), chains.close(), ...handles.map((h) => h.then((fh) => fh.close(), () => undefined))]);
       await lock?.release();
       lock = undefined;
     },
