@@ -7,14 +7,19 @@ import { CliError } from './errors.js';
 import { emit } from './io.js';
 import type { FleetStatus, IssuedCertificate, RevokedCertificate } from '../src/status/status.js';
 import type { ProbeReport } from '../src/probe/probe.js';
+import type * as NamesModule from '../src/inventory/names.js';
 
-/** `--resolve NAME=ADDR` or `NAME=ADDR:PORT` (IPv6 in brackets: `NAME=[::1]:8443`). */
-export function parseResolve(text: string): { name: string; address: string; port?: number } {
-  const m = /^([A-Za-z0-9.-]+)=(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) throw new CliError('usage', `--resolve must be NAME=ADDRESS or NAME=ADDRESS:PORT, got ${JSON.stringify(text)}`);
+/**
+ * `--resolve NAME=ADDR` or `NAME=ADDR:PORT` (IPv6 in brackets: `NAME=[::1]:8443`). NAME is a DNS
+ * name as the inventory keeps them (src/inventory/names.ts): any other text could never match a node.
+ */
+export function parseResolve(text: string, names: Pick<typeof NamesModule, 'isValidDnsName' | 'normalizeDnsName'>): { name: string; address: string; port?: number } {
+  const m = /^([^=\s]+)=(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  const name = m ? names.normalizeDnsName(m[1]!) : '';
+  if (!m || !names.isValidDnsName(name)) throw new CliError('usage', `--resolve must be NAME=ADDRESS or NAME=ADDRESS:PORT with NAME a DNS name, got ${JSON.stringify(text)}`);
   const port = m[3] === undefined ? undefined : Number(m[3]);
   if (port !== undefined && (port < 1 || port > 65535)) throw new CliError('usage', `--resolve ${text}: port out of range`);
-  return { name: m[1]!.toLowerCase(), address: m[2]!.replace(/^\[|\]$/g, ''), port };
+  return { name, address: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 
 /** Certificates and revocations from the ACME store, as status needs them. */
@@ -108,8 +113,9 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
           if (!h) throw new CliError('usage', `--probe-path must be a store path or its 32-character hash, got ${JSON.stringify(p)}`);
           return h;
         });
+        const names = await import('../src/inventory/names.js');
         const resolve = new Map((opts.resolve ?? []).map((r) => {
-          const x = parseResolve(r);
+          const x = parseResolve(r, names);
           return [x.name, x] as const;
         }));
         probe = await Promise.all(

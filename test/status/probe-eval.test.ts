@@ -1,13 +1,15 @@
 // The pure half of --probe: every verdict from a described observation, without a network.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseResolve } from '../../cli/status.js';
+import { parseResolve as parseResolveWith } from '../../cli/status.js';
+import * as names from '../../src/inventory/names.js';
 import { parseSince } from '../../cli/audit.js';
 import { evaluateProbe, probePathHash, type RawProbe } from '../../src/probe/probe.js';
 import { emptyInventory, type InventoryData } from '../../src/inventory/model.js';
 import { generateKeyPair, parseSecretKey } from '../../src/signing/keys.js';
 import { parseNarInfo, serializeNarInfo, signNarInfo } from '../../src/signing/narinfo.js';
 
+const parseResolve = (text: string) => parseResolveWith(text, names);
 const now = new Date('2026-11-22T12:00:00Z');
 const target = { node: 'nuc-1', host: 'cache.nuc-1.n3x.test', address: '127.0.0.1', port: 443 };
 const certs = [
@@ -57,6 +59,9 @@ test('flag parsers: --resolve, --probe-path, --since', () => {
   assert.deepEqual(parseResolve('cache.a.test=[::1]:8443'), { name: 'cache.a.test', address: '::1', port: 8443 });
   assert.throws(() => parseResolve('cache.a.test'), /NAME=ADDRESS/);
   assert.throws(() => parseResolve('cache.a.test=1.2.3.4:70000'), /out of range/);
+  // NAME as the inventory spells it: a trailing dot is dropped, a name no node can have is refused.
+  assert.deepEqual(parseResolve('cache.a.test.=10.0.0.1:8443'), { name: 'cache.a.test', address: '10.0.0.1', port: 8443 });
+  for (const bad of ['cache_a.test=10.0.0.1', 'cache..a.test=10.0.0.1', 'cache=10.0.0.1', '=10.0.0.1']) assert.throws(() => parseResolve(bad), /NAME=ADDRESS/, bad);
   assert.equal(probePathHash('/nix/store/0jqd0rlxzra1rs38rdxl43yh6rxchgc6-curl-7.82.0'), '0jqd0rlxzra1rs38rdxl43yh6rxchgc6');
   assert.equal(probePathHash('0jqd0rlxzra1rs38rdxl43yh6rxchgc6'), '0jqd0rlxzra1rs38rdxl43yh6rxchgc6');
   assert.equal(probePathHash('eeee'), null);
