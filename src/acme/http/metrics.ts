@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { FastifyInstance } from 'fastify';
 import type { AcmeContext, AcmeEvents } from '../context.js';
 import type { CrlPublisher } from '../crl.js';
+import { REVOCATION_REASONS } from '../revocation.js';
 import type { AcmeStoreStats } from '../store.js';
 
 export interface IntermediateInfo {
@@ -29,8 +30,6 @@ export interface HealthReport {
     crl?: { ok: boolean; crlNumber: number | null; thisUpdate: string | null; nextUpdate: string | null };
   };
 }
-
-const REVOCATION_REASON_LABEL: Record<number, string> = { 0: 'unspecified', 1: 'keyCompromise', 3: 'affiliationChanged', 4: 'superseded', 5: 'cessationOfOperation', 9: 'privilegeWithdrawn' };
 
 export function createObservability(ctx: AcmeContext, opts: { crl?: CrlPublisher; intermediate?: IntermediateInfo; defaultMetrics?: boolean }): Observability {
   const registry = new Registry();
@@ -149,7 +148,7 @@ export function createObservability(ctx: AcmeContext, opts: { crl?: CrlPublisher
         note(cert.node, cert.issuedAt, cert.notAfter);
       },
       certificateRevoked(rev) {
-        revoked.inc({ reason: REVOCATION_REASON_LABEL[rev.reason] ?? String(rev.reason) });
+        revoked.inc({ reason: REVOCATION_REASONS[rev.reason] ?? String(rev.reason) });
       },
       validationFinished(e) {
         validations.inc({ challenge: e.type, result: e.valid ? 'valid' : (e.problem ?? 'unknown') });
