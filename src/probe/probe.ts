@@ -9,6 +9,7 @@ import type { InventoryData, SigningKeyState } from '../inventory/model.js';
 import { isPublished } from '../inventory/signing-keys.js';
 import { parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { parseNarInfo, verifyNarInfo } from '../signing/narinfo.js';
+import { NIX32_ALPHABET } from '../signing/nix32.js';
 import type { IssuedCertificate, RevokedCertificate, StatusProblem } from '../status/status.js';
 
 export interface ProbeTarget {
@@ -49,13 +50,11 @@ export interface RawProbe {
   narinfo: { hash: string; status: number; body: string } | { error: string } | null;
 }
 
-const STORE_HASH = /^[0123456789abcdfghijklmnpqrsvwxyz]{32}$/;
+const PROBE_PATH = new RegExp(`^(?:/[^/]+(?:/[^/]+)*/)?([${NIX32_ALPHABET}]{32})(?:-.*)?$`);
 
 /** Accepts a bare hash or a /nix/store/HASH-name path; returns the hash part. */
 export function probePathHash(text: string): string | null {
-  const t = text.trim();
-  const m = /^(?:\/[^/]+(?:\/[^/]+)*\/)?([0123456789abcdfghijklmnpqrsvwxyz]{32})(?:-.*)?$/.exec(t);
-  return m && STORE_HASH.test(m[1]!) ? m[1]! : null;
+  return PROBE_PATH.exec(text.trim())?.[1] ?? null;
 }
 
 function peerToServed(peer: PeerCertificate, socket: TLSSocket, host: string): ServedCertificate {
