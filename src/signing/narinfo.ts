@@ -3,7 +3,7 @@
 // same bytes back, and adding a signature changes nothing else.
 import { SigningError } from './errors.js';
 import { baseNameOf, checkBaseName, DEFAULT_STORE_DIR, fingerprintPath } from './fingerprint.js';
-import { parseSignature, signDetached, verifySignatureBytes, type PublicKey, type SecretKey } from './keys.js';
+import { formatPublicKey, parseSignature, signDetached, verifySignatureBytes, type PublicKey, type SecretKey } from './keys.js';
 
 export interface NarInfoField {
   key: string;
@@ -129,8 +129,7 @@ export function verifyNarInfo(info: NarInfo, trusted: readonly PublicKey[], stor
     if (!parsed) return { sig, keyName: null, verdict: 'malformed', trustedKey: null };
     const key = byName.get(parsed.name);
     if (!key) return { sig, keyName: parsed.name, verdict: 'untrusted-key-name', trustedKey: null };
-    const trustedKey = `${key.name}:${Buffer.from(key.bytes).toString('base64')}`;
-    return { sig, keyName: parsed.name, verdict: verifySignatureBytes(fp, parsed.bytes, key) ? 'valid' : 'bad-signature', trustedKey };
+    return { sig, keyName: parsed.name, verdict: verifySignatureBytes(fp, parsed.bytes, key) ? 'valid' : 'bad-signature', trustedKey: formatPublicKey(key) };
   });
   return { storePath: info.storePath, fingerprint: fp, signatures, validCount: signatures.filter((s) => s.verdict === 'valid').length };
 }
