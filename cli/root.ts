@@ -111,17 +111,11 @@ async function ensureEmptyDir(dir: string): Promise<void> {
 async function openRootDir(dir: string): Promise<OpenRoot> {
   const { join } = await import('node:path');
   const { exists, readText } = await import('./files.js');
-  const { x509 } = await import('../src/ca/x509.js');
+  const { readCert } = await import('./issuer.js');
   if (!(await exists(join(dir, ROOT_FILES.cert))) || !(await exists(join(dir, ROOT_FILES.ledger)))) {
     throw new CliError('not-found', `${dir} is not a root directory (no ${ROOT_FILES.cert} / ${ROOT_FILES.ledger}); create one with "nixca root init"`);
   }
-  const pem = await readText(join(dir, ROOT_FILES.cert), 'root certificate');
-  let certificate;
-  try {
-    certificate = new x509.X509Certificate(pem);
-  } catch (err) {
-    throw new CliError('input', `${join(dir, ROOT_FILES.cert)} is not a PEM certificate: ${(err as Error).message}`);
-  }
+  const certificate = await readCert(join(dir, ROOT_FILES.cert), 'root certificate');
   let ledger: Ledger;
   try {
     ledger = JSON.parse(await readText(join(dir, ROOT_FILES.ledger), 'ledger')) as Ledger;
@@ -562,23 +556,17 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .command('verify')
     .description('check every entry of DIR/transcript.jsonl with only the root certificate (exit 1 if it was tampered with)')
     .requiredOption('--dir <dir>', 'root directory (or any directory holding transcript.jsonl)')
-    .option('--root <file>', 'the root certificate to verify with (default DIR/root.pem)')
+    .option('--root <file>', 'the root certificate to verify with, PEM or DER (default DIR/root.pem)')
     .option('--json', 'print JSON')
     .action(async (opts: { dir: string; root?: string; json?: boolean }) => {
       const { join, resolve } = await import('node:path');
-      const { readText } = await import('./files.js');
-      const { x509 } = await import('../src/ca/x509.js');
+      const { exists, readText } = await import('./files.js');
+      const { readCert } = await import('./issuer.js');
       const { verifyLog } = await import('../src/ca/chainlog.js');
       const { certFingerprint, colonHex } = await import('../src/ca/inspect.js');
       const dir = resolve(ctx.io.cwd, opts.dir);
       const rootPath = opts.root ? resolve(ctx.io.cwd, opts.root) : join(dir, ROOT_FILES.cert);
-      let cert;
-      try {
-        cert = new x509.X509Certificate(await readText(rootPath, 'root certificate'));
-      } catch (err) {
-        if (err instanceof CliError) throw err;
-        throw new CliError('input', `${rootPath} is not a PEM certificate`);
-      }
+      const cert = await readCert(rootPath, 'root certificate');
       const text = await readText(join(dir, ROOT_FILES.transcript), 'transcript');
       const v = await verifyLog(text, await cert.publicKey.export());
       const problems = [...v.problems];
@@ -590,7 +578,6 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
         problems.unshift({ line: 1, reason: 'the first entry is not the creation of this root certificate' });
       }
       // The ledger (when present) remembers the last head: a removed LAST entry shows up here.
-      const { exists } = await import('./files.js');
       if (problems.length === 0 && (await exists(join(dir, ROOT_FILES.ledger)))) {
         try {
           const ledger = JSON.parse(await readText(join(dir, ROOT_FILES.ledger), 'ledger')) as Ledger;

@@ -75,6 +75,7 @@ test('bad input leaves everything as it was', async (t) => {
   fails(await runCli(['root', 'init', '--dir', join(dir, 'out', '..'), '--name', 'Again', '--permit-dns', 'n3x.internal', '--passphrase-file', pass]), 5, /is not empty/);
   fails(await runCli(['root', 'revoke', '--dir', rootDir, '--serial', '01', '--passphrase-file', pass]), 4, /no intermediate with serial 01/);
   fails(await runCli(['root', 'crl', '--dir', join(dir, 'out'), '--out', join(dir, 'x.crl'), '--passphrase-file', pass]), 4, /is not a root directory/);
+  fails(await runCli(['root', 'transcript', 'verify', '--dir', rootDir, '--root', pass]), 3, /is not a certificate/);
   assert.deepEqual(await snapshot(dir), before);
 
   // Input errors of root init write nothing either.
@@ -98,6 +99,11 @@ test('bad input leaves everything as it was', async (t) => {
   r = await sign(goodCsr, '--passphrase-file', pass);
   assert.equal(r.code, 0, r.stderr);
   fails(await sign(goodCsr, '--passphrase-file', pass), 5, /already exists; refusing to overwrite/);
+  // transcript verify takes the root certificate as PEM or DER.
+  const derRoot = join(dir, 'root.der');
+  assert.equal((await openssl(['x509', '-in', join(rootDir, 'root.pem'), '-outform', 'DER', '-out', derRoot])).code, 0);
+  r = await runCli(['root', 'transcript', 'verify', '--dir', rootDir, '--root', derRoot]);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('issuer init and install refuse what does not fit', async (t) => {
