@@ -1,6 +1,7 @@
 // JWS request authentication (RFC 8555 §6.2, §6.4, §6.5) through jose. The HTTP layer passes the
 // parsed body and the exact request URL; this module decides everything else.
 import { base64url, calculateJwkThumbprint, flattenedVerify, importJWK, type FlattenedJWS, type JWK } from 'jose';
+import { isObject } from './context.js';
 import { problem } from './problems.js';
 
 /** §6.2: ES256 MUST, EdDSA SHOULD; RS256 for older clients. Never "none" or a MAC (§6.2). */
@@ -45,10 +46,6 @@ function decodeJson(b64: string, what: string): unknown {
   } catch {
     throw problem('malformed', `${what} is not base64url-encoded JSON`);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -4,6 +4,7 @@
 import { nodeOwns, ownerOf } from '../inventory/inventory.js';
 import type { InventoryData, NodeRecord } from '../inventory/model.js';
 import { isValidDnsName, normalizeDnsName } from '../inventory/names.js';
+import { isObject } from './context.js';
 import type { AccountRecord, Identifier } from './model.js';
 import { problem, problemDocument, type ProblemDocument } from './problems.js';
 
@@ -14,10 +15,6 @@ export interface PolicyDecision {
   identifiers: Identifier[];
   /** The node that owns every name. */
   node: NodeRecord;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Parses newOrder identifiers (§7.4): a non-empty array of {type, value}; duplicates collapse. */
