@@ -23,6 +23,12 @@ export function parseDuration(flag: string) {
 export const DEFAULT_MIN_PREPUBLISH = '24h';
 export const DEFAULT_MIN_OVERLAP = '24h';
 
+/** The inventory for reading only: no state directory is created and nothing is audited. */
+async function readInventory(ctx: CliContext, state: string | undefined): Promise<InventoryData> {
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  return (await openInventoryStore(stateDir(ctx, state))).read();
+}
+
 async function store(ctx: CliContext, state: string | undefined) {
   const { openInventoryStore } = await import('../src/store/inventory.js');
   // Issue #7: every key transition (generate, import, rotate, revoke) goes to the audit log,
@@ -306,8 +312,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .action(async (node: string | undefined, opts: { state?: string; json?: boolean }) => {
       const views = await import('../src/inventory/signing-keys.js');
       const { getNode } = await import('../src/inventory/inventory.js');
-      const inv = await store(ctx, opts.state);
-      const data = await inv.read();
+      const data = await readInventory(ctx, opts.state);
       if (node) getNode(data, node);
       emit(ctx.io, opts, statusOf(data, node, views), statusText);
     });
@@ -343,7 +348,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       for (const k of opts.key) keys.push(parseSecretKey(await readText(k, 'secret key file')));
       if (opts.state) {
         const { checkNotRevoked } = await import('../src/signing/rotation.js');
-        const data = await (await store(ctx, opts.state)).read();
+        const data = await readInventory(ctx, opts.state);
         for (const k of keys) checkNotRevoked(data, toPublicKey(k));
       }
       const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
@@ -384,7 +389,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       if (opts.node) {
         const { getNode } = await import('../src/inventory/inventory.js');
         const { publishedKeysFor } = await import('../src/inventory/signing-keys.js');
-        const data = await (await store(ctx, opts.state)).read();
+        const data = await readInventory(ctx, opts.state);
         getNode(data, opts.node);
         list.push(...publishedKeysFor(data, opts.node));
       }

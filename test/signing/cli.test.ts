@@ -250,3 +250,15 @@ test('sign-narinfo / verify-narinfo: output modes, exit 1 when no signature is v
   assert.equal(proc.code, 1);
   assert.equal(proc.stderr.trim().split('\n').length, 1);
 });
+
+test('read-only key commands do not create a state directory that is not there', async (t) => {
+  const dir = await tempDir(t, 'nixca-key-ro-');
+  const missing = join(dir, 'typo');
+  const r = await runCli(['key', 'status', '--json', '--state', missing]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).nodes, []);
+  const narinfo = join(dir, 'x.narinfo');
+  await writeFile(narinfo, NARINFO);
+  oneLine(await runCli(['key', 'verify-narinfo', narinfo, '--node', 'nuc-1', '--state', missing]), 4, /nuc-1/);
+  await assert.rejects(stat(missing), { code: 'ENOENT' });
+});
