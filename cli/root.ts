@@ -133,7 +133,7 @@ async function openRootDir(dir: string): Promise<OpenRoot> {
 }
 
 /** The root passphrase from --share files (Shamir) or the usual sources (file, credential, prompt). */
-async function rootPassphrase(io: Io, root: OpenRoot, flags: UnlockFlags, credential = ROOT_PASSPHRASE_CREDENTIAL): Promise<{ passphrase: string; fromShares: boolean }> {
+async function rootPassphrase(io: Io, root: OpenRoot, flags: UnlockFlags): Promise<{ passphrase: string; fromShares: boolean }> {
   if (flags.share?.length) {
     if (flags.passphraseFile) throw new CliError('usage', 'give either --passphrase-file or --share, not both');
     const { readText } = await import('./files.js');
@@ -147,7 +147,7 @@ async function rootPassphrase(io: Io, root: OpenRoot, flags: UnlockFlags, creden
     return { passphrase, fromShares: true };
   }
   const { getPassphrase } = await import('./secrets.js');
-  return { passphrase: await getPassphrase(io, { file: flags.passphraseFile, credential, confirm: false, purpose: 'root key' }), fromShares: false };
+  return { passphrase: await getPassphrase(io, { file: flags.passphraseFile, credential: ROOT_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'root key' }), fromShares: false };
 }
 
 /** Decrypts the root key and checks that it is the key of root.pem. */
