@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { ensureDir, exists, readText, writeFileAtomic } from './files.js';
-import type { LoadedIssuer } from './serve-run.js';
+import { DEFAULT_LISTEN, parseListen, resolveBaseUrl, type LoadedIssuer } from './serve-run.js';
 import type { ServeOptions } from './serve.js';
 
 export const DEV_STATE_DIR = 'nixca-state';
@@ -128,8 +128,8 @@ async function createDevNode(ctx: CliContext, dir: string, issuer: LoadedIssuer)
 }
 
 function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstRun: boolean, rootPath: string): void {
-  const port = /:(\d+)$/.exec(opts.listen ?? '127.0.0.1:8443')?.[1] ?? '8443';
-  const base = (opts.baseUrl ?? `https://localhost:${port}/`).replace(/\/?$/, '/');
+  // The same base URL the server will use (links, JWS url check), not a second derivation of it.
+  const base = resolveBaseUrl(opts.baseUrl, parseListen(opts.listen ?? DEFAULT_LISTEN)).href;
   const directory = `${base}directory`;
   const eabPath = join(dir, DEV_FILES.eab);
   ctx.io.out([
