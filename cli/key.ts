@@ -109,7 +109,6 @@ async function createNextKey(ctx: CliContext, stateFlag: string | undefined, sco
       let secret: string | undefined;
       if (mode === 'import') {
         publicKey = opts.public!.trim();
-        parsePublicKey(publicKey);
       } else {
         let name: string;
         if (opts.name) name = checkKeyName(opts.name);
@@ -120,7 +119,7 @@ async function createNextKey(ctx: CliContext, stateFlag: string | undefined, sco
         publicKey = kp.publicKey;
         secret = kp.secretKey;
       }
-      const keyName = publicKey.slice(0, publicKey.indexOf(':'));
+      const keyName = parsePublicKey(publicKey).name;
       const rec = addKey(
         data,
         {
@@ -160,7 +159,7 @@ function statusOf(data: InventoryData, node: string | undefined, views: typeof S
   return {
     nodes: nodes.map((n) => ({
       node: n,
-      keys: views.keysForNode(data, n).filter((k) => k.node === n).map(keyView),
+      keys: data.signingKeys.filter((k) => k.node === n).map(keyView),
       trustedPublicKeys: views.publishedKeysFor(data, n),
       signKeyPaths: views.signKeyPathsFor(data, n),
     })),
@@ -250,7 +249,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       ) => {
         const scope = scopeOf(node, opts.shared);
         if (opts.secretOut && opts.public) throw new CliError('usage', 'give --secret-out (generate) or --public (import), not both');
-        const { planRotation, applyRotation } = await import('../src/signing/rotation.js');
+        const { planRotation, applyRotation, scopeKeys } = await import('../src/signing/rotation.js');
         const inv = await store(ctx, opts.state);
         const plan = planRotation(await inv.read(), scope);
         const label = scope ?? '--shared';
@@ -270,7 +269,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
           const step = planRotation(data, scope);
           if (step.action === 'create-next') throw new CliError('conflict', 'the key states changed while rotating; run the command again');
           const applied = applyRotation(data, step, { minPrepublishMs: opts.minPrepublish, minOverlapMs: opts.minOverlap, overlapSigning: Boolean(opts.overlap), force: Boolean(opts.force), reason: opts.reason }, ctx.io.now());
-          return { applied, keys: data.signingKeys.filter((k) => k.node === scope).map(keyView) };
+          return { applied, keys: scopeKeys(data, scope).map(keyView) };
         });
         const a = done.applied;
         emit(ctx.io, opts, { ...a, keys: done.keys }, () => {
