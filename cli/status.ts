@@ -23,7 +23,7 @@ export function parseResolve(text: string, names: Pick<typeof NamesModule, 'isVa
 }
 
 /** Certificates and revocations from the ACME store, as status needs them. */
-export async function readIssued(state: string): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[] }> {
+async function readIssued(state: string): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[] }> {
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
   const { ACME_DIR, openAcmeStore } = await import('../src/store/acme.js');

@@ -73,7 +73,7 @@ export interface FleetStatus {
 
 const DAY_MS = 86_400_000;
 
-export function daysLeft(notAfter: string, now: Date): number {
+function daysLeft(notAfter: string, now: Date): number {
   return Math.round(((new Date(notAfter).getTime() - now.getTime()) / DAY_MS) * 10) / 10;
 }
 
