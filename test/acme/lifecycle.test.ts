@@ -52,6 +52,23 @@ describe('lifecycle', () => {
     }
   });
 
+  it('a second server on a store another process writes is refused (AcmeSetupError, conflict), before anything is served', async () => {
+    const env = await testEnv();
+    const second = await openAcmeStore(env.dir);
+    try {
+      assert.equal(second.readOnly, true, 'the first store holds the writer lock');
+      assert.throws(() => buildAcmeApp({ ...env.deps, store: second }), (err: Error & { kind?: string }) => {
+        assert.equal(err.name, 'AcmeSetupError');
+        assert.equal(err.kind, 'conflict');
+        assert.match(err.message, /read-only/);
+        return true;
+      });
+    } finally {
+      await second.close();
+      await env.cleanup();
+    }
+  });
+
   it('challengeWaitMs: the challenge response waits for a quick validation (valid at once) and answers processing with Retry-After for a slow one', async () => {
     const env = await testEnv({ challengeWaitMs: 300 });
     const app = buildAcmeApp(env.deps);
