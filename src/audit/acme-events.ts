@@ -5,13 +5,8 @@
 // request (the certificate or revocation is already committed).
 import type { AcmeEvents } from '../acme/context.js';
 import type { CertificateRecord, RevocationRecord } from '../acme/model.js';
+import { x509 } from '../ca/x509.js';
 import { appendAudit, type AppendOptions } from './log.js';
-
-/** RFC 5280 §5.3.1 CRLReason names (codes 2, 6, 8, 10 are never used for our leaves). */
-const CRL_REASON: Record<number, string> = {
-  0: 'unspecified', 1: 'keyCompromise', 2: 'cACompromise', 3: 'affiliationChanged', 4: 'superseded',
-  5: 'cessationOfOperation', 6: 'certificateHold', 8: 'removeFromCRL', 9: 'privilegeWithdrawn', 10: 'aACompromise',
-};
 
 export function issuedEvent(cert: CertificateRecord) {
   return {
@@ -38,7 +33,8 @@ export function revokedEvent(rev: RevocationRecord, cert: CertificateRecord | un
     subject: rev.serial,
     node: cert?.node ?? null,
     time: new Date(rev.revokedAt),
-    details: { serial: rev.serial, reason: CRL_REASON[rev.reason] ?? `code ${rev.reason}`, reasonCode: rev.reason, by: rev.by, names: cert?.names ?? [] },
+    // RFC 5280 §5.3.1 CRLReason names, as src/ca/inspect.ts shows them.
+    details: { serial: rev.serial, reason: (x509.X509CrlReason[rev.reason] as string | undefined) ?? `code ${rev.reason}`, reasonCode: rev.reason, by: rev.by, names: cert?.names ?? [] },
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditAcmeEvents } from '../../src/audit/acme-events.js';
+import { auditAcmeEvents, revokedEvent } from '../../src/audit/acme-events.js';
 import { readAudit } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import type { CertificateRecord } from '../../src/acme/model.js';
@@ -39,4 +39,13 @@ test('ACME issuance and revocation hooks append chained entries, also when many 
   const issued = records.find((r) => r.subject === cert(0).serial)!;
   assert.equal(issued.time, cert(0).issuedAt);
   assert.equal(issued.details.orderId, 'order-0');
+});
+
+test('revocation entries name the RFC 5280 reason; a code without a name is kept as a number', () => {
+  const rev = (reason: number) => revokedEvent({ serial: 'aa', reason, revokedAt: '2026-11-22T01:00:00.000Z', by: 'operator' }, undefined).details;
+  assert.equal(rev(0).reason, 'unspecified');
+  assert.equal(rev(5).reason, 'cessationOfOperation');
+  assert.equal(rev(9).reason, 'privilegeWithdrawn');
+  assert.equal(rev(7).reason, 'code 7');
+  assert.deepEqual(rev(7).names, []);
 });
