@@ -19,7 +19,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendEntry, canonicalJson, entryHash, verifyLog, type ChainEntry } from '../ca/chainlog.js';
+import { appendEntry, canonicalJson, entryHash, isChainEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { CaError } from '../ca/errors.js';
 import { generateKeyPair, importPrivateKeyPem, exportPrivateKeyPem, spkiOf } from '../ca/keys.js';
 import { crypto } from '../ca/x509.js';
@@ -107,12 +107,6 @@ export function toRecord(e: ChainEntry): AuditRecord {
     details: d.details && typeof d.details === 'object' && !Array.isArray(d.details) ? (d.details as Record<string, unknown>) : {},
     hash: entryHash(e),
   };
-}
-
-function isChainEntry(v: unknown): v is ChainEntry {
-  const e = v as ChainEntry;
-  return typeof e === 'object' && e !== null && Number.isInteger(e.seq) && typeof e.time === 'string' && typeof e.event === 'string' &&
-    typeof e.data === 'object' && e.data !== null && typeof e.prev === 'string' && typeof e.sig === 'string';
 }
 
 export function parseEntryLine(line: string): ChainEntry | null {

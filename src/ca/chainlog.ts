@@ -100,7 +100,8 @@ export interface ChainVerification {
   entries: ChainEntry[];
 }
 
-function isEntry(v: unknown): v is ChainEntry {
+/** The shape of an entry (src/audit/log.ts reads single lines with it too); says nothing of its signature. */
+export function isChainEntry(v: unknown): v is ChainEntry {
   const e = v as ChainEntry;
   return (
     typeof e === 'object' && e !== null && Number.isInteger(e.seq) && typeof e.time === 'string' && typeof e.event === 'string' &&
@@ -116,7 +117,7 @@ export function parseLog(text: string): { entries: (ChainEntry | null)[]; proble
   const entries = lines.map((l, i) => {
     try {
       const v: unknown = JSON.parse(l);
-      if (isEntry(v)) return v;
+      if (isChainEntry(v)) return v;
       problems.push({ line: i + 1, reason: 'not a log entry (missing or mistyped fields)' });
     } catch {
       problems.push({ line: i + 1, reason: 'not JSON (damaged line)' });
