@@ -305,9 +305,8 @@ async function drainAppends(stateDir: string, key: string, q: { waiting: Pending
 
 const lastAppended = new Map<string, { ino: number; size: number; keys: CryptoKeyPair; entry: ChainEntry }>();
 
-async function appendLocked(stateDir: string, events: AuditEvent | readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
-  const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
-  list.forEach(checkEvent);
+/** `list` was checked (checkEvent) by appendAudit, per caller. */
+async function appendLocked(stateDir: string, list: readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
   const now = opts.now ?? (() => new Date());
   const p = auditPaths(stateDir);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
