@@ -4,7 +4,7 @@ import type { JWK } from 'jose';
 import { emit, isObject, newId, type AcmeContext } from './context.js';
 import { verifyEab } from './eab.js';
 import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
-import type { AccountRecord } from './model.js';
+import type { AccountRecord, CertificateRecord } from './model.js';
 import { problem } from './problems.js';
 import { StoreConflictError } from './store.js';
 
@@ -33,6 +33,14 @@ export async function accountForKid(ctx: AcmeContext, id: string | undefined): P
   if (!account) throw problem('accountDoesNotExist', 'no account exists at this "kid" URL');
   if (account.status !== 'valid') throw problem('unauthorized', `the account is ${account.status}`, { status: 401 });
   return account;
+}
+
+/**
+ * Whether `account` may read or replace (RFC 9773 §5) a certificate: its own, or one ordered by
+ * any account bound to the same inventory node (a node re-registering keeps its certificates).
+ */
+export function accountHoldsCertificate(account: AccountRecord, cert: Pick<CertificateRecord, 'accountId' | 'node'>): boolean {
+  return cert.accountId === account.id || (account.node !== null && account.node === cert.node);
 }
 
 export async function newAccount(ctx: AcmeContext, jws: VerifiedJws): Promise<{ account: AccountRecord; created: boolean }> {

@@ -2,6 +2,7 @@
 // (§5). The window itself is computed by src/status/ari-window.ts, so `nixca status` and this
 // endpoint always give the same answer for the same certificate.
 import { decodeCertId, renewalInfoBody, retryAfterSeconds, windowForNode } from '../status/ari-window.js';
+import { accountHoldsCertificate } from './accounts.js';
 import type { AcmeContext } from './context.js';
 import type { AccountRecord, CertificateRecord, Identifier } from './model.js';
 import { problem } from './problems.js';
@@ -65,7 +66,7 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
   const id = parseCertId(replaces, '"replaces"');
   const cert = await certificateOf(ctx, id);
   if (!cert) throw problem('malformed', '"replaces" names no certificate issued by this CA');
-  if (cert.accountId !== account.id && (account.node === null || account.node !== cert.node)) {
+  if (!accountHoldsCertificate(account, cert)) {
     throw problem('unauthorized', 'the certificate named by "replaces" belongs to another account');
   }
   const names = new Set(identifiers.map((i) => i.value));

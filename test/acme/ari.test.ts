@@ -130,6 +130,12 @@ describe('ARI (RFC 9773)', () => {
   it('replaces: reflected in the order and the certificate; checked for form, account, shared identifier and replacement', async () => {
     const old = await a1.issue([NODE_A.dns[0]!]);
     const { certId } = certIdOf(old.chainPem);
+    // The same rule decides who may download it (RFC 8555 §7.4.2): the node's accounts, no other.
+    const certUrl = old.order.certificate as string;
+    assert.equal((await a2.post(certUrl, '')).body, old.chainPem, 'another account of the same node downloads it');
+    const foreign = await b.post(certUrl, '');
+    assert.equal(foreign.status, 403);
+    assert.equal(foreign.json().type, 'urn:ietf:params:acme:error:unauthorized');
 
     const bad = await a1.newOrder([NODE_A.dns[0]!], { replaces: 'not-a-cert-id' });
     assert.equal(bad.status, 400);

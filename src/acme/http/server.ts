@@ -2,7 +2,7 @@
 // error handler rendering every failure as application/problem+json (RFC 8555 §6.7), and thin
 // routes that call the ACME core (step-ca's api/handler.go shape).
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { accountForKid, keyChange, newAccount, updateAccount } from '../accounts.js';
+import { accountForKid, accountHoldsCertificate, keyChange, newAccount, updateAccount } from '../accounts.js';
 import { ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
 import type { AcmeContext } from '../context.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
@@ -279,7 +279,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     const record = serial ? await ctx.store.getCertificate(serial) : undefined;
     const chain = record && (await ctx.store.getCertificateChain(serial));
     if (!record || !chain) throw problem('malformed', 'no such certificate', { status: 404 });
-    if (record.accountId !== account!.id && (account!.node === null || account!.node !== record.node)) {
+    if (!accountHoldsCertificate(account!, record)) {
       throw problem('unauthorized', 'this certificate belongs to another account');
     }
     return reply.code(200).type('application/pem-certificate-chain').send(Buffer.from(chain));
