@@ -19,7 +19,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendEntry, canonicalJson, entryHash, isChainEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
+import { appendEntry, canonicalJson, entryHash, isChainEntry, serializeEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { CaError } from '../ca/errors.js';
 import { generateKeyPair, importPrivateKeyPem, exportPrivateKeyPem, spkiOf } from '../ca/keys.js';
 import { crypto } from '../ca/x509.js';
@@ -363,7 +363,7 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       const fh = await open(p.log, 'a', 0o600);
       try {
         if (tail.torn) await fh.truncate(tail.completeSize);
-        await fh.write(out.map((e) => canonicalJson(e) + '\n').join(''));
+        await fh.write(out.map(serializeEntry).join(''));
         await fh.sync();
         const after = await fh.stat();
         lastAppended.set(p.log, { ino: after.ino, size: after.size, keys, entry: out[out.length - 1]! });
