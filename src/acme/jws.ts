@@ -31,6 +31,8 @@ export interface VerifiedJws {
 }
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
+// Strict UTF-8 (invalid bytes throw); one instance, since a non-streaming decode keeps no state.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function b64Field(obj: Record<string, unknown>, name: string): string {
   const v = obj[name];
@@ -42,7 +44,7 @@ function b64Field(obj: Record<string, unknown>, name: string): string {
 
 function decodeJson(b64: string, what: string): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(b64)));
+    return JSON.parse(UTF8.decode(base64url.decode(b64)));
   } catch {
     throw problem('malformed', `${what} is not base64url-encoded JSON`);
   }
@@ -97,7 +99,8 @@ export function publicJwk(jwk: unknown): JWK {
     }
     case 'RSA': {
       const n = s('n');
-      const bits = (base64url.decode(n).length - (base64url.decode(n)[0] === 0 ? 1 : 0)) * 8;
+      const modulus = base64url.decode(n);
+      const bits = (modulus.length - (modulus[0] === 0 ? 1 : 0)) * 8;
       if (bits < 2048) throw problem('badPublicKey', `RSA keys must be at least 2048 bits (got ${bits})`);
       if (bits > 8192) throw problem('badPublicKey', `RSA keys above 8192 bits are not accepted (got ${bits})`);
       return { kty: 'RSA', n, e: s('e') };
@@ -193,7 +196,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
   if (verdict === 'unknown') throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh Replay-Nonce');
   let payloadText: string;
   try {
-    payloadText = new TextDecoder('utf-8', { fatal: true }).decode(payloadBytes);
+    payloadText = UTF8.decode(payloadBytes);
   } catch {
     throw problem('malformed', 'the JWS payload is not UTF-8');
   }
@@ -218,7 +221,7 @@ export async function verifyInnerJws(body: unknown, outerUrl: string): Promise<{
   const bytes = await verifySignature(jws, header.alg as string, jwk);
   let payload: unknown;
   try {
-    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    payload = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw problem('malformed', 'the inner JWS payload is not JSON');
   }
