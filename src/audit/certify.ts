@@ -34,6 +34,16 @@ export async function readAuditCertificates(stateDir: string): Promise<x509.X509
   }
 }
 
+/** `cert` names `issuer` as its issuer and carries its signature (no validity or path checks). */
+export async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
+  if (cert.issuer !== issuer.subject) return false;
+  try {
+    return await cert.verify({ publicKey: await issuer.publicKey.export(), signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+
 export interface CertifyResult {
   certificate: x509.X509Certificate;
   /** False when a certificate from this issuer for this key was already valid long enough. */
@@ -60,8 +70,7 @@ export async function certifyAuditKey(
     for (const c of existing) {
       if (
         spkiFingerprint(c.publicKey) === keyId &&
-        c.issuer === issuer.certificate.subject &&
-        (await c.verify({ publicKey: await issuer.certificate.publicKey.export(), signatureOnly: true }).catch(() => false)) &&
+        (await signedBy(c, issuer.certificate)) &&
         c.notAfter.getTime() - now.getTime() >= Math.min(minRemainingMs, issuer.certificate.notAfter.getTime() - now.getTime() - 1)
       ) {
         return { certificate: c, issued: false, keyId };

@@ -4,7 +4,7 @@
 import { entryHash, verifyLog } from '../ca/chainlog.js';
 import type { x509 } from '../ca/x509.js';
 import { spkiFingerprint } from '../ca/inspect.js';
-import { readAuditCertificates } from './certify.js';
+import { readAuditCertificates, signedBy } from './certify.js';
 import { AuditError } from './errors.js';
 import { importSpkiP256, parseEntryLine, readLogText } from './log.js';
 
@@ -46,15 +46,6 @@ export interface AuditVerification {
 
 function describe(c: x509.X509Certificate) {
   return { serial: c.serialNumber, subject: c.subject, issuer: c.issuer, notBefore: c.notBefore.toISOString(), notAfter: c.notAfter.toISOString() };
-}
-
-async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
-  if (cert.issuer !== issuer.subject) return false;
-  try {
-    return await cert.verify({ publicKey: await issuer.publicKey.export(), signatureOnly: true });
-  } catch {
-    return false;
-  }
 }
 
 export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Promise<AuditVerification> {
