@@ -50,8 +50,8 @@ export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<Ren
  * await in between); the returned function releases it once the order is in the store.
  */
 export function claimReplacement(ctx: AcmeContext, serial: string): () => void {
-  ctx.replacing?.add(serial);
-  return () => ctx.replacing?.delete(serial);
+  ctx.replacing.add(serial);
+  return () => ctx.replacing.delete(serial);
 }
 
 /**
@@ -71,7 +71,7 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
   }
   const names = new Set(identifiers.map((i) => i.value));
   if (!cert.names.some((n) => names.has(n))) throw problem('malformed', 'the new order shares no identifier with the certificate it replaces (RFC 9773 §5)');
-  const found = (await ctx.store.findReplacements?.(cert.serial)) ?? { certificates: [], orders: [] };
+  const found = await ctx.store.findReplacements(cert.serial);
   if (found.certificates.length) throw problem('alreadyReplaced', `certificate ${cert.serial} was already replaced by certificate ${found.certificates[0]}`);
   const now = ctx.now();
   for (const o of found.orders) {
@@ -86,6 +86,6 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
   }
   // Synchronous from here to the caller's claim: a concurrent newOrder for the same serial that
   // passed the checks above while this one awaited is refused here.
-  if (ctx.replacing?.has(cert.serial)) throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
+  if (ctx.replacing.has(cert.serial)) throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
   return cert.serial;
 }

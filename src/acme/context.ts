@@ -48,7 +48,7 @@ export interface AcmeContext {
   /** Orders whose finalize is running in this process: shown as `processing` (§7.1.6). */
   finalizing: Set<string>;
   /** Serials a newOrder with `replaces` is creating an order for right now (RFC 9773 §5 races). */
-  replacing?: Set<string>;
+  replacing: Set<string>;
   /** Validations running in this process, by challenge id. */
   validations: Map<string, Promise<void>>;
   /** Aborted when the app closes: running validations stop. */

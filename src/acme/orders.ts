@@ -146,7 +146,7 @@ async function createOrder(
   const fresh: AuthorizationRecord[] = [];
   for (const id of decision.identifiers) {
     // §7.1.3 object reuse: a still-valid authorization of this account for this name.
-    const reuse = await ctx.store.findReusableAuthorization?.(account.id, id.value, new Date(now.getTime() + 60_000));
+    const reuse = await ctx.store.findReusableAuthorization(account.id, id.value, new Date(now.getTime() + 60_000));
     if (reuse) {
       authorizations.push(reuse);
       continue;

@@ -75,7 +75,7 @@ async function accountMayRevoke(ctx: AcmeContext, account: AccountRecord, issuer
   // §7.6: an account holding valid authorizations for every name may revoke.
   const now = ctx.now();
   for (const name of names) {
-    const a = await ctx.store.findReusableAuthorization?.(account.id, name, now);
+    const a = await ctx.store.findReusableAuthorization(account.id, name, now);
     if (!a || authorizationStatus(a, now) !== 'valid') return false;
   }
   return true;

@@ -17,7 +17,7 @@ export interface CertificateQuery {
 
 export interface AcmeStore {
   /** True when this handle cannot write (another process is the store's writer). */
-  readonly readOnly?: boolean;
+  readonly readOnly: boolean;
 
   // Accounts: long-lived (§7.1.2); never pruned.
   getAccount(id: string): Promise<AccountRecord | undefined>;
@@ -36,7 +36,7 @@ export interface AcmeStore {
   getAuthorization(id: string): Promise<AuthorizationRecord | undefined>;
   updateAuthorization(id: string, fn: (a: AuthorizationRecord) => AuthorizationRecord | undefined): Promise<AuthorizationRecord | undefined>;
   /** A still-usable authorization of this account for this identifier (object reuse, §7.1.3), if any. */
-  findReusableAuthorization?(accountId: string, identifier: string, now: Date): Promise<AuthorizationRecord | undefined>;
+  findReusableAuthorization(accountId: string, identifier: string, now: Date): Promise<AuthorizationRecord | undefined>;
 
   // Certificates: the issuance record is durable before the response that returns it.
   /**
@@ -53,7 +53,7 @@ export interface AcmeStore {
    * RFC 9773 §5 (alreadyReplaced): certificates recorded as replacing `serial`, and orders still in
    * the working set whose `replacesSerial` is `serial` (the caller decides which are invalid).
    */
-  findReplacements?(serial: string): Promise<{ certificates: string[]; orders: OrderRecord[] }>;
+  findReplacements(serial: string): Promise<{ certificates: string[]; orders: OrderRecord[] }>;
 
   /** The last CRL number used (RFC 5280 §5.2.3: CRL numbers only grow), 0 if none. */
   crlNumber?(): number;
@@ -66,9 +66,9 @@ export interface AcmeStore {
   listRevocations(): Promise<RevocationRecord[]>;
 
   /** Sizes for /metrics (cheap: counters kept in memory). */
-  stats?(): AcmeStoreStats;
+  stats(): AcmeStoreStats;
   /** /health: proves the store's directory takes a durable write now (disk full, read-only mount). */
-  checkWritable?(): Promise<void>;
+  checkWritable(): Promise<void>;
 
   /** Drops expired working-set records (orders, authorizations) and compacts what needs it. */
   prune(now: Date): Promise<{ orders: number; authorizations: number }>;
@@ -82,7 +82,7 @@ export interface AcmeStoreStats {
   /** Orders in the working set (any status, until pruned). */
   orders: number;
   /** Orders without a certificate or an error that have not expired (pending, ready, processing). */
-  ordersInFlight?: number;
+  ordersInFlight: number;
   authorizations: number;
   ledgerBytes: number;
   chainBytes: number;

@@ -130,7 +130,7 @@ function readOnlyLog(file: string, size: number, why: string): AppendLog {
   return { file, size, append: refuse, rewrite: refuse, close: () => Promise.resolve() } as unknown as AppendLog;
 }
 
-export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {}): Promise<AcmeStore & { stats(): AcmeStoreStats; readonly readOnly: boolean }> {
+export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {}): Promise<AcmeStore> {
   const dir = join(stateDir, ACME_DIR);
   const now = opts.now ?? (() => new Date());
   const grace = opts.workingSetGraceMs ?? 0;
@@ -403,7 +403,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   for (const a of authzs.values()) indexAuthz(a);
   await maybeCompact();
 
-  const store: AcmeStore & { stats(): AcmeStoreStats; readonly readOnly: boolean } = {
+  const store: AcmeStore = {
     readOnly: ro,
     getAccount: loadAccount,
     async findAccountByThumbprint(thumbprint) {

@@ -34,7 +34,7 @@ export interface HealthReport {
 export function createObservability(ctx: AcmeContext, opts: { crl?: CrlPublisher; intermediate?: IntermediateInfo; defaultMetrics?: boolean }): Observability {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'nixca_' });
-  const store = ctx.store as typeof ctx.store & { stats?(): AcmeStoreStats };
+  const store = ctx.store;
 
   const issued = new Counter({ name: 'nixca_acme_certificates_issued_total', help: 'Certificates issued through ACME finalize.', registers: [registry] });
   const revoked = new Counter({ name: 'nixca_acme_certificates_revoked_total', help: 'Certificates revoked through ACME revokeCert, by RFC 5280 reason.', labelNames: ['reason'], registers: [registry] });
@@ -71,8 +71,7 @@ export function createObservability(ctx: AcmeContext, opts: { crl?: CrlPublisher
     help: 'Orders neither valid nor invalid yet and not expired (pending, ready or processing).',
     registers: [registry],
     collect() {
-      const s = store.stats?.();
-      if (s?.ordersInFlight !== undefined) this.set(s.ordersInFlight);
+      this.set(store.stats().ordersInFlight);
     },
   });
   const storeGauge = (name: string, help: string, pick: (s: AcmeStoreStats) => number) =>
@@ -81,8 +80,7 @@ export function createObservability(ctx: AcmeContext, opts: { crl?: CrlPublisher
       help,
       registers: [registry],
       collect() {
-        const s = store.stats?.();
-        if (s) this.set(pick(s));
+        this.set(pick(store.stats()));
       },
     });
   storeGauge('nixca_store_accounts', 'ACME accounts in the store.', (s) => s.accounts);
@@ -182,11 +180,11 @@ export function composeEvents(a: AcmeEvents, b: AcmeEvents | undefined): AcmeEve
 
 export async function healthReport(ctx: AcmeContext, opts: { crl?: CrlPublisher; intermediate?: IntermediateInfo }): Promise<HealthReport> {
   const now = ctx.now();
-  const store = ctx.store as typeof ctx.store & { checkWritable?(): Promise<void> };
+  const store = ctx.store;
   let storeCheck: HealthReport['checks']['store'];
   try {
     if (store.readOnly) throw new Error('the store is open read-only');
-    await store.checkWritable?.();
+    await store.checkWritable();
     storeCheck = { ok: true };
   } catch (err) {
     storeCheck = { ok: false, detail: (err as Error).message };
