@@ -21,9 +21,9 @@ export interface TestCa {
 let cached: Promise<TestCa> | undefined;
 
 /** One CA per test process (generation costs ~10 ms, but the root's constraints are what matter). */
-export function testCa(permittedDns: readonly string[] = ['test', 'internal']): Promise<TestCa> {
+export function testCa(): Promise<TestCa> {
   cached ??= (async () => {
-    const root = await createRoot({ commonName: 'nixca test root', permittedDns });
+    const root = await createRoot({ commonName: 'nixca test root', permittedDns: ['test', 'internal'] });
     const { csr, keys } = await createIntermediateRequest({ commonName: 'nixca test intermediate' });
     const intermediate = await signIntermediate({ certificate: root.certificate, privateKey: root.keys.privateKey }, csr, { validityDays: 30 });
     const intermediatePem = intermediate.toString('pem') + '\n';
