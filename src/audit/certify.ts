@@ -6,7 +6,7 @@ import { spkiFingerprint } from '../ca/inspect.js';
 import { signingAlgorithm } from '../ca/keys.js';
 import type { IssuerMaterial } from '../ca/leaf.js';
 import { randomSerial } from '../ca/serial.js';
-import { x509 } from '../ca/x509.js';
+import { authorityKeyIdentifierFor, x509 } from '../ca/x509.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
 import { AuditError } from './errors.js';
 import { appendAudit, auditPaths, keyIdOf, loadOrCreateAuditKey } from './log.js';
@@ -77,7 +77,6 @@ export async function certifyAuditKey(
       }
     }
     const notBefore = new Date(now.getTime() - 5 * 60_000);
-    const issuerSki = issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: AUDIT_CERT_SUBJECT,
@@ -95,7 +94,7 @@ export async function certifyAuditKey(
       // RFC 9336 id-kp-documentSigning, alone: a verifier refuses this key for TLS (serverAuth/clientAuth).
       new x509.ExtendedKeyUsageExtension([ID_KP_DOCUMENT_SIGNING], false),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-        issuerSki ? new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey),
+        await authorityKeyIdentifierFor(issuer.certificate),
       ],
     });
     // Append to the bundle atomically (temp + fsync + rename): older certificates stay, so entries

@@ -4,7 +4,7 @@ import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
 import { CaError } from './errors.js';
 import { signingAlgorithm } from './keys.js';
 import type { IssuerMaterial } from './leaf.js';
-import { x509 } from './x509.js';
+import { authorityKeyIdentifierFor, x509 } from './x509.js';
 
 export const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'] as const;
 export type CrlReason = (typeof CRL_REASONS)[number];
@@ -31,7 +31,6 @@ export function crlNumberOf(crl: x509.X509Crl): number | null {
 export async function createCrl(issuer: IssuerMaterial, opts: CrlOptions): Promise<x509.X509Crl> {
   if (!Number.isSafeInteger(opts.crlNumber) || opts.crlNumber < 1) throw new CaError('CA_VALIDITY_INVALID', `CRL number must be a positive integer, got ${opts.crlNumber}`);
   if (!(opts.thisUpdate < opts.nextUpdate)) throw new CaError('CA_VALIDITY_INVALID', 'nextUpdate must be after thisUpdate');
-  const ski = issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   return x509.X509CrlGenerator.create({
     issuer: issuer.certificate.subjectName,
     thisUpdate: opts.thisUpdate,
@@ -41,7 +40,7 @@ export async function createCrl(issuer: IssuerMaterial, opts: CrlOptions): Promi
     signingAlgorithm: signingAlgorithm(issuer.privateKey),
     extensions: [
       // §5.2.1 (AKI, MUST) and §5.2.3 (cRLNumber, MUST), both non-critical.
-      ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey),
+      await authorityKeyIdentifierFor(issuer.certificate),
       new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(opts.crlNumber))),
     ],
     entries: opts.entries.map((e) => ({

@@ -7,7 +7,7 @@ import { generateKeyPair, signingAlgorithm, type KeyAlgorithm } from './keys.js'
 import type { IssuerMaterial } from './leaf.js';
 import { commonNameDn, DAY_MS, permittedSubtrees, validityDaysOrThrow } from './root.js';
 import { normalizeSerial, randomSerial } from './serial.js';
-import { x509 } from './x509.js';
+import { authorityKeyIdentifierFor, x509 } from './x509.js';
 
 export async function createIntermediateRequest(opts: { commonName: string; keyAlgorithm?: KeyAlgorithm }): Promise<{ csr: x509.Pkcs10CertificateRequest; keys: CryptoKeyPair }> {
   const name = commonNameDn(opts.commonName);
@@ -120,7 +120,6 @@ export async function signIntermediate(root: IssuerMaterial, csr: x509.Pkcs10Cer
   if (notBefore < root.certificate.notBefore) throw new CaError('CA_VALIDITY_INVALID', 'the root is not valid yet (check the clock of the ceremony machine)');
   const serial = opts.serial === undefined ? randomSerial() : normalizeSerial(opts.serial);
   if (!serial) throw new CaError('CA_NAME_INVALID', `not a hex serial: ${JSON.stringify(opts.serial)}`);
-  const rootSki = root.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   return x509.X509CertificateGenerator.create({
     serialNumber: serial,
     subject: csr.subjectName,
@@ -138,7 +137,7 @@ export async function signIntermediate(root: IssuerMaterial, csr: x509.Pkcs10Cer
       // at the issuing CA). The root's excluded subtrees (all IPs unless --allow-ip) carry over.
       nameConstraintsExtension({ permittedDns, excludedDns: rootNc?.excludedDns, excludedIp: rootNc?.excludedIp }),
       await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
-      rootSki ? new x509.AuthorityKeyIdentifierExtension(rootSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(root.certificate.publicKey),
+      await authorityKeyIdentifierFor(root.certificate),
     ],
   });
 }

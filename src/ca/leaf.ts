@@ -3,7 +3,7 @@
 import { CaError } from './errors.js';
 import { signingAlgorithm } from './keys.js';
 import { randomSerial } from './serial.js';
-import { x509 } from './x509.js';
+import { authorityKeyIdentifierFor, x509 } from './x509.js';
 
 export interface IssuerMaterial {
   certificate: x509.X509Certificate;
@@ -36,15 +36,12 @@ export async function issueLeaf(issuer: IssuerMaterial, req: LeafRequest): Promi
   }
   const publicKey = req.publicKey instanceof x509.PublicKey ? req.publicKey : await x509.PublicKey.create(req.publicKey);
   const keyAlg = publicKey.algorithm.name;
-  const issuerSki = issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(leafKeyUsage(keyAlg), true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
     await x509.SubjectKeyIdentifierExtension.create(publicKey),
-    issuerSki
-      ? new x509.AuthorityKeyIdentifierExtension(issuerSki.keyId)
-      : await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate.publicKey),
+    await authorityKeyIdentifierFor(issuer.certificate),
     // RFC 5280 §4.2.1.6: SAN is critical when the subject is empty.
     new x509.SubjectAlternativeNameExtension(req.dnsNames.map((value) => ({ type: 'dns' as const, value })), true),
   ];

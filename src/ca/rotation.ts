@@ -6,7 +6,7 @@ import { CaError } from './errors.js';
 import { signingAlgorithm } from './keys.js';
 import type { IssuerMaterial } from './leaf.js';
 import { randomSerial } from './serial.js';
-import { x509 } from './x509.js';
+import { authorityKeyIdentifierFor, x509 } from './x509.js';
 
 /**
  * A certificate for `newRoot`'s subject and key, issued by `current`. It repeats the new root's
@@ -16,7 +16,6 @@ import { x509 } from './x509.js';
 export async function crossCertify(current: IssuerMaterial, newRoot: x509.X509Certificate, opts: { now?: Date; serial?: string } = {}): Promise<x509.X509Certificate> {
   const nc = newRoot.extensions.find((e) => e.type === NAME_CONSTRAINTS_OID);
   const ski = newRoot.getExtension(x509.SubjectKeyIdentifierExtension);
-  const currentSki = current.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   if (!nc || !ski) throw new CaError('CA_CHAIN_INVALID', 'the new root lacks name constraints or a subject key identifier');
   const notBefore = opts.now ?? new Date();
   const notAfter = new Date(Math.min(newRoot.notAfter.getTime(), current.certificate.notAfter.getTime()));
@@ -35,7 +34,7 @@ export async function crossCertify(current: IssuerMaterial, newRoot: x509.X509Ce
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       new x509.Extension(NAME_CONSTRAINTS_OID, true, nc.value),
       ski,
-      currentSki ? new x509.AuthorityKeyIdentifierExtension(currentSki.keyId) : await x509.AuthorityKeyIdentifierExtension.create(current.certificate.publicKey),
+      await authorityKeyIdentifierFor(current.certificate),
     ],
   });
 }

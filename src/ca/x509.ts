@@ -8,3 +8,12 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export { x509 };
 export const crypto = webcrypto as unknown as Crypto;
+
+/**
+ * RFC 5280 §4.2.1.1: a certificate's authority key identifier is its issuer's subject key
+ * identifier; for an issuer without one (not ours), the identifier is derived from its key.
+ */
+export async function authorityKeyIdentifierFor(issuer: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+  const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
+  return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey);
+}
