@@ -3,10 +3,10 @@
 // endpoint always give the same answer for the same certificate.
 import { decodeCertId, renewalInfoBody, retryAfterSeconds, windowForNode } from '../status/ari-window.js';
 import { accountHoldsCertificate } from './accounts.js';
+import { currentOrderStatus } from './authorizations.js';
 import type { AcmeContext } from './context.js';
 import type { AccountRecord, CertificateRecord, Identifier } from './model.js';
 import { problem } from './problems.js';
-import { orderStatus } from './status.js';
 
 export interface RenewalInfo {
   body: { suggestedWindow: { start: string; end: string }; explanationURL?: string };
@@ -73,14 +73,8 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
   if (!cert.names.some((n) => names.has(n))) throw problem('malformed', 'the new order shares no identifier with the certificate it replaces (RFC 9773 §5)');
   const found = await ctx.store.findReplacements(cert.serial);
   if (found.certificates.length) throw problem('alreadyReplaced', `certificate ${cert.serial} was already replaced by certificate ${found.certificates[0]}`);
-  const now = ctx.now();
   for (const o of found.orders) {
-    const authzs = [];
-    for (const aid of o.authorizationIds) {
-      const a = await ctx.store.getAuthorization(aid);
-      if (a) authzs.push(a);
-    }
-    if (orderStatus(o, authzs, now, ctx.finalizing.has(o.id)) !== 'invalid') {
+    if ((await currentOrderStatus(ctx, o)) !== 'invalid') {
       throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
     }
   }

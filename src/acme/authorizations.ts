@@ -2,9 +2,24 @@
 // the response to a challenge (§7.5.1), which starts an asynchronous validation (§8.2).
 import { keyAuthorization, type ValidationOutcome } from './challenges.js';
 import { emit, isObject, type AcmeContext } from './context.js';
-import type { AccountRecord, AuthorizationRecord, ChallengeRecord } from './model.js';
+import type { AccountRecord, AuthorizationRecord, ChallengeRecord, OrderRecord, OrderStatus } from './model.js';
 import { problem, problemDocument } from './problems.js';
-import { authorizationStatus, findChallenge } from './status.js';
+import { authorizationStatus, findChallenge, orderStatus } from './status.js';
+
+/** The order's authorizations still in the store (a pruned one makes the order invalid). */
+export async function orderAuthorizations(ctx: AcmeContext, order: OrderRecord): Promise<AuthorizationRecord[]> {
+  const out: AuthorizationRecord[] = [];
+  for (const id of order.authorizationIds) {
+    const a = await ctx.store.getAuthorization(id);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+/** §7.1.6: the order's status now, derived from its authorizations (and a finalize running here). */
+export async function currentOrderStatus(ctx: AcmeContext, order: OrderRecord): Promise<OrderStatus> {
+  return orderStatus(order, await orderAuthorizations(ctx, order), ctx.now(), ctx.finalizing.has(order.id));
+}
 
 export async function ownedAuthorization(ctx: AcmeContext, account: AccountRecord, id: string): Promise<AuthorizationRecord> {
   const authz = await ctx.store.getAuthorization(id);

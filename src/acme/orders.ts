@@ -8,9 +8,9 @@ import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
 import type { x509 } from '../ca/x509.js';
-import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, OrderStatus } from './model.js';
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from './model.js';
 import { decideIdentifiers } from './policy.js';
-import { orderStatus } from './status.js';
+import { currentOrderStatus } from './authorizations.js';
 import { checkReplaces, claimReplacement } from './ari.js';
 import { normalizeSerial } from '../ca/serial.js';
 
@@ -175,19 +175,6 @@ export async function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: s
   if (!order) throw problem('malformed', 'no such order (it may have expired and been pruned)', { status: 404 });
   if (order.accountId !== account.id) throw problem('unauthorized', 'this order belongs to another account');
   return order;
-}
-
-export async function orderAuthorizations(ctx: AcmeContext, order: OrderRecord): Promise<AuthorizationRecord[]> {
-  const out: AuthorizationRecord[] = [];
-  for (const id of order.authorizationIds) {
-    const a = await ctx.store.getAuthorization(id);
-    if (a) out.push(a);
-  }
-  return out;
-}
-
-export async function currentOrderStatus(ctx: AcmeContext, order: OrderRecord): Promise<OrderStatus> {
-  return orderStatus(order, await orderAuthorizations(ctx, order), ctx.now(), ctx.finalizing.has(order.id));
 }
 
 /** The validity a finalize issues: the order's request, else now − backdate … now + default. */

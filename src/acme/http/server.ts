@@ -3,12 +3,12 @@
 // routes that call the ACME core (step-ca's api/handler.go shape).
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accountForKid, accountHoldsCertificate, keyChange, newAccount, updateAccount } from '../accounts.js';
-import { ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
+import { orderAuthorizations, ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
 import type { AcmeContext } from '../context.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
 import { NonceStore } from '../nonces.js';
-import { finalizeOrder, leafLifetimePolicy, newOrder, orderAuthorizations, ownedOrder } from '../orders.js';
+import { finalizeOrder, leafLifetimePolicy, newOrder, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
 import { renewalInfo } from '../ari.js';
