@@ -98,9 +98,9 @@ export class StoreLockedError extends Error {
  * The single-writer lock (acme/writer.lock holds the writer's PID), held for the store's lifetime
  * through src/store/lock.ts: the lock file is linked into place already holding the PID, so two
  * writers starting together never both win, and a lock left by a process that is gone (kill -9) is
- * taken over. Returns the live holder's PID when someone else writes.
+ * taken over. Returns who holds it ("process PID") when someone else writes.
  */
-async function acquireWriterLock(file: string): Promise<{ release(): Promise<void> } | { heldBy: number }> {
+async function acquireWriterLock(file: string): Promise<{ release(): Promise<void> } | { heldBy: string }> {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   let acquired!: () => void;
@@ -114,7 +114,9 @@ async function acquireWriterLock(file: string): Promise<{ release(): Promise<voi
     await Promise.race([isAcquired, done]);
   } catch (err) {
     if (!(err instanceof LockTimeoutError)) throw err;
-    return { heldBy: Number((await readFile(file, 'utf8').catch(() => '')).trim()) || 0 };
+    // The holder may have let go since: then its PID is unknown (the next open becomes the writer).
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    return { heldBy: Number.isInteger(pid) && pid > 0 ? `process ${pid}` : 'another process' };
   }
   return {
     release: async () => {
@@ -139,7 +141,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   if (!opts.readOnly) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const got = await acquireWriterLock(join(dir, 'writer.lock'));
-    if ('heldBy' in got) readOnlyWhy = `the ACME store is being written by process ${got.heldBy} (nixca serve?): stop it, or make the change through ACME`;
+    if ('heldBy' in got) readOnlyWhy = `the ACME store is being written by ${got.heldBy} (nixca serve?): stop it, or make the change through ACME`;
     else lock = got;
   }
   const ro = readOnlyWhy !== undefined;
