@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { openAcmeStore } from '../src/store/acme.js';
 import type { AccountRecord, CertificateRecord } from '../src/acme/model.js';
+import type { AcmeStoreStats } from '../src/acme/store.js';
 import { createRoot } from '../src/ca/root.js';
 import { issueLeaf } from '../src/ca/leaf.js';
 import { generateKeyPair } from '../src/ca/keys.js';
@@ -37,7 +38,7 @@ export interface SeedResult {
   certificates: number;
   accounts: number;
   ms: number;
-  stats: Record<string, number>;
+  stats: AcmeStoreStats;
 }
 
 const DAY = 86_400_000;
@@ -110,7 +111,7 @@ export async function seedStore(o: SeedOptions): Promise<SeedResult> {
       }
       await Promise.all(puts);
     }
-    const stats = (store as unknown as { stats?: () => Record<string, number> }).stats?.() ?? {};
+    const stats = store.stats();
     return { certificates: o.certs, accounts: nAccounts, ms: Math.round(performance.now() - t0), stats };
   } finally {
     await store.close();

@@ -115,7 +115,8 @@ async function createDevNode(ctx: CliContext, dir: string, issuer: LoadedIssuer)
     if (!d.nodes.some((n) => n.name === DEV_NODE)) addNode(d, { name: DEV_NODE, dnsNames: [DEV_NODE_NAME], site: 'dev' }, now);
     return ensureEab(d, DEV_NODE, now, false).node.eab!;
   });
-  await writeFileAtomic(join(dir, DEV_FILES.eab), `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`, 0o600);
+  const { eabEnvFile } = await import('./node.js');
+  await writeFileAtomic(join(dir, DEV_FILES.eab), eabEnvFile(eab), 0o600);
   const root = new x509.X509Certificate(await readText(issuer.rootPath, 'root certificate'));
   await writeFileAtomic(join(dir, DEV_MARKER), JSON.stringify({
     warning: 'DEVELOPMENT PKI: the intermediate passphrase is stored next to the key. Never trust this root outside a lab.',

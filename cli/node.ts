@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
-import type { NodeRecord } from '../src/inventory/model.js';
+import type { EabCredential, NodeRecord } from '../src/inventory/model.js';
 
 
 function parsePriority(v: string): number {
@@ -34,6 +34,11 @@ function nodeText(n: ReturnType<typeof publicNodeView>): string {
     `  priority:     ${n.priority}`,
     `  eab key id:   ${n.eabKeyId ?? '(none yet: nixca node eab ' + n.name + ' --out FILE)'}`,
   ].join('\n');
+}
+
+/** The EAB env file Caddy reads through systemd's EnvironmentFile ({$NIXCA_EAB_KEY_ID}, {$NIXCA_EAB_MAC_KEY}). */
+export function eabEnvFile(eab: EabCredential): string {
+  return `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`;
 }
 
 async function store(ctx: CliContext, state: string | undefined) {
@@ -144,7 +149,7 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
         return r;
       });
       const eab = n.eab!;
-      const envFile = `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`;
+      const envFile = eabEnvFile(eab);
       if (opts.out === '-') ctx.io.out(envFile);
       else await writeFileAtomic(opts.out, envFile, 0o600);
       if (opts.out !== '-' || opts.json) {
