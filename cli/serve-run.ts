@@ -297,6 +297,10 @@ export async function runServe(ctx: CliContext, options: ServeOptions): Promise<
     preloaded = await prepareDev(ctx, opts);
   }
   const running = await startServe(ctx, opts, log, preloaded);
+  const { notifyReady } = await import('./systemd-notify.js');
+  const ready = await notifyReady(ctx.io.env, `serving ${running.directoryUrl}`);
+  // Not fatal: systemd restarts a notify unit that never reports ready, and says why.
+  if (ready.error) log.warn({ err: ready.error }, 'could not tell systemd the issuer is ready (Type=notify needs NotifyAccess=all)');
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
