@@ -1,7 +1,9 @@
-// JWS request authentication (RFC 8555 §6.2, §6.4, §6.5) through jose. The HTTP layer passes the
+// JWS request authentication (RFC 8555 §6.2, §6.4, §6.5): structure here, signatures with node:crypto
+// (jws-signature.ts), JWK thumbprints (RFC 7638) through jose. The HTTP layer passes the
 // parsed body and the exact request URL; this module decides everything else.
-import { base64url, calculateJwkThumbprint, flattenedVerify, importJWK, type FlattenedJWS, type JWK } from 'jose';
+import { base64url, calculateJwkThumbprint, type FlattenedJWS, type JWK } from 'jose';
 import { isObject } from './context.js';
+import { publicKeyObject, verifyJwsSignature } from './jws-signature.js';
 import { problem } from './problems.js';
 
 /** §6.2: ES256 MUST, EdDSA SHOULD; RS256 for older clients. Never "none" or a MAC (§6.2). */
@@ -125,36 +127,21 @@ export async function thumbprintOf(jwk: JWK): Promise<string> {
   return calculateJwkThumbprint(jwk, 'sha256');
 }
 
-// Imported account keys, by alg + key members: a client signs ~10 requests per issuance with one
-// key, and a WebCrypto import costs more than the verification itself. Bounded (oldest dropped).
-const KEY_CACHE_MAX = 10_000;
-const keyCache = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
-
-async function importCached(jwk: JWK, alg: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
-  const id = `${alg}|${jwk.kty}|${jwk.crv ?? ''}|${jwk.x ?? ''}|${jwk.y ?? ''}|${jwk.n ?? ''}|${jwk.e ?? ''}`;
-  const hit = keyCache.get(id);
-  if (hit) return hit;
-  const key = await importJWK(jwk, alg);
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
-  keyCache.set(id, key);
-  return key;
-}
-
-/** Verifies the signature of a parsed JWS with a public JWK; a mismatch of key and alg is badPublicKey. */
-export async function verifySignature(jws: FlattenedJWS, alg: string, jwk: JWK): Promise<Uint8Array> {
+/**
+ * Verifies the signature of a parsed JWS with a public JWK (node:crypto, see jws-signature.ts);
+ * a mismatch of key and alg is badPublicKey. Returns the decoded payload.
+ */
+export function verifySignature(jws: FlattenedJWS, alg: string, jwk: JWK): Uint8Array {
   if (!algFits(alg, jwk)) throw problem('badPublicKey', `JWS algorithm ${alg} does not match the ${jwk.kty}${jwk.crv ? ' ' + jwk.crv : ''} key`);
   let key;
   try {
-    key = await importCached(jwk, alg);
+    key = publicKeyObject(jwk);
   } catch (err) {
     throw problem('badPublicKey', `the JWK cannot be used: ${(err as Error).message}`);
   }
-  try {
-    const { payload } = await flattenedVerify(jws, key, { algorithms: [alg] });
-    return payload;
-  } catch {
-    throw problem('malformed', 'JWS signature verification failed');
-  }
+  const verdict = verifyJwsSignature(jws as { protected: string; payload: string; signature: string }, alg, key);
+  if (!verdict.ok) throw problem('malformed', 'JWS signature verification failed');
+  return verdict.payload;
 }
 
 export interface VerifyOptions {
@@ -188,7 +175,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
     if (typeof header.kid !== 'string') throw problem('malformed', '"kid" must be a string (the account URL)');
     ({ jwk, thumbprint } = await opts.accountKey(header.kid));
   }
-  const payloadBytes = await verifySignature(jws, header.alg as string, jwk);
+  const payloadBytes = verifySignature(jws, header.alg as string, jwk);
   // The nonce is consumed only for authentic requests, so a forger cannot burn other clients' nonces.
   if (!('nonce' in header)) throw problem('badNonce', 'the JWS protected header has no "nonce" (RFC 8555 §6.5)');
   const verdict = opts.redeemNonce(header.nonce);
@@ -218,7 +205,7 @@ export async function verifyInnerJws(body: unknown, outerUrl: string): Promise<{
   if ('nonce' in header) throw problem('malformed', 'the inner JWS must not carry a "nonce" (RFC 8555 §7.3.5)');
   if (header.url !== outerUrl) throw problem('malformed', 'the inner JWS "url" must equal the outer one (RFC 8555 §7.3.5)');
   const jwk = publicJwk(header.jwk);
-  const bytes = await verifySignature(jws, header.alg as string, jwk);
+  const bytes = verifySignature(jws, header.alg as string, jwk);
   let payload: unknown;
   try {
     payload = JSON.parse(UTF8.decode(bytes));
