@@ -4,7 +4,7 @@
 // equality with jose is shown by test/acme/jws-differential.test.ts on generated good and bad inputs.
 // The structural checks (members, header, alg allow-list) stay in jws.ts; this module assumes the
 // alg is one of JWS_ALGORITHMS and the JWK passed publicJwk().
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 
 interface AlgParams {
@@ -35,7 +35,7 @@ export function publicKeyObject(jwk: JWK): KeyObject {
   const id = cacheId(jwk);
   const hit = keyCache.get(id);
   if (hit) return hit;
-  const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
   keyCache.set(id, key);
   return key;
