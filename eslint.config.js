@@ -69,6 +69,18 @@ export default tseslint.config(
     },
   },
   {
+    // The ceremony is a library: the CLI and tests call its steps with plain values.
+    files: ['src/ceremony/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('cli'), 'src/ceremony never imports cli/ (flags, prompts and exit codes stay there).'),
+        restrict(['commander', 'commander/*'], 'src/ceremony never imports commander (flags stay in cli/).'),
+        restrict(['fastify', 'fastify/*', '@fastify/*'], 'src/ceremony never imports fastify (it runs offline).'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+      ] }],
+    },
+  },
+  {
     files: ['src/store/**/*.ts'],
     ignores: ['src/store/lowdb.ts'],
     rules: {

@@ -34,7 +34,8 @@ export function parseSince(text: string, now: Date): Date {
 async function auditTrust(state: string, opts: { root?: string; intermediate?: string[] }) {
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
-  const { ISSUER_DIR, ISSUER_FILES, readCert } = await import('./issuer.js');
+  const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
+  const { readCert } = await import('../src/ceremony/certificate-file.js');
   const interPaths = opts.intermediate?.length ? opts.intermediate : [join(state, ISSUER_DIR, ISSUER_FILES.cert)];
   const intermediates = [];
   for (const p of interPaths) if (opts.intermediate?.length || (await exists(p))) intermediates.push(await readCert(p, 'intermediate certificate'));
@@ -122,8 +123,8 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: { passphraseFile?: string; state?: string; json?: boolean }) => {
-      const { getPassphrase } = await import('./secrets.js');
-      const { loadIssuer, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./issuer.js');
+      const { getPassphrase, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./secrets.js');
+      const { loadIssuer } = await import('../src/ceremony/issuer-dir.js');
       const { certifyAuditKey } = await import('../src/audit/certify.js');
       const state = stateDir(ctx, opts.state);
       const passphrase = await getPassphrase(ctx.io, { file: opts.passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });

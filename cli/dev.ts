@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { ensureDir, exists, readText, writeFileAtomic } from './files.js';
-import { DEFAULT_LISTEN, parseListen, resolveBaseUrl, type LoadedIssuer } from './serve-run.js';
+import { DEFAULT_LISTEN, parseListen, resolveBaseUrl } from './serve-run.js';
+import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
 import type { ServeOptions } from './serve.js';
 
 export const DEV_STATE_DIR = 'nixca-state';
@@ -17,37 +18,32 @@ export const DEV_PERMITTED_DNS = ['n3x.internal', 'localhost'];
 export const DEV_NODE = 'nuc-1';
 export const DEV_NODE_NAME = 'cache.nuc-1.n3x.internal';
 
-/** Files of the development PKI outside the ceremony's issuer/ layout (see cli/issuer.ts). */
+/** Files of the development PKI outside the ceremony's issuer/ layout (see src/ceremony/issuer-dir.ts). */
 export const DEV_FILES = {
   passphrase: 'dev-intermediate.passphrase',
   eab: `${DEV_NODE}.eab.env`,
 };
 
-/** cli/issuer.ts's LoadedIssuer → what serve needs. */
-function toServeIssuer(l: { certificate: LoadedIssuer['certificate']; privateKey: CryptoKey; rootPath: string }): LoadedIssuer {
-  return { certificate: l.certificate, privateKey: l.privateKey, intermediatePem: l.certificate.toString('pem'), rootPath: l.rootPath };
-}
-
 /** The intermediate for `serve --state DIR`, as installed by `nixca issuer init` + `issuer install`. */
 export async function loadServeIssuer(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {
-  const { getPassphrase } = await import('./secrets.js');
-  const { loadIssuer, ISSUER_DIR, ISSUER_FILES, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./issuer.js');
+  const { getPassphrase, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./secrets.js');
+  const { loadIssuer, ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
   // Checked before asking for a passphrase, so a wrong --state says so instead of "no passphrase".
   if (!(await exists(join(dir, ISSUER_DIR, ISSUER_FILES.key)))) {
     throw new CliError('not-found', `no issuer in ${dir}: run "nixca issuer init" and "nixca issuer install" (or "nixca serve --dev" for a development PKI)`);
   }
   const passphrase = await getPassphrase(ctx.io, { file: passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
-  return toServeIssuer(await loadIssuer(dir, passphrase, ctx.io.now()));
+  return loadIssuer(dir, passphrase, ctx.io.now());
 }
 
 /**
- * Creates the development PKI once, then loads it like a production issuer (cli/issuer.ts
+ * Creates the development PKI once, then loads it like a production issuer (src/ceremony/issuer-dir.ts
  * loadIssuer). Steps are idempotent and the marker is written last, so a crash in the middle is
  * completed by the next run; a state directory holding a production issuer is refused.
  */
 export async function prepareDev(ctx: CliContext, opts: ServeOptions): Promise<{ issuer: LoadedIssuer; dir: string }> {
   const dir = resolve(ctx.io.cwd, opts.state ?? DEV_STATE_DIR);
-  const { loadIssuer, ISSUER_DIR } = await import('./issuer.js');
+  const { loadIssuer, ISSUER_DIR } = await import('../src/ceremony/issuer-dir.js');
   await ensureDir(dir);
   const firstRun = !(await exists(join(dir, DEV_MARKER)));
   const passphraseFile = join(dir, DEV_FILES.passphrase);
@@ -59,14 +55,14 @@ export async function prepareDev(ctx: CliContext, opts: ServeOptions): Promise<{
     await createDevIssuer(ctx, dir);
   }
   const passphrase = (await readText(passphraseFile, 'development passphrase')).trim();
-  const issuer = toServeIssuer(await loadIssuer(dir, passphrase, ctx.io.now()));
+  const issuer = await loadIssuer(dir, passphrase, ctx.io.now());
   if (firstRun) await createDevNode(ctx, dir, issuer);
   printNextSteps(ctx, dir, opts, firstRun, issuer.rootPath);
   return { issuer, dir };
 }
 
 async function isDevIssuer(dir: string, passphrase: string): Promise<boolean> {
-  const { loadIssuer } = await import('./issuer.js');
+  const { loadIssuer } = await import('../src/ceremony/issuer-dir.js');
   try {
     const l = await loadIssuer(dir, passphrase);
     return l.root.subject.includes(DEV_ROOT_CN);
@@ -82,7 +78,7 @@ async function createDevIssuer(ctx: CliContext, dir: string): Promise<void> {
   const { createRoot } = await import('../src/ca/root.js');
   const { createIntermediateRequest, signIntermediate } = await import('../src/ca/intermediate.js');
   const { encryptPrivateKey } = await import('../src/ca/keys.js');
-  const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+  const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
   const now = ctx.io.now();
   // The root key lives only in this process: a development root signs one intermediate and is gone.
   const root = await createRoot({ commonName: DEV_ROOT_CN, permittedDns: DEV_PERMITTED_DNS, validityDays: 3650, now });

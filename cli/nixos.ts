@@ -134,8 +134,8 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
         throw new CliError('not-found', `no inventory at ${join(dir, INVENTORY_FILE)} (add nodes with: nixca node add NODE --dns NAME)`);
       }
       const data = await (await openInventoryStore(dir)).read();
-      // Default: the root the issuer chains to, installed by `nixca issuer install` (cli/issuer.ts).
-      const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+      // Default: the root the issuer chains to, installed by `nixca issuer install` (src/ceremony/issuer-dir.ts).
+      const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
       const installedRoot = join(dir, ISSUER_DIR, ISSUER_FILES.root);
       const rootFiles = opts.rootCert?.length ? opts.rootCert.map((f) => resolve(ctx.io.cwd, f)) : (await exists(installedRoot)) ? [installedRoot] : [];
       if (rootFiles.length === 0) throw new CliError('usage', `give --root-cert FILE (root.pem from the ceremony); ${installedRoot} does not exist yet`);

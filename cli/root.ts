@@ -12,8 +12,7 @@ import { CliError } from './errors.js';
 import { emit, type Io } from './io.js';
 import type { X509Certificate } from '@peculiar/x509';
 
-export const ROOT_PASSPHRASE_CREDENTIAL = 'nixca-root-passphrase';
-export const NEW_ROOT_PASSPHRASE_CREDENTIAL = 'nixca-new-root-passphrase';
+import { NEW_ROOT_PASSPHRASE_CREDENTIAL, ROOT_PASSPHRASE_CREDENTIAL } from './secrets.js';
 
 export const ROOT_FILES = {
   cert: 'root.pem',
@@ -111,7 +110,7 @@ async function ensureEmptyDir(dir: string): Promise<void> {
 async function openRootDir(dir: string): Promise<OpenRoot> {
   const { join } = await import('node:path');
   const { exists, readText } = await import('./files.js');
-  const { readCert } = await import('./issuer.js');
+  const { readCert } = await import('../src/ceremony/certificate-file.js');
   if (!(await exists(join(dir, ROOT_FILES.cert))) || !(await exists(join(dir, ROOT_FILES.ledger)))) {
     throw new CliError('not-found', `${dir} is not a root directory (no ${ROOT_FILES.cert} / ${ROOT_FILES.ledger}); create one with "nixca root init"`);
   }
@@ -561,7 +560,7 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .action(async (opts: { dir: string; root?: string; json?: boolean }) => {
       const { join, resolve } = await import('node:path');
       const { exists, readText } = await import('./files.js');
-      const { readCert } = await import('./issuer.js');
+      const { readCert } = await import('../src/ceremony/certificate-file.js');
       const { verifyLog } = await import('../src/ca/chainlog.js');
       const { certFingerprint, colonHex } = await import('../src/ca/inspect.js');
       const dir = resolve(ctx.io.cwd, opts.dir);

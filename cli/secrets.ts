@@ -5,6 +5,11 @@ import { CliError } from './errors.js';
 import { exists, readText } from './files.js';
 import type { Io } from './io.js';
 
+/** systemd credential names (LoadCredential=NAME:PATH) of the keys' passphrases. */
+export const ROOT_PASSPHRASE_CREDENTIAL = 'nixca-root-passphrase';
+export const NEW_ROOT_PASSPHRASE_CREDENTIAL = 'nixca-new-root-passphrase';
+export const ISSUER_PASSPHRASE_CREDENTIAL = 'nixca-intermediate-passphrase';
+
 export interface PassphraseSource {
   /** --passphrase-file */
   file?: string;

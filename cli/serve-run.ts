@@ -8,7 +8,7 @@ import type { CliContext } from './context.js';
 import { stateDir } from './context.js';
 import { CliError } from './errors.js';
 import type { ServeOptions } from './serve.js';
-import type { x509 as X509Ns } from '../src/ca/x509.js';
+import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
 import type { LeafSigner } from '../src/acme/orders.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -75,16 +75,6 @@ export function resolveBaseUrl(flag: string | undefined, listen: { host: string;
   if (isLoopback(listen.host)) return new URL(`https://localhost:${listen.port}/`);
   if (!isIP(listen.host) && listen.host) return new URL(`https://${listen.host}:${listen.port}/`);
   throw new CliError('usage', `--listen ${listen.host}:${listen.port} is not a loopback address: give --base-url https://NAME:PORT/ (the name clients use, covered by the intermediate's name constraints)`);
-}
-
-/** What serve needs from the issuer's state (written by `nixca issuer install`, or by --dev). */
-export interface LoadedIssuer {
-  certificate: X509Ns.X509Certificate;
-  privateKey: CryptoKey;
-  /** PEM of the intermediate (what follows the leaf in a chain). */
-  intermediatePem: string;
-  /** Path of the root certificate PEM clients trust. */
-  rootPath: string;
 }
 
 async function loadIssuerMaterial(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {

@@ -106,7 +106,7 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
       if (opts.probe) {
         const { probeNode, evaluateProbe, probePathHash } = await import('../src/probe/probe.js');
         const { readText } = await import('./files.js');
-        const { ISSUER_DIR, ISSUER_FILES } = await import('./issuer.js');
+        const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
         const rootPem = await readText(opts.root ?? join(state, ISSUER_DIR, ISSUER_FILES.root), 'root certificate');
         const probePaths = (opts.probePath ?? []).map((p) => {
           const h = probePathHash(p);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadIssuer } from '../../cli/issuer.js';
+import { loadIssuer } from '../../src/ceremony/issuer-dir.js';
 import { generateKeyPair } from '../../src/ca/keys.js';
 import { issueLeaf, type IssuerMaterial } from '../../src/ca/leaf.js';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadIssuer } from '../../cli/issuer.js';
+import { loadIssuer } from '../../src/ceremony/issuer-dir.js';
 import { generateKeyPair } from '../../src/ca/keys.js';
 import { issueLeaf } from '../../src/ca/leaf.js';
 import { runCli, tempDir } from '../helpers/cli.js';

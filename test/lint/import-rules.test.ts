@@ -23,11 +23,16 @@ const cases: Array<[string, string, RegExp | null]> = [
   ['src/nixos/probe.ts', "import { run } from '../../cli/main.js';\nexport const y = run;\n", /never imports cli/],
   ['src/nixos/probe.ts', 'export const y = process.env.HOME;\n', /Only cli\/ reads the environment/],
   ['src/store/probe.ts', "import { Low } from 'lowdb';\nexport const y = Low;\n", /Only src\/store\/lowdb.ts/],
+  ['src/ceremony/probe.ts', "import { Command } from 'commander';\nexport const y = Command;\n", /src\/ceremony never imports commander/],
+  ['src/ceremony/probe.ts', "import { emit } from '../../cli/io.js';\nexport const y = emit;\n", /src\/ceremony never imports cli/],
+  ['src/ceremony/probe.ts', "import fastify from 'fastify';\nexport const y = fastify;\n", /src\/ceremony never imports fastify/],
+  ['src/ceremony/probe.ts', 'export const y = process.env.HOME;\n', /Only cli\/ reads the environment/],
   // Allowed directions stay allowed.
   ['src/acme/probe.ts', "import { issueLeaf } from '../ca/leaf.js';\nexport const y = issueLeaf;\n", null],
   ['src/acme/http/probe.ts', "import fastify from 'fastify';\nexport const y = fastify;\n", null],
   ['src/store/lowdb-probe.ts', "import { x } from '../inventory/model.js';\nexport const y = x;\n", null],
   ['cli/probe.ts', 'export const y = process.env.HOME;\n', null],
+  ['src/ceremony/probe.ts', "import { withFileLock } from '../store/lock.js';\nexport const y = withFileLock;\n", null],
 ];
 
 for (const [file, code, expected] of cases) {
