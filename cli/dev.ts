@@ -1,16 +1,13 @@
 // `nixca serve --dev`: the README's main job. On first run it creates, in ./nixca-state (or
 // --state), a clearly labelled DEVELOPMENT PKI (root + intermediate, in-process), one example
 // node with its EAB env file, and prints the next steps; later runs reuse that state.
-// Also: loading the issuer material for a production `serve` (the ceremony's `issuer install`).
-import { join, resolve } from 'node:path';
+// It never touches a production issuer: a state directory holding one is refused.
+import { join } from 'node:path';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { ensureDir, exists, readText, writeFileAtomic } from './files.js';
-import { DEFAULT_LISTEN, parseListen, resolveBaseUrl } from './serve-run.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
-import type { ServeOptions } from './serve.js';
-
-export const DEV_STATE_DIR = 'nixca-state';
+import { DEV_STATE_DIR, planServe, type ServeConfig } from '../src/config/serve.js';
 export const DEV_MARKER = 'DEVELOPMENT-PKI.json';
 export const DEV_ROOT_CN = 'nixca DEVELOPMENT root - not for production';
 export const DEV_INTERMEDIATE_CN = 'nixca DEVELOPMENT intermediate - not for production';
@@ -18,32 +15,20 @@ export const DEV_PERMITTED_DNS = ['n3x.internal', 'localhost'];
 export const DEV_NODE = 'nuc-1';
 export const DEV_NODE_NAME = 'cache.nuc-1.n3x.internal';
 
-/** Files of the development PKI outside the ceremony's issuer/ layout (see src/ceremony/issuer-dir.ts). */
+/** Files of the development PKI outside the ceremony's issuer/ layout (see cli/issuer.ts). */
 export const DEV_FILES = {
   passphrase: 'dev-intermediate.passphrase',
   eab: `${DEV_NODE}.eab.env`,
 };
-
-/** The intermediate for `serve --state DIR`, as installed by `nixca issuer init` + `issuer install`. */
-export async function loadServeIssuer(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {
-  const { getPassphrase, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./secrets.js');
-  const { loadIssuer, ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
-  // Checked before asking for a passphrase, so a wrong --state says so instead of "no passphrase".
-  if (!(await exists(join(dir, ISSUER_DIR, ISSUER_FILES.key)))) {
-    throw new CliError('not-found', `no issuer in ${dir}: run "nixca issuer init" and "nixca issuer install" (or "nixca serve --dev" for a development PKI)`);
-  }
-  const passphrase = await getPassphrase(ctx.io, { file: passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
-  return loadIssuer(dir, passphrase, ctx.io.now());
-}
 
 /**
  * Creates the development PKI once, then loads it like a production issuer (src/ceremony/issuer-dir.ts
  * loadIssuer). Steps are idempotent and the marker is written last, so a crash in the middle is
  * completed by the next run; a state directory holding a production issuer is refused.
  */
-export async function prepareDev(ctx: CliContext, opts: ServeOptions): Promise<{ issuer: LoadedIssuer; dir: string }> {
-  const dir = resolve(ctx.io.cwd, opts.state ?? DEV_STATE_DIR);
-  const { loadIssuer, ISSUER_DIR } = await import('../src/ceremony/issuer-dir.js');
+export async function prepareDev(ctx: CliContext, config: ServeConfig): Promise<LoadedIssuer> {
+  const dir = config.state;
+  const { ISSUER_DIR, loadIssuer } = await import('../src/ceremony/issuer-dir.js');
   await ensureDir(dir);
   const firstRun = !(await exists(join(dir, DEV_MARKER)));
   const passphraseFile = join(dir, DEV_FILES.passphrase);
@@ -56,16 +41,16 @@ export async function prepareDev(ctx: CliContext, opts: ServeOptions): Promise<{
   }
   const passphrase = (await readText(passphraseFile, 'development passphrase')).trim();
   const issuer = await loadIssuer(dir, passphrase, ctx.io.now());
+  if (!issuer.root.subject.includes(DEV_ROOT_CN)) throw new CliError('conflict', `${dir} holds an issuer that is not a nixca development PKI; --dev only uses a development state directory (default ./${DEV_STATE_DIR})`);
   if (firstRun) await createDevNode(ctx, dir, issuer);
-  printNextSteps(ctx, dir, opts, firstRun, issuer.rootPath);
-  return { issuer, dir };
+  printNextSteps(ctx, config, firstRun, issuer.rootPath);
+  return issuer;
 }
 
 async function isDevIssuer(dir: string, passphrase: string): Promise<boolean> {
   const { loadIssuer } = await import('../src/ceremony/issuer-dir.js');
   try {
-    const l = await loadIssuer(dir, passphrase);
-    return l.root.subject.includes(DEV_ROOT_CN);
+    return (await loadIssuer(dir, passphrase)).root.subject.includes(DEV_ROOT_CN);
   } catch {
     return false;
   }
@@ -124,10 +109,12 @@ async function createDevNode(ctx: CliContext, dir: string, issuer: LoadedIssuer)
   }, null, 2) + '\n', 0o644);
 }
 
-function printNextSteps(ctx: CliContext, dir: string, opts: ServeOptions, firstRun: boolean, rootPath: string): void {
+function printNextSteps(ctx: CliContext, opts: ServeConfig, firstRun: boolean, rootPath: string): void {
+  const dir = opts.state;
   // The same base URL the server will use (links, JWS url check), not a second derivation of it.
-  const base = resolveBaseUrl(opts.baseUrl, parseListen(opts.listen ?? DEFAULT_LISTEN)).href;
-  const directory = `${base}directory`;
+  const plan = planServe(opts);
+  const base = plan.baseUrl.href;
+  const directory = plan.directoryUrl;
   const eabPath = join(dir, DEV_FILES.eab);
   ctx.io.out([
     '',

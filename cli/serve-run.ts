@@ -5,82 +5,10 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { CliContext } from './context.js';
-import { stateDir } from './context.js';
 import { CliError } from './errors.js';
-import type { ServeOptions } from './serve.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
+import { planServe, type ServeConfig } from '../src/config/serve.js';
 import type { LeafSigner } from '../src/acme/orders.js';
-
-export const DEFAULT_LISTEN = '127.0.0.1:8443';
-
-/**
- * The CRL distribution point leaves carry (RFC 5280 §4.2.1.13), or null with --no-crl: by default
- * the URL this issuer serves its CRL at, since a CDP belongs in a certificate only when a CRL is
- * actually served there (notes §2.11).
- */
-export function resolveCrlUrl(opts: Pick<ServeOptions, 'crl' | 'crlUrl'>, baseUrl: URL): string | null {
-  if (opts.crl === false) {
-    if (opts.crlUrl) throw new CliError('usage', '--crl-url and --no-crl contradict each other');
-    return null;
-  }
-  if (!opts.crlUrl) return new URL('crl', baseUrl).href;
-  let u: URL;
-  try {
-    u = new URL(opts.crlUrl);
-  } catch {
-    throw new CliError('usage', `--crl-url is not a URL: ${JSON.stringify(opts.crlUrl)}`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError('usage', '--crl-url must be an http:// or https:// URL');
-  return u.href;
-}
-
-/** `7d`, `36h`, `90m`, `30s`, `500ms` → milliseconds. */
-export function parseDuration(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
-  if (!m) throw new CliError('usage', `${flag} must be a duration like 7d, 36h, 90m or 30s, got ${JSON.stringify(v)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  const ms = Math.round(Number(m[1]) * unit);
-  if (ms <= 0) throw new CliError('usage', `${flag} must be positive`);
-  return ms;
-}
-
-/** Like parseDuration, but 0 (or 0s, 0ms) is allowed: "do not wait". */
-export function parseWait(flag: string, v: string): number {
-  return /^0+(?:\.0+)?(ms|s|m|h|d)?$/.test(v.trim()) ? 0 : parseDuration(flag, v);
-}
-
-export function parseListen(v: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new CliError('usage', `--listen must be HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443), got ${JSON.stringify(v)}`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
-
-/** The external base URL (ends with '/'); links and the JWS `url` check (§6.4) use it, never Host headers. */
-export function resolveBaseUrl(flag: string | undefined, listen: { host: string; port: number }): URL {
-  if (flag) {
-    let u: URL;
-    try {
-      u = new URL(flag);
-    } catch {
-      throw new CliError('usage', `--base-url is not a URL: ${JSON.stringify(flag)}`);
-    }
-    if (u.protocol !== 'https:') throw new CliError('usage', '--base-url must be https:// (ACME requires HTTPS, RFC 8555 §6.1)');
-    if (u.search || u.hash) throw new CliError('usage', '--base-url must not have a query or fragment');
-    if (!u.pathname.endsWith('/')) u.pathname += '/';
-    return u;
-  }
-  if (isLoopback(listen.host)) return new URL(`https://localhost:${listen.port}/`);
-  if (!isIP(listen.host) && listen.host) return new URL(`https://${listen.host}:${listen.port}/`);
-  throw new CliError('usage', `--listen ${listen.host}:${listen.port} is not a loopback address: give --base-url https://NAME:PORT/ (the name clients use, covered by the intermediate's name constraints)`);
-}
-
-async function loadIssuerMaterial(ctx: CliContext, dir: string, passphraseFile: string | undefined): Promise<LoadedIssuer> {
-  const { loadServeIssuer } = await import('./dev.js');
-  return loadServeIssuer(ctx, dir, passphraseFile);
-}
 
 export interface RunningServer {
   server: HttpsServer;
@@ -101,24 +29,26 @@ async function issueServerCertificate(issuer: LoadedIssuer, names: readonly stri
 }
 
 /** Starts everything; resolves once listening. Used by the command and by tests. */
-export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logger, preloaded?: { issuer: LoadedIssuer; dir: string }): Promise<RunningServer> {
-  const dir = preloaded?.dir ?? stateDir(ctx, opts.state);
-  const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
-  const baseUrl = resolveBaseUrl(opts.baseUrl, listen);
-  const crlUrl = resolveCrlUrl(opts, baseUrl);
-  const leafLifetimeMs = parseDuration('--leaf-lifetime', opts.leafLifetime);
-  const tlsLifetimeMs = opts.tlsLifetime ? parseDuration('--tls-lifetime', opts.tlsLifetime) : Math.min(leafLifetimeMs, 7 * 86_400_000);
-  const timeoutMs = parseDuration('--validation-timeout', opts.validationTimeout);
-  const challengeWaitMs = parseWait('--challenge-wait', opts.challengeWait ?? '1s');
-  const { parseResolveOverrides, createChallengeValidator } = await import('../src/acme/validation.js');
-  let overrides: Map<string, string[]>;
+/** The --resolve overrides, parsed (a malformed one is a usage error). */
+async function resolveOverrides(c: ServeConfig): Promise<Map<string, string[]>> {
+  const { parseResolveOverrides } = await import('../src/acme/validation.js');
   try {
-    overrides = parseResolveOverrides(opts.resolve ?? []);
+    return parseResolveOverrides(c.resolve);
   } catch (err) {
     throw new CliError('usage', (err as Error).message);
   }
+}
 
-  const issuer = preloaded?.issuer ?? (await loadIssuerMaterial(ctx, dir, opts.passphraseFile));
+/** Starts everything; resolves once listening. `issuer` is the loaded intermediate (production or --dev). */
+export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedIssuer): Promise<RunningServer> {
+  const dir = opts.state;
+  const { listen, baseUrl, crlUrl, tlsLifetimeMs, directoryUrl } = planServe(opts);
+  const leafLifetimeMs = opts.leafLifetime;
+  const timeoutMs = opts.validationTimeout;
+  const challengeWaitMs = opts.challengeWait;
+  const { createChallengeValidator } = await import('../src/acme/validation.js');
+  const overrides = await resolveOverrides(opts);
+  const logStream = await logDestination(opts);
   const { permittedDnsOf, dnsNamePermitted } = await import('../src/ca/constraints.js');
   const tlsNames = [baseUrl.hostname.toLowerCase()];
   if (isIP(tlsNames[0]!) || !tlsNames[0]) throw new CliError('usage', `--base-url host ${baseUrl.hostname} must be a DNS name (the intermediate issues DNS names only)`);
@@ -175,7 +105,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     inventory,
     signer,
     validator,
-    eabRequired: opts.eab !== 'optional',
+    eabRequired: opts.eab === 'required',
     leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
     validationTimeoutMs: timeoutMs * 3 + 5000,
     challengeWaitMs,
@@ -183,10 +113,10 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
     // Every issuance and revocation through ACME becomes a signed audit entry before the response.
     events: auditAcmeEvents(dir),
     intermediate: { notBefore: issuer.certificate.notBefore, notAfter: issuer.certificate.notAfter },
-    metrics: opts.metrics !== false,
+    metrics: opts.metrics,
     processMetrics: true,
     // fastify's pino: request logs (method, url, status, time); never bodies, so no JWS or keys.
-    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel },
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel, ...(logStream ? { stream: logStream } : {}) },
   });
   await app.ready();
   if (permitted) {
@@ -236,8 +166,7 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
       resolve();
     });
   });
-  const directoryUrl = new URL('directory', baseUrl).toString();
-  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, 'nixca ACME issuer listening');
+  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, `listening on ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}, directory ${directoryUrl}`);
 
   return {
     server,
@@ -259,34 +188,26 @@ export async function startServe(ctx: CliContext, opts: ServeOptions, log: Logge
   };
 }
 
-export async function runServe(ctx: CliContext, options: ServeOptions): Promise<void> {
-  let opts = options;
-  const { pino } = await import('pino');
-  const log = pino({ level: opts.logLevel, base: { name: 'nixca' } });
-  // Every flag is checked before anything is created or loaded (bad input loses nothing).
-  const listen = parseListen(opts.listen ?? DEFAULT_LISTEN);
-  resolveCrlUrl(opts, resolveBaseUrl(opts.baseUrl, listen));
-  parseDuration('--leaf-lifetime', opts.leafLifetime);
-  if (opts.tlsLifetime) parseDuration('--tls-lifetime', opts.tlsLifetime);
-  parseDuration('--validation-timeout', opts.validationTimeout);
-  parseWait('--challenge-wait', opts.challengeWait ?? '1s');
-  const { parseResolveOverrides } = await import('../src/acme/validation.js');
-  try {
-    parseResolveOverrides(opts.resolve ?? []);
-  } catch (err) {
-    throw new CliError('usage', (err as Error).message);
-  }
-  let preloaded: { issuer: LoadedIssuer; dir: string } | undefined;
+export async function runServe(ctx: CliContext, config: ServeConfig): Promise<void> {
+  let opts = config;
+  const log = await serveLogger(opts);
+  // Every setting was checked when the configuration was parsed; the overrides are checked
+  // before anything is created or loaded (bad input loses nothing).
+  await resolveOverrides(opts);
+  let issuer: LoadedIssuer;
   if (opts.dev) {
     const { prepareDev, DEV_NODE_NAME } = await import('./dev.js');
     // The example node's name exists in no DNS: validate it on this machine unless told otherwise,
     // so the printed Caddyfile works with a Caddy running next to the issuer.
-    if (!(opts.resolve ?? []).some((r) => r.toLowerCase().startsWith(DEV_NODE_NAME + '='))) {
-      opts = { ...opts, resolve: [...(opts.resolve ?? []), `${DEV_NODE_NAME}=127.0.0.1`] };
+    if (!opts.resolve.some((r) => r.toLowerCase().startsWith(DEV_NODE_NAME + '='))) {
+      opts = { ...opts, resolve: [...opts.resolve, `${DEV_NODE_NAME}=127.0.0.1`] };
     }
-    preloaded = await prepareDev(ctx, opts);
+    issuer = await prepareDev(ctx, opts);
+  } else {
+    const { loadProductionIssuer } = await import('./serve-issuer.js');
+    issuer = await loadProductionIssuer(ctx, opts.state, opts.passphraseFile);
   }
-  const running = await startServe(ctx, opts, log, preloaded);
+  const running = await startServe(opts, log, issuer);
   const { notifyReady } = await import('./systemd-notify.js');
   const ready = await notifyReady(ctx.io.env, `serving ${running.directoryUrl}`);
   // Not fatal: systemd restarts a notify unit that never reports ready, and says why.
@@ -299,4 +220,17 @@ export async function runServe(ctx: CliContext, options: ServeOptions): Promise<
   await running.close();
   log.info('stopped');
   log.flush?.();
+}
+
+/** pino options + destination for the issuer's own log and fastify's request log (the same format). */
+export async function logDestination(c: Pick<ServeConfig, 'logFormat'>): Promise<{ write(s: string): void } | undefined> {
+  const { prettyStream, wantsPretty } = await import('./log.js');
+  return wantsPretty(c.logFormat, Boolean(process.stdout.isTTY)) ? prettyStream(process.stdout) : undefined;
+}
+
+async function serveLogger(c: ServeConfig): Promise<Logger> {
+  const { pino } = await import('pino');
+  const dest = await logDestination(c);
+  const opts = { level: c.logLevel, base: { name: 'nixca' } };
+  return dest ? pino(opts, dest) : pino(opts);
 }

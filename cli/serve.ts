@@ -1,70 +1,79 @@
 // `nixca serve`: the online ACME issuer (RFC 8555) over HTTPS, with its own certificate from the
 // intermediate. `--dev` first creates a clearly labelled development PKI in ./nixca-state (the
-// README's main job). The heavy lifting lives in serve-run.ts / dev.ts, imported lazily.
-import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
+// README's main job). Flags and the --config file are parsed once, by src/config/serve.ts, into
+// the ServeConfig that serve-run.ts (and dev.ts) use; the heavy lifting is imported lazily.
+import { Option, type Command } from 'commander';
+import { dirname, resolve } from 'node:path';
+import { collect, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { readText } from './files.js';
+import { SERVE_SETTINGS, resolveServeConfig, showServeConfig, type ServeConfig } from '../src/config/serve.js';
+import { jsonSchemaOf } from '../src/config/settings.js';
 
-
-function parsePort(flag: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new CliError('usage', `${flag} must be a port number 1-65535, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
+interface MetaFlags {
+  config?: string;
+  printConfig?: boolean;
+  printConfigSchema?: boolean;
 }
 
-export interface ServeOptions {
-  state?: string;
-  listen?: string;
-  baseUrl?: string;
-  eab: string;
-  resolve?: string[];
-  http01Port: number;
-  tlsAlpn01Port: number;
-  leafLifetime: string;
-  tlsLifetime?: string;
-  validationTimeout: string;
-  challengeWait: string;
-  passphraseFile?: string;
-  logLevel: string;
-  dev?: boolean;
-  /** false with --no-crl. */
-  crl: boolean;
-  crlUrl?: string;
-  /** false with --no-metrics. */
-  metrics: boolean;
+/** Reads a --config file: JSON, one object whose keys are the settings' keys. */
+async function readConfigFile(ctx: CliContext, file: string): Promise<{ path: string; dir: string; data: unknown }> {
+  const path = resolve(ctx.io.cwd, file);
+  const text = await readText(path, 'configuration file');
+  try {
+    return { path, dir: dirname(path), data: JSON.parse(text) as unknown };
+  } catch (err) {
+    throw new CliError('usage', `${path}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Parses the command line and the --config file once into the typed ServeConfig. */
+export async function serveConfigFromCommand(ctx: CliContext, cmd: Command): Promise<ServeConfig> {
+  const meta = cmd.opts<MetaFlags>();
+  const flags: Record<string, unknown> = {};
+  // Only flags actually given override the file; defaults come from SERVE_SETTINGS.
+  for (const key of Object.keys(SERVE_SETTINGS)) {
+    if (cmd.getOptionValueSource(key) === 'cli') flags[key] = cmd.getOptionValue(key);
+  }
+  const file = meta.config ? await readConfigFile(ctx, meta.config) : undefined;
+  return resolveServeConfig({ file, flags, cwd: ctx.io.cwd }, resolve(ctx.io.cwd, stateDir(ctx, undefined)));
 }
 
 export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) => {
-  program
+  const serve = program
     .command('serve')
-    .description('run the ACME issuer (RFC 8555) over HTTPS; --dev creates and uses a development PKI in ./nixca-state')
-    .option('--state <dir>', STATE_OPTION_HELP + '; with --dev: ./nixca-state')
-    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
-    .option('--base-url <url>', 'external base URL clients use (links and the JWS url check); default https://localhost:PORT/ for a loopback listener')
-    .option('--eab <mode>', 'External Account Binding: required (accounts bound to a node) or optional (labs: any inventory name on challenge proof alone)', 'required')
-    .option('--resolve <name=ip>', 'resolve NAME to IP for challenge validation (repeatable; split-horizon DNS, tests)', collect)
-    .option('--http01-port <n>', 'port http-01 validation connects to (RFC 8555 §8.3: 80)', parsePort('--http01-port'), 80)
-    .option('--tls-alpn01-port <n>', 'port tls-alpn-01 validation connects to (RFC 8737: 443)', parsePort('--tls-alpn01-port'), 443)
-    .option('--leaf-lifetime <duration>', 'lifetime of issued certificates, e.g. 7d, 36h (also the longest notAfter a client may ask for)', '7d')
-    .option('--tls-lifetime <duration>', "lifetime of the issuer's own HTTPS certificate (default: the leaf lifetime); renewed at 2/3 of it")
-    .option('--validation-timeout <duration>', 'per-attempt timeout of a challenge validation (3 attempts)', '8s')
-    .option('--challenge-wait <duration>', 'how long a challenge response waits for its validation before answering "processing" (0 to answer at once)', '1s')
-    .option('--passphrase-file <file>', 'file holding the intermediate key passphrase (else $CREDENTIALS_DIRECTORY/nixca-intermediate-passphrase, else a prompt)')
-    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
-    .option('--crl-url <url>', 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http')
-    .option('--no-crl', 'serve no CRL and write no CRL distribution point into leaves')
-    .option('--no-metrics', 'do not serve GET <base-url>metrics (Prometheus text; /health is always served)')
-    .option('--dev', 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve')
+    .description('run the ACME issuer (RFC 8555) over HTTPS; --dev creates and uses a development PKI in ./nixca-state');
+  for (const [key, s] of Object.entries(SERVE_SETTINGS)) {
+    const o = new Option(s.flag, s.help);
+    // Every flag is the key of the same name in a --config file; keep the two spellings in step.
+    if (o.attributeName() !== key) throw new Error(`serve setting ${key}: flag ${s.flag} would be read as ${o.attributeName()}`);
+    if (s.repeatable) o.argParser(collect);
+    serve.addOption(o);
+  }
+  serve
+    .option('--config <file>', 'JSON file of settings (keys as printed by --print-config); flags given on the command line override it')
+    .option('--print-config', 'print the effective configuration (defaults, then --config, then flags) as JSON, secrets redacted, and exit')
+    .option('--print-config-schema', 'print the JSON Schema of a --config file and exit')
     .addHelpText('after', `
+Durations: a whole number with a unit (y, w, d, h, m, s, ms), largest first: 7d, 36h, 1d12h, 90s.
 Examples:
   nixca serve --dev                                  # development PKI in ./nixca-state, https://localhost:8443/directory
   nixca serve --state /var/lib/nixca --listen 0.0.0.0:8443 --base-url https://acme.n3x.internal:8443/
-  nixca serve --state DIR --resolve cache.nuc-1.n3x.internal=10.0.0.5 --eab optional
+  nixca serve --config /etc/nixca/serve.json --log-level debug
+  nixca serve --config /etc/nixca/serve.json --print-config
 See docs/serving.md.`)
-    .action(async (opts: ServeOptions) => {
-      if (opts.eab !== 'required' && opts.eab !== 'optional') throw new CliError('usage', `--eab must be "required" or "optional", got ${JSON.stringify(opts.eab)}`);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const meta = cmd.opts<MetaFlags>();
+      if (meta.printConfigSchema) {
+        ctx.io.out(JSON.stringify(jsonSchemaOf(SERVE_SETTINGS, 'nixca serve configuration'), null, 2));
+        return;
+      }
+      const config = await serveConfigFromCommand(ctx, cmd);
+      if (meta.printConfig) {
+        ctx.io.out(JSON.stringify(showServeConfig(config), null, 2));
+        return;
+      }
       const { runServe } = await import('./serve-run.js');
-      await runServe(ctx, opts);
+      await runServe(ctx, config);
     });
 };
