@@ -93,7 +93,7 @@ describe('nixca serve flag and state errors', () => {
     const dir = await tempDir(t);
     const r = await spawnCli(['serve', '--state', dir, '--listen', '127.0.0.1:15510']);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /no issuer in .*nixca issuer init/);
+    assert.match(r.stderr, /no issuer key in .*nixca issuer init --state/);
   });
 });
 
