@@ -5,6 +5,7 @@ import { emit, isObject, newId, type AcmeContext } from './context.js';
 import { verifyEab } from './eab.js';
 import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
 import type { AccountRecord, CertificateRecord } from './model.js';
+import { show } from './json.js';
 import { problem } from './problems.js';
 import { StoreConflictError } from './store.js';
 
@@ -18,11 +19,11 @@ function checkContact(input: unknown): string[] {
   return input.map((c) => {
     if (typeof c !== 'string') throw problem('invalidContact', 'every contact must be a string URL');
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/.exec(c);
-    if (!m) throw problem('invalidContact', `${JSON.stringify(c)} is not a URL`);
-    if (m[1]!.toLowerCase() !== 'mailto') throw problem('unsupportedContact', `contact scheme ${JSON.stringify(m[1])} is not supported (mailto only)`);
+    if (!m) throw problem('invalidContact', `${show(c)} is not a URL`);
+    if (m[1]!.toLowerCase() !== 'mailto') throw problem('unsupportedContact', `contact scheme ${show(m[1])} is not supported (mailto only)`);
     const addr = m[2]!;
     // RFC 8555 §7.3: no hfields, a single address.
-    if (!/^[^\s@?,;<>"]+@[^\s@?,;<>"]+\.[^\s@?,;<>"]+$/.test(addr)) throw problem('invalidContact', `${JSON.stringify(c)} is not a single mailto address without header fields`);
+    if (!/^[^\s@?,;<>"]+@[^\s@?,;<>"]+\.[^\s@?,;<>"]+$/.test(addr)) throw problem('invalidContact', `${show(c)} is not a single mailto address without header fields`);
     return 'mailto:' + addr;
   });
 }

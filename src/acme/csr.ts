@@ -1,13 +1,14 @@
 // Finalize-time CSR checks (RFC 8555 §7.4, §11.1): proof of possession, acceptable key, exactly the
 // order's names, never the account key. Failures are badCSR, and leave the order `ready`.
 import { createPublicKey, verify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
-import { base64url, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Extensions, id_ce_subjectAltName, SubjectAlternativeName, type GeneralName } from '@peculiar/asn1-x509';
 import { sha256Hex } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { normalizeDnsName } from '../inventory/names.js';
+import { base64urlMember, show } from './json.js';
 import { problem } from './problems.js';
 
 export interface CheckedCsr {
@@ -99,8 +100,7 @@ function requestedSans(req: CertificationRequest): GeneralName[] {
 }
 
 export async function checkCsr(csrB64: unknown, orderNames: readonly string[], accountSpki: Uint8Array): Promise<CheckedCsr> {
-  if (typeof csrB64 !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrB64)) throw problem('malformed', '"csr" must be the base64url DER of a PKCS#10 request (RFC 8555 §7.4)');
-  const der = base64url.decode(csrB64);
+  const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
   let req: CertificationRequest;
   let spki: ArrayBuffer;
   let publicKey: x509.PublicKey;
@@ -142,7 +142,7 @@ export async function checkCsr(csrB64: unknown, orderNames: readonly string[], a
   const wanted = new Set(orderNames.map(normalizeDnsName));
   // Boulder's rule: a CN, if present, must be one of the names (here: of the order's names).
   for (const cn of cns) {
-    if (!wanted.has(cn)) throw problem('badCSR', `the CSR common name ${JSON.stringify(cn)} is not one of the order's names`);
+    if (!wanted.has(cn)) throw problem('badCSR', `the CSR common name ${show(cn)} is not one of the order's names`);
     names.add(cn);
   }
   const missing = [...wanted].filter((n) => !names.has(n));

@@ -4,6 +4,7 @@ import { base64url, flattenedVerify, type JWK } from 'jose';
 import { nodeByEabKeyId } from '../inventory/inventory.js';
 import type { InventoryData, NodeRecord } from '../inventory/model.js';
 import { parseFlattenedJws, publicJwk, thumbprintOf } from './jws.js';
+import { parseUntrustedJson } from './json.js';
 import { problem } from './problems.js';
 
 const MAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
@@ -36,12 +37,13 @@ export async function verifyEab(eab: unknown, opts: { outerUrl: string; accountJ
   } catch {
     throw problem('unauthorized', 'the externalAccountBinding MAC does not verify with that key id');
   }
-  let bound: unknown;
+  let text: string;
   try {
-    bound = JSON.parse(new TextDecoder().decode(payload));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
   } catch {
-    throw problem('malformed', 'the externalAccountBinding payload must be the account JWK');
+    throw problem('malformed', 'the externalAccountBinding payload must be the account JWK (UTF-8 JSON)');
   }
+  const bound = parseUntrustedJson(text, 'the externalAccountBinding payload');
   if ((await thumbprintOf(publicJwk(bound))) !== (await thumbprintOf(opts.accountJwk))) {
     throw problem('unauthorized', 'the externalAccountBinding payload is not the key of the account being created');
   }

@@ -4,6 +4,7 @@
 import { base64url, calculateJwkThumbprint, type FlattenedJWS, type JWK } from 'jose';
 import { isObject } from './context.js';
 import { publicKeyObject, verifyJwsSignature } from './jws-signature.js';
+import { parseUntrustedJson, show } from './json.js';
 import { problem } from './problems.js';
 
 /** §6.2: ES256 MUST, EdDSA SHOULD; RS256 for older clients. Never "none" or a MAC (§6.2). */
@@ -44,12 +45,15 @@ function b64Field(obj: Record<string, unknown>, name: string): string {
   return v;
 }
 
-function decodeJson(b64: string, what: string): unknown {
+/** UTF-8 JSON from unpadded base64url (the caller checked the alphabet), depth-bounded. */
+export function decodeJson(b64: string, what: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(UTF8.decode(base64url.decode(b64)));
+    text = UTF8.decode(base64url.decode(b64));
   } catch {
-    throw problem('malformed', `${what} is not base64url-encoded JSON`);
+    throw problem('malformed', `${what} is not base64url-encoded UTF-8`);
   }
+  return parseUntrustedJson(text, what);
 }
 
 /**
@@ -72,7 +76,7 @@ export function parseFlattenedJws(body: unknown, opts: { macAllowed?: boolean } 
   const alg = header.alg;
   if (typeof alg !== 'string') throw problem('malformed', 'the JWS protected header has no "alg"');
   if (!opts.macAllowed && !(JWS_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw problem('badSignatureAlgorithm', `JWS algorithm ${JSON.stringify(alg)} is not supported; use one of ${JWS_ALGORITHMS.join(', ')}`, {
+    throw problem('badSignatureAlgorithm', `JWS algorithm ${show(alg)} is not supported; use one of ${JWS_ALGORITHMS.join(', ')}`, {
       algorithms: [...JWS_ALGORITHMS],
     });
   }
@@ -87,16 +91,16 @@ export function publicJwk(jwk: unknown): JWK {
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw problem('badPublicKey', 'the JWK contains private or symmetric key material');
   const s = (name: string): string => {
     const v = jwk[name];
-    if (typeof v !== 'string' || !v || !B64URL.test(v)) throw problem('badPublicKey', `JWK member "${name}" is missing or not base64url`);
+    if (typeof v !== 'string' || !v || !B64URL.test(v) || v.length % 4 === 1) throw problem('badPublicKey', `JWK member "${name}" is missing or not base64url`);
     return v;
   };
   switch (jwk.kty) {
     case 'EC': {
-      if (jwk.crv !== 'P-256' && jwk.crv !== 'P-384') throw problem('badPublicKey', `EC curve ${JSON.stringify(jwk.crv)} is not supported (P-256, P-384)`);
+      if (jwk.crv !== 'P-256' && jwk.crv !== 'P-384') throw problem('badPublicKey', `EC curve ${show(jwk.crv)} is not supported (P-256, P-384)`);
       return { kty: 'EC', crv: jwk.crv, x: s('x'), y: s('y') };
     }
     case 'OKP': {
-      if (jwk.crv !== 'Ed25519') throw problem('badPublicKey', `OKP curve ${JSON.stringify(jwk.crv)} is not supported (Ed25519)`);
+      if (jwk.crv !== 'Ed25519') throw problem('badPublicKey', `OKP curve ${show(jwk.crv)} is not supported (Ed25519)`);
       return { kty: 'OKP', crv: 'Ed25519', x: s('x') };
     }
     case 'RSA': {
@@ -108,7 +112,7 @@ export function publicJwk(jwk: unknown): JWK {
       return { kty: 'RSA', n, e: s('e') };
     }
     default:
-      throw problem('badPublicKey', `key type ${JSON.stringify(jwk.kty)} is not supported (EC, OKP, RSA)`);
+      throw problem('badPublicKey', `key type ${show(jwk.kty)} is not supported (EC, OKP, RSA)`);
   }
 }
 
@@ -166,7 +170,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
   if (opts.key === 'kid' && !hasKid) throw problem('malformed', 'this request must be signed with a "kid" header naming your account (RFC 8555 §6.2)');
   if (typeof header.url !== 'string') throw problem('malformed', 'the JWS protected header has no "url"');
   // §6.4: the url must equal the request URL exactly; a mismatch is unauthorized.
-  if (header.url !== opts.url) throw problem('unauthorized', `the JWS "url" ${JSON.stringify(header.url)} does not match the request URL ${JSON.stringify(opts.url)}`);
+  if (header.url !== opts.url) throw problem('unauthorized', `the JWS "url" ${show(header.url)} does not match the request URL ${JSON.stringify(opts.url)}`);
   let jwk: JWK;
   let thumbprint: string | undefined;
   if (hasJwk) {
@@ -187,14 +191,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
   } catch {
     throw problem('malformed', 'the JWS payload is not UTF-8');
   }
-  let payload: unknown;
-  if (payloadText !== '') {
-    try {
-      payload = JSON.parse(payloadText);
-    } catch {
-      throw problem('malformed', 'the JWS payload is not JSON');
-    }
-  }
+  const payload = payloadText === '' ? undefined : parseUntrustedJson(payloadText, 'the JWS payload');
   return { header: header as ProtectedHeader, payloadText, payload, jwk, thumbprint: thumbprint ?? (await thumbprintOf(jwk)), raw: jws };
 }
 
@@ -206,11 +203,11 @@ export async function verifyInnerJws(body: unknown, outerUrl: string): Promise<{
   if (header.url !== outerUrl) throw problem('malformed', 'the inner JWS "url" must equal the outer one (RFC 8555 §7.3.5)');
   const jwk = publicJwk(header.jwk);
   const bytes = verifySignature(jws, header.alg as string, jwk);
-  let payload: unknown;
+  let text: string;
   try {
-    payload = JSON.parse(UTF8.decode(bytes));
+    text = UTF8.decode(bytes);
   } catch {
-    throw problem('malformed', 'the inner JWS payload is not JSON');
+    throw problem('malformed', 'the inner JWS payload is not UTF-8');
   }
-  return { jwk, payload };
+  return { jwk, payload: parseUntrustedJson(text, 'the inner JWS payload') };
 }

@@ -6,6 +6,7 @@ import type { InventoryData, NodeRecord } from '../inventory/model.js';
 import { isValidDnsName, normalizeDnsName } from '../inventory/names.js';
 import { isObject } from './context.js';
 import type { AccountRecord, Identifier } from './model.js';
+import { show } from './json.js';
 import { problem, problemDocument, type ProblemDocument } from './problems.js';
 
 /** One order names at most this many identifiers (a fleet node has a handful). */
@@ -62,7 +63,7 @@ export function decideIdentifiers(input: unknown, account: AccountRecord, invent
     }
     if (id.type !== 'dns') {
       unsupported++;
-      sub.push(problemDocument('unsupportedIdentifier', `identifier type ${JSON.stringify(id.type)} is not supported (dns only)`, identifier));
+      sub.push(problemDocument('unsupportedIdentifier', `identifier type ${show(id.type)} is not supported (dns only)`, identifier));
       continue;
     }
     if (id.value.startsWith('*.')) {
@@ -70,7 +71,7 @@ export function decideIdentifiers(input: unknown, account: AccountRecord, invent
       continue;
     }
     if (!isValidDnsName(id.value)) {
-      reject(`${JSON.stringify(id.value)} is not a valid DNS host name`);
+      reject(`${show(id.value)} is not a valid DNS host name`);
       continue;
     }
     if (bound) {

@@ -1,7 +1,6 @@
 // revokeCert (RFC 8555 §7.6): by the issuing account (or an account bound to a node that owns all
 // the names, or holding valid authorizations for them), or by the certificate's own key (jwk).
 import { Buffer } from 'node:buffer';
-import { base64url } from 'jose';
 import { x509 } from '../ca/x509.js';
 import { nodeOwns } from '../inventory/inventory.js';
 import { normalizeSerial } from '../ca/serial.js';
@@ -10,6 +9,7 @@ import { jwkSpki } from './csr.js';
 import { sha256Hex } from '../ca/inspect.js';
 import type { VerifiedJws } from './jws.js';
 import type { AccountRecord, RevocationRecord } from './model.js';
+import { base64urlMember } from './json.js';
 import { problem } from './problems.js';
 import { authorizationStatus } from './status.js';
 
@@ -25,15 +25,14 @@ export const REVOCATION_REASONS: Readonly<Record<number, string>> = {
 
 export async function revokeCertificate(ctx: AcmeContext, jws: VerifiedJws, account: AccountRecord | undefined): Promise<RevocationRecord> {
   const p = jws.payload;
-  if (!isObject(p) || typeof p.certificate !== 'string' || !/^[A-Za-z0-9_-]+$/.test(p.certificate)) {
-    throw problem('malformed', 'the revokeCert payload needs "certificate": the base64url DER of the certificate');
-  }
-  const reason = p.reason ?? 0;
+  if (!isObject(p)) throw problem('malformed', 'the revokeCert payload must be a JSON object with "certificate"');
+  const der = base64urlMember(p.certificate, '"certificate" (the DER of the certificate)');
+  // §7.6: reason is optional; when present it is an integer code (null is not "absent").
+  const reason = p.reason === undefined ? 0 : p.reason;
   if (typeof reason !== 'number' || !Number.isInteger(reason) || !(reason in REVOCATION_REASONS)) {
     throw problem('badRevocationReason', `reason must be one of ${Object.entries(REVOCATION_REASONS).map(([k, v]) => `${k} (${v})`).join(', ')}`);
   }
   let cert: x509.X509Certificate;
-  const der = base64url.decode(p.certificate);
   try {
     cert = new x509.X509Certificate(Buffer.from(der));
   } catch {

@@ -4,7 +4,8 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accountForKid, accountHoldsCertificate, keyChange, newAccount, updateAccount } from '../accounts.js';
 import { orderAuthorizations, ownedChallenge, respondToChallenge, resumeValidations, updateAuthorization } from '../authorizations.js';
-import type { AcmeContext } from '../context.js';
+import { isObject, type AcmeContext } from '../context.js';
+import { parseUntrustedJson } from '../json.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
 import { NonceStore } from '../nonces.js';
@@ -17,11 +18,14 @@ import { composeEvents, createObservability, registerObservabilityRoutes } from 
 import { orderStatus } from '../status.js';
 import type { AcmeDeps } from './app.js';
 import { createLinks, PATHS } from './links.js';
+import { lingerAfterResponse } from './connection.js';
 import { renderAccount, renderAuthorization, renderChallenge, renderOrder } from './render.js';
 import { normalizeSerial } from '../../ca/serial.js';
 
 const JOSE = 'application/jose+json';
 const PARSE_FAILED = Symbol('unparsable body');
+/** A CSR (RSA 8192 with 100 names) or a certificate is a few KB; nothing legitimate comes near this. */
+const BODY_LIMIT = 256 * 1024;
 
 interface Authenticated {
   jws: VerifiedJws;
@@ -41,8 +45,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   const eabRequired = deps.eabRequired ?? true;
   const app = Fastify({
     logger: deps.logger ?? false,
-    // A CSR or a certificate is a few KB; nothing legitimate comes near this.
-    bodyLimit: 256 * 1024,
+    bodyLimit: BODY_LIMIT,
     // Never log bodies: they carry JWS, EAB MACs and CSRs. Log method, URL and User-Agent (§6.1).
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
@@ -74,9 +77,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JOSE, { parseAs: 'string' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(null, PARSE_FAILED);
+      done(null, parseUntrustedJson(body as string, 'the request body'));
+    } catch (err) {
+      done(null, { [PARSE_FAILED]: err });
     }
   });
 
@@ -106,8 +109,13 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       p = err;
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // fastify's own 4xx (415 media type, 413 body size, …): the client's fault, said as malformed.
-      const detail = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `Content-Type must be ${JOSE} (RFC 8555 §6.2)` : err.message;
+      const detail =
+        err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `Content-Type must be ${JOSE} (RFC 8555 §6.2)`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the request body exceeds ${BODY_LIMIT} bytes`
+        : err.message;
       p = problem('malformed', detail, { status: err.statusCode });
+      // The body was refused unread: drain it so the client reads this answer (no reset).
+      lingerAfterResponse(req.raw);
     } else {
       // Never leak internals (fastify: one error handler that hides 5xx detail).
       req.log.error({ err: { message: err.message, stack: err.stack } }, 'internal error');
@@ -156,7 +164,8 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   async function authenticate(req: FastifyRequest, key: 'jwk' | 'kid' | 'either'): Promise<Authenticated> {
     const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE} (RFC 8555 §6.2)`, { status: 415 });
-    if (req.body === PARSE_FAILED || req.body === undefined) throw problem('malformed', 'the request body is not JSON');
+    if (req.body === undefined) throw problem('malformed', 'the request body is not JSON');
+    if (isObject(req.body) && PARSE_FAILED in req.body) throw req.body[PARSE_FAILED] as AcmeProblem;
     let account: AccountRecord | undefined;
     const jws = await verifyAcmeJws(req.body, {
       url: links.requestUrl(req.url),
