@@ -23,17 +23,22 @@ export interface LeafRequest {
 }
 
 /** Key usages by key type (RFC 5280 §4.2.1.3; RSA key transport still needs keyEncipherment for TLS 1.2 RSA kx). */
-function leafKeyUsage(publicKeyAlgorithm: string): x509.KeyUsageFlags {
+export function leafKeyUsage(publicKeyAlgorithm: string): x509.KeyUsageFlags {
   const flags = x509.KeyUsageFlags.digitalSignature;
   return publicKeyAlgorithm.startsWith('RSA') ? flags | x509.KeyUsageFlags.keyEncipherment : flags;
 }
 
-export async function issueLeaf(issuer: IssuerMaterial, req: LeafRequest): Promise<x509.X509Certificate> {
+/** What every leaf must satisfy, whichever encoder builds it. */
+export function checkLeafRequest(req: { dnsNames: readonly string[]; notBefore: Date; notAfter: Date }, issuerNotAfter: Date): void {
   if (req.dnsNames.length === 0) throw new CaError('CA_NAME_INVALID', 'a leaf needs at least one DNS name');
   if (!(req.notBefore < req.notAfter)) throw new CaError('CA_VALIDITY_INVALID', 'notBefore must be before notAfter');
-  if (req.notAfter > issuer.certificate.notAfter) {
-    throw new CaError('CA_VALIDITY_INVALID', `leaf notAfter ${req.notAfter.toISOString()} is after the issuer's ${issuer.certificate.notAfter.toISOString()}`);
+  if (req.notAfter > issuerNotAfter) {
+    throw new CaError('CA_VALIDITY_INVALID', `leaf notAfter ${req.notAfter.toISOString()} is after the issuer's ${issuerNotAfter.toISOString()}`);
   }
+}
+
+export async function issueLeaf(issuer: IssuerMaterial, req: LeafRequest): Promise<x509.X509Certificate> {
+  checkLeafRequest(req, issuer.certificate.notAfter);
   const publicKey = req.publicKey instanceof x509.PublicKey ? req.publicKey : await x509.PublicKey.create(req.publicKey);
   const keyAlg = publicKey.algorithm.name;
   const extensions: x509.Extension[] = [
