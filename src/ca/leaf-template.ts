@@ -26,6 +26,8 @@ export interface TemplateLeafRequest {
 
 export interface TemplateLeaf {
   der: Buffer;
+  /** RFC 7468 PEM, as x509.X509Certificate.toString('pem') writes it. */
+  pem: string;
   /** Lowercase hex without a sign octet, as x509.X509Certificate.serialNumber prints it. */
   serial: string;
   notBefore: Date;
@@ -175,6 +177,7 @@ export async function createLeafTemplate(issuer: IssuerMaterial): Promise<LeafTe
       const der = tlv(SEQUENCE, tbs, signing.algorithmDer, tlv(BIT_STRING, Buffer.from([0]), signature));
       return {
         der,
+        pem: x509.PemConverter.encode(new Uint8Array(der), 'CERTIFICATE'),
         serial: (serial[0] === 0 && serial.length > 1 ? serial.subarray(1) : serial).toString('hex'),
         notBefore: new Date(Math.floor(req.notBefore.getTime() / 1000) * 1000),
         notAfter: new Date(Math.floor(req.notAfter.getTime() / 1000) * 1000),

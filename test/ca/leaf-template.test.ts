@@ -112,8 +112,9 @@ test('template leaf encoder: byte-identical TBSCertificate to @peculiar/x509 for
       assert.equal(got.serial, want.serialNumber.toLowerCase(), `serial for input ${i}`);
       assert.equal(got.notAfter.getTime(), want.notAfter.getTime());
       assert.ok(new X509Certificate(got.der).verify(new X509Certificate(Buffer.from(material.certificate.rawData)).publicKey), `signature of input ${i}`);
+      assert.equal(got.pem, new x509.X509Certificate(new Uint8Array(got.der)).toString('pem'));
       const file = join(dir, `${i}.pem`);
-      await writeFile(file, new x509.X509Certificate(new Uint8Array(got.der)).toString('pem') + '\n');
+      await writeFile(file, got.pem + '\n');
       files[which]!.push(file);
     }
     await writeFile(join(dir, 'root.pem'), root.certificate.toString('pem') + '\n');
