@@ -27,7 +27,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [
         restrict(ours('cli'), 'src/ never imports cli/ (cli is the composition root).'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
-        restrict(['fastify', 'fastify/*', '@fastify/*'], 'Only src/acme/http/ uses fastify.'),
+        restrict(['fastify', 'fastify/*', '@fastify/*'], 'Only src/acme/http/ and src/dashboard/http/ use fastify.'),
       ] }],
     },
   },
@@ -81,13 +81,33 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard reads; it never opens a store itself (cli wires the running issuer's handles in).
+    files: ['src/dashboard/**/*.ts'],
+    ignores: ['src/dashboard/http/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('store', 'cli', 'nixos', 'acme'), 'The dashboard reads through the interfaces cli passes in, never a concrete store or the ACME core.'),
+        restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'Only src/dashboard/http/ uses fastify in the dashboard.'),
+      ] }],
+    },
+  },
+  {
+    files: ['src/dashboard/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('store', 'cli', 'nixos', 'acme'), 'Dashboard HTTP code sees the dashboard model, never a concrete store or the ACME core.'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+      ] }],
+    },
+  },
+  {
     files: ['src/store/**/*.ts'],
     ignores: ['src/store/lowdb.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         restrict(ours('cli'), 'src/ never imports cli/.'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
-        restrict(['fastify', 'fastify/*'], 'Only src/acme/http/ uses fastify.'),
+        restrict(['fastify', 'fastify/*'], 'Only src/acme/http/ and src/dashboard/http/ use fastify.'),
       ] }],
     },
   },

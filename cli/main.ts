@@ -19,6 +19,7 @@ import { registerCert } from './cert.js';
 import { registerRenew } from './renew.js';
 import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
+import { registerOperator } from './operator.js';
 
 const GROUPS: RegisterGroup[] = [
   registerRoot,
@@ -32,6 +33,7 @@ const GROUPS: RegisterGroup[] = [
   registerRenew,
   registerAudit,
   registerStatus,
+  registerOperator,
 ];
 
 function version(): string {

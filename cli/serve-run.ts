@@ -7,11 +7,14 @@ import type { Logger } from 'pino';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
-import { planServe, type ServeConfig } from '../src/config/serve.js';
+import { planDashboard, planServe, type ServeConfig } from '../src/config/serve.js';
 import type { LeafSigner } from '../src/acme/orders.js';
+import type { RunningDashboard } from '../src/dashboard/http/server.js';
 
 export interface RunningServer {
   server: HttpsServer;
+  /** The dashboard's listener with --dashboard, else null. */
+  dashboard: RunningDashboard | null;
   baseUrl: URL;
   directoryUrl: string;
   close(): Promise<void>;
@@ -135,6 +138,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   // Renewal of our own certificate at 2/3 of its lifetime, hot-swapped into the listener so no
   // connection is dropped. setTimeout cannot wait longer than ~24.8 days, so long waits re-check.
   let renewTimer: NodeJS.Timeout | undefined;
+  let dashboard: RunningDashboard | null = null;
   let closed = false;
   const scheduleRenewal = () => {
     const dueAt = tls.issuedAt + ((tls.notAfter.getTime() - tls.issuedAt) * 2) / 3;
@@ -145,6 +149,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
       try {
         tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
         server.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' });
+        dashboard?.setTls(tls);
         log.info({ serial: tls.serial, names: tlsNames, notAfter: tls.notAfter.toISOString() }, 'renewed the issuer TLS certificate');
         if (tls.notAfter.getTime() >= issuer.certificate.notAfter.getTime()) {
           // Capped by the intermediate: renewing again cannot help; the operator must install a new one.
@@ -172,13 +177,21 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   });
   log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, `listening on ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}, directory ${directoryUrl}`);
 
+  const dashboardPlan = planDashboard(opts);
+  if (dashboardPlan) {
+    const { startDashboard } = await import('./serve-dashboard.js');
+    const crlPath = crlUrl && new URL(crlUrl).origin === baseUrl.origin ? new URL(crlUrl).pathname : null;
+    dashboard = await startDashboard(dashboardPlan, opts, { issuer, store, inventory, acmeApp: app, crlPath, tls, resolve: overrides, log });
+  }
   return {
     server,
+    dashboard,
     baseUrl,
     directoryUrl,
     async close() {
       closed = true;
       if (renewTimer) clearTimeout(renewTimer);
+      await dashboard?.close();
       // Stop accepting, let in-flight requests finish (closeIdleConnections drops keep-alive idlers).
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

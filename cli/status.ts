@@ -104,7 +104,7 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
       const fleet = fleetStatus({ inventory, ...issued, now });
       let probe: ProbeReport[] | null = null;
       if (opts.probe) {
-        const { probeNode, evaluateProbe, probePathHash } = await import('../src/probe/probe.js');
+        const { probeFleet, probePathHash } = await import('../src/probe/probe.js');
         const { readText } = await import('./files.js');
         const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
         const rootPem = await readText(opts.root ?? join(state, ISSUER_DIR, ISSUER_FILES.root), 'root certificate');
@@ -118,17 +118,7 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
           const x = parseResolve(r, names);
           return [x.name, x] as const;
         }));
-        probe = await Promise.all(
-          inventory.nodes.map(async (n) => {
-            const host = n.dnsNames[0];
-            if (!host) {
-              return { node: n.name, host: '', address: '', port: opts.port, served: null, cacheInfo: null, narinfo: null, problems: [{ severity: 'warning' as const, code: 'not-probed', message: 'the node owns only DNS suffixes: no exact name to probe' }] };
-            }
-            const r = resolve.get(host);
-            const raw = await probeNode({ node: n.name, host, address: r?.address ?? host, port: r?.port ?? opts.port }, { rootPem, probePaths, timeoutMs: opts.timeout, now });
-            return evaluateProbe(raw, { inventory, ...issued, now, probePaths });
-          }),
-        );
+        probe = await probeFleet({ inventory, ...issued, now }, { rootPem, probePaths, timeoutMs: opts.timeout, port: opts.port, resolve });
       }
       const ok = fleet.ok && (probe ?? []).every((p) => p.problems.every((x) => x.severity !== 'error'));
       const report = { ...fleet, ok, probe };

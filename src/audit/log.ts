@@ -45,6 +45,8 @@ export const AUDIT_EVENT_TYPES = [
   'node.renew-now',
   'signing-key.transition',
   'issuer.installed',
+  'operator.certificate-issued',
+  'dashboard.viewed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

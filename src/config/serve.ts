@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { probePathHash } from '../probe/probe.js';
 import {
   booleanSetting, durationSetting, enumSetting, listSetting, pathSetting, portSetting, resolveConfig, showConfig, stringSetting,
   type ConfigOf, type SettingsTable,
@@ -14,6 +15,7 @@ import {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
+export const DEFAULT_DASHBOARD_LISTEN = '127.0.0.1:8444';
 
 export const SERVE_SETTINGS = {
   state: pathSetting({ flag: '--state <dir>', help: 'issuer state directory (default: $NIXCA_STATE_DIR or /var/lib/nixca; with --dev: ./nixca-state)', default: undefined }),
@@ -34,6 +36,14 @@ export const SERVE_SETTINGS = {
   crl: booleanSetting({ flag: '--no-crl', help: 'serve no CRL and write no CRL distribution point into leaves' }),
   metrics: booleanSetting({ flag: '--no-metrics', help: 'do not serve GET <base-url>metrics (Prometheus text; /health is always served)' }),
   dev: booleanSetting({ flag: '--dev', help: 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve' }),
+  dashboard: booleanSetting({ flag: '--dashboard', help: 'also serve the read-only fleet dashboard (HTTPS, own listener; docs/dashboard.md)' }),
+  dashboardListen: stringSetting({ flag: '--dashboard-listen <host:port>', help: `dashboard address (default ${DEFAULT_DASHBOARD_LISTEN}); a non-loopback address requires operator certificates (nixca operator cert)`, default: DEFAULT_DASHBOARD_LISTEN, check: (v, o) => void parseListen(v, o.what) }),
+  dashboardRequireClientCert: booleanSetting({ flag: '--dashboard-require-client-cert', help: 'require operator certificates on a loopback dashboard address too (hosts with other local users)' }),
+  probeInterval: durationSetting({ flag: '--probe-interval <duration>', help: 'probe every node as `nixca status --probe` does, this often (at least 10s), for the dashboard; off when not set', default: undefined }),
+  probePort: portSetting({ flag: '--probe-port <n>', help: 'HTTPS port of the nodes for the dashboard probes', default: 443 }),
+  probePath: listSetting({ flag: '--probe-path <hash|storepath>', help: "a store path expected in every cache, for the probes' narinfo check (repeatable)", item: (v, o) => {
+    if (!probePathHash(v)) throw new ConfigError('CONFIG_INVALID', `${o.what} must be a store path or its 32-character hash, got ${JSON.stringify(v)}`);
+  } }),
 } satisfies SettingsTable;
 
 /** The effective `serve` configuration (defaults < --config file < flags), state directory resolved. */
@@ -52,6 +62,7 @@ export function resolveServeConfig(sources: Parameters<typeof resolveConfig>[1],
   const state = c.state ?? (c.dev ? resolve(sources.cwd, DEV_STATE_DIR) : defaultState);
   const config = { ...c, state };
   planServe(config);
+  planDashboard(config);
   return config;
 }
 
@@ -132,5 +143,31 @@ export function planServe(c: ServeConfig): ServePlan {
     directoryUrl: new URL('directory', baseUrl).href,
     crlUrl: resolveCrlUrl(c, baseUrl),
     tlsLifetimeMs: c.tlsLifetime ?? Math.min(c.leafLifetime, 7 * 86_400_000),
+  };
+}
+
+/** The dashboard's listener and probes (cli/serve-dashboard.ts), or null without --dashboard. */
+export interface DashboardPlan {
+  listen: Listen;
+  requireClientCert: boolean;
+  probeIntervalMs: number | null;
+  probePort: number;
+  /** Store path hashes for the narinfo check. */
+  probePaths: string[];
+}
+
+export function planDashboard(c: ServeConfig): DashboardPlan | null {
+  if (!c.dashboard) {
+    const stray = [c.dashboardListen !== DEFAULT_DASHBOARD_LISTEN && '--dashboard-listen', c.dashboardRequireClientCert && '--dashboard-require-client-cert', c.probeInterval !== undefined && '--probe-interval'].filter(Boolean);
+    if (stray.length) throw new ConfigError('CONFIG_INVALID', `${stray.join(', ')} only take effect with --dashboard`);
+    return null;
+  }
+  if (c.probeInterval !== undefined && c.probeInterval < 10_000) throw new ConfigError('CONFIG_INVALID', '--probe-interval must be at least 10s');
+  return {
+    listen: parseListen(c.dashboardListen, '--dashboard-listen'),
+    requireClientCert: c.dashboardRequireClientCert,
+    probeIntervalMs: c.probeInterval ?? null,
+    probePort: c.probePort,
+    probePaths: c.probePath.map((p) => probePathHash(p)!),
   };
 }

@@ -271,3 +271,31 @@ export function evaluateProbe(
   }
   return { node: target.node, host: target.host, address: target.address, port: target.port, served, cacheInfo, narinfo, problems };
 }
+
+export interface FleetProbeOptions extends ProbeOptions {
+  /** HTTPS port of the nodes (443). */
+  port: number;
+  /** Where to connect for a name instead of resolving it (`--resolve`). */
+  resolve?: ReadonlyMap<string, { address: string; port?: number }>;
+}
+
+/**
+ * Probes every node at its first exact DNS name (a node with only suffixes has no name to ask
+ * for) and evaluates what it serves: what `nixca status --probe` and the dashboard both run.
+ */
+export async function probeFleet(
+  ctx: { inventory: InventoryData; certificates: readonly IssuedCertificate[]; revocations: readonly RevokedCertificate[]; now: Date },
+  opts: FleetProbeOptions,
+): Promise<ProbeReport[]> {
+  return Promise.all(
+    ctx.inventory.nodes.map(async (n): Promise<ProbeReport> => {
+      const host = n.dnsNames[0];
+      if (!host) {
+        return { node: n.name, host: '', address: '', port: opts.port, served: null, cacheInfo: null, narinfo: null, problems: [{ severity: 'warning', code: 'not-probed', message: 'the node owns only DNS suffixes: no exact name to probe' }] };
+      }
+      const r = opts.resolve?.get(host);
+      const raw = await probeNode({ node: n.name, host, address: r?.address ?? host, port: r?.port ?? opts.port }, { ...opts, now: ctx.now });
+      return evaluateProbe(raw, { ...ctx, probePaths: opts.probePaths });
+    }),
+  );
+}

@@ -1,0 +1,127 @@
+// What the dashboard shows, as one JSON-serialisable snapshot: `nixca status --json` (the fleet
+// status and, when the server probes, the probe reports) plus the certificate list, the signing-key
+// rotation history, the recent audit entries with the chain's verification, and the served CRL.
+// Pure: the caller (snapshot.ts) reads the stores; tests build snapshots from plain data.
+import type { InventoryData, SigningKeyState } from '../inventory/model.js';
+import type { ProbeReport } from '../probe/probe.js';
+import { fleetStatus, type FleetStatus, type IssuedCertificate, type RevokedCertificate, type StatusProblem } from '../status/status.js';
+import { windowForNode } from '../status/ari-window.js';
+
+export type CertificateState = 'valid' | 'expired' | 'revoked';
+
+export interface CertificateRow {
+  serial: string;
+  node: string | null;
+  names: string[];
+  notBefore: string;
+  notAfter: string;
+  issuedAt: string;
+  state: CertificateState;
+  revokedAt: string | null;
+  /** RFC 5280 §5.3.1 reason code, when revoked. */
+  reason: number | null;
+  renewalWindow: { start: string; end: string };
+}
+
+export interface KeyRotationRow {
+  name: string;
+  node: string | null;
+  state: SigningKeyState;
+  /** When the key entered each state it went through (first time), from the inventory history. */
+  entered: Partial<Record<SigningKeyState, string>>;
+}
+
+export interface AuditSummary {
+  /** Newest last, at most `limit` entries. */
+  recent: { seq: number; time: string; type: string; subject: string; node: string | null; details: Record<string, unknown> }[];
+  total: number;
+  verification: { ok: boolean; checkedAt: string; entries: number; firstBadSeq: number | null; certified: boolean; explanation: string; problems: string[] } | null;
+  /** Why there is nothing to show (no log yet, unreadable). */
+  error: string | null;
+}
+
+export interface CrlSummary {
+  crlNumber: number | null;
+  thisUpdate: string;
+  nextUpdate: string | null;
+  entries: number;
+}
+
+/** Whether a node's ACME client fetches renewalInfo (RFC 9773); null: the store keeps no record of it. */
+export type AriPolling = { polls: boolean; lastFetchedAt: string | null } | null;
+
+export interface DashboardSnapshot extends FleetStatus {
+  /** Error-level problems from status and probes; like `status --json`. */
+  ok: boolean;
+  /** The server's last probe of each node (`status --probe`), null when probing is off. */
+  probe: ProbeReport[] | null;
+  probedAt: string | null;
+  ari: Record<string, AriPolling>;
+  certificates: CertificateRow[];
+  keyRotation: KeyRotationRow[];
+  audit: AuditSummary;
+  crl: CrlSummary | null;
+}
+
+export interface SnapshotInput {
+  inventory: InventoryData;
+  certificates: readonly IssuedCertificate[];
+  revocations: readonly RevokedCertificate[];
+  now: Date;
+  probe: { at: Date; reports: ProbeReport[] } | null;
+  ari?: Record<string, AriPolling>;
+  audit: AuditSummary;
+  crl: CrlSummary | null;
+}
+
+function certificateRows(input: SnapshotInput): CertificateRow[] {
+  const revoked = new Map(input.revocations.map((r) => [r.serial, r]));
+  const nodes = new Map(input.inventory.nodes.map((n) => [n.name, n]));
+  return input.certificates
+    .map((c): CertificateRow => {
+      const r = revoked.get(c.serial);
+      const w = windowForNode(c.node ? (nodes.get(c.node) ?? { name: c.node, renewAfter: null }) : null, c, r?.revokedAt);
+      const state: CertificateState = r ? 'revoked' : new Date(c.notAfter) <= input.now ? 'expired' : 'valid';
+      return { ...c, names: [...c.names], state, revokedAt: r?.revokedAt ?? null, reason: r?.reason ?? null, renewalWindow: { start: w.start.toISOString(), end: w.end.toISOString() } };
+    })
+    .sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.serial.localeCompare(b.serial));
+}
+
+function keyRotation(inv: InventoryData): KeyRotationRow[] {
+  return inv.signingKeys.map((k) => {
+    const entered: KeyRotationRow['entered'] = {};
+    for (const t of k.history) if (!entered[t.to]) entered[t.to] = t.at;
+    return { name: k.name, node: k.node, state: k.state, entered };
+  });
+}
+
+export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
+  const fleet = fleetStatus(input);
+  const probe = input.probe?.reports ?? null;
+  const hasError = (ps: readonly StatusProblem[]) => ps.some((p) => p.severity === 'error');
+  const ok = fleet.ok && (probe ?? []).every((p) => !hasError(p.problems));
+  const ari: Record<string, AriPolling> = {};
+  for (const n of input.inventory.nodes) ari[n.name] = input.ari?.[n.name] ?? null;
+  return {
+    ...fleet,
+    ok,
+    probe,
+    probedAt: input.probe?.at.toISOString() ?? null,
+    ari,
+    certificates: certificateRows(input),
+    keyRotation: keyRotation(input.inventory),
+    audit: input.audit,
+    crl: input.crl,
+  };
+}
+
+/** A node's worst problem level across status and its probe: 2 error, 1 warning, 0 none. */
+export function nodeSeverity(s: DashboardSnapshot, node: string): number {
+  const ps = [...(s.nodes.find((n) => n.name === node)?.problems ?? []), ...(s.probe?.find((p) => p.node === node)?.problems ?? [])];
+  return ps.some((p) => p.severity === 'error') ? 2 : ps.length ? 1 : 0;
+}
+
+/** Nodes with problems first (errors, then warnings), then by name. */
+export function nodesProblemsFirst(s: DashboardSnapshot): DashboardSnapshot['nodes'] {
+  return [...s.nodes].sort((a, b) => nodeSeverity(s, b.name) - nodeSeverity(s, a.name) || a.name.localeCompare(b.name));
+}
