@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { DURATION_GRAMMAR, parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 import type { AuditEvent } from '../src/audit/log.js';
 
@@ -16,17 +17,17 @@ export async function recordAudit(state: string, events: AuditEvent | AuditEvent
   await appendAudit(state, events);
 }
 
-/** `--since`: an ISO 8601 instant, or a duration back from now: 30m, 24h, 7d. */
+/** `--since`: an ISO 8601 instant, or a duration (the one grammar) back from now: 30m, 24h, 7d. */
 export function parseSince(text: string, now: Date): Date {
-  const m = /^(\d+)([smhd])$/.exec(text.trim());
-  if (m) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(m[1]) * unit);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    try {
+      return new Date(now.getTime() - parseDuration('--since', text, { allowZero: true }));
+    } catch {
+      throw new CliError('usage', `--since must be an ISO 8601 time (2026-01-31T12:00:00Z) or ${DURATION_GRAMMAR}; got ${JSON.stringify(text)}`);
+    }
   }
   const d = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) {
-    throw new CliError('usage', `--since must be an ISO 8601 time (2026-01-31T12:00:00Z) or a duration like 24h or 7d, got ${JSON.stringify(text)}`);
-  }
+  if (Number.isNaN(d.getTime())) throw new CliError('usage', `--since is not a valid ISO 8601 time: ${JSON.stringify(text)}`);
   return d;
 }
 

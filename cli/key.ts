@@ -4,20 +4,15 @@
 import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 import type { InventoryData, SigningKeyRecord } from '../src/inventory/model.js';
 import type * as SigningKeyViews from '../src/inventory/signing-keys.js';
 
 
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `0`, `90s`, `30m`, `24h`, `7d` (a bare number is seconds). */
-export function parseDuration(flag: string) {
-  return (v: string): number => {
-    const m = /^([0-9]+)([smhd]?)$/.exec(v.trim());
-    if (!m) throw new CliError('usage', `${flag} must be a duration like 0, 90s, 30m, 24h or 7d, got ${JSON.stringify(v)}`);
-    return Number(m[1]) * DURATION_UNITS[m[2] || 's']!;
-  };
+/** A commander parser for the one duration grammar (src/config/duration.ts); 0s is allowed ("no wait"). */
+export function durationFlag(flag: string) {
+  return (v: string): number => parseDuration(flag, v, { allowZero: true });
 }
 
 export const DEFAULT_MIN_PREPUBLISH = '24h';
@@ -235,8 +230,8 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--name <name>', 'exact name for a generated key')
     .option('--secret-key-path <path>', 'runtime path of the new key on the node')
     .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
-    .option('--min-prepublish <duration>', 'a next key must have been published this long before it may replace the active key', parseDuration('--min-prepublish'), parseDuration('--min-prepublish')(DEFAULT_MIN_PREPUBLISH))
-    .option('--min-overlap <duration>', 'a retiring key stays trusted this long after it stopped being active', parseDuration('--min-overlap'), parseDuration('--min-overlap')(DEFAULT_MIN_OVERLAP))
+    .option('--min-prepublish <duration>', 'a next key must have been published this long before it may replace the active key', durationFlag('--min-prepublish'), durationFlag('--min-prepublish')(DEFAULT_MIN_PREPUBLISH))
+    .option('--min-overlap <duration>', 'a retiring key stays trusted this long after it stopped being active', durationFlag('--min-overlap'), durationFlag('--min-overlap')(DEFAULT_MIN_OVERLAP))
     .option('--overlap', 'when promoting: the old key keeps signing while retiring (for clients that missed the new key)')
     .option('--force', 'take the step even if the policy refuses it (the reason is recorded)')
     .option('--reason <text>', 'recorded in the key history')

@@ -41,7 +41,7 @@ function version(): string {
   return pkg.version;
 }
 
-function buildProgram(ctx: CliContext): Command {
+export function buildProgram(ctx: CliContext): Command {
   const program = new Command('nixca')
     .description('Internal PKI for a Nix binary-cache fleet: root ceremony, ACME issuer, Nix signing keys, NixOS modules')
     .version(version(), '-V, --version')

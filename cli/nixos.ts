@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { parseWholeDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 
 interface EmitFlags {
@@ -21,9 +22,9 @@ interface EmitFlags {
 }
 
 
+/** nix.settings.connect-timeout is whole seconds; the flag takes the one duration grammar (5s, 1m). */
 function parseSeconds(v: string): number {
-  if (!/^\d{1,4}$/.test(v)) throw new CliError('usage', `--connect-timeout must be a whole number of seconds, got ${JSON.stringify(v)}`);
-  return Number(v);
+  return parseWholeDuration('--connect-timeout', v, 's');
 }
 
 function generatorName(): Promise<string> {
@@ -117,7 +118,7 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--sign-key-overlap', "nodes sign with every 'retiring' key as well as the 'active' one (without it: only keys rotated with `nixca key rotate --overlap`)")
     .option('--secret-dir <dir>', 'runtime secrets directory on the nodes (agenix /run/agenix, sops-nix /run/secrets)', '/run/agenix')
     .option('--eab-env-file <path>', "Caddy's EAB environment file on the nodes (default: <secret-dir>/nixca-eab.env)")
-    .option('--connect-timeout <seconds>', 'nix.settings.connect-timeout', parseSeconds, 5)
+    .option('--connect-timeout <duration>', 'nix.settings.connect-timeout, whole seconds (e.g. 5s)', parseSeconds, 5)
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: EmitFlags) => {

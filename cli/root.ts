@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 import { collect, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { parseDuration, parseWholeDuration } from '../src/config/duration.js';
 import { emit, type Io } from './io.js';
 import type { X509Certificate } from '@peculiar/x509';
 
@@ -26,18 +27,8 @@ export const ROOT_FILES = {
 } as const;
 
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
-
-/** "10y", "1y", "30d", "12w", "48h" or a bare number of days → milliseconds. */
-export function parseDuration(flag: string, value: string, allowHours = false): number {
-  const m = /^(\d+)([hdwy]?)$/.exec(value.trim());
-  if (!m || Number(m[1]) === 0 || (m[2] === 'h' && !allowHours)) {
-    throw new CliError('usage', `${flag} must be a positive duration like 30d, 12w or 1y${allowHours ? ' (or 48h)' : ''}, got ${JSON.stringify(value)}`);
-  }
-  return Number(m[1]) * UNIT_MS[m[2] || 'd']!;
-}
-
-const parseDays = (flag: string) => (v: string) => Math.round(parseDuration(flag, v) / UNIT_MS.d!);
+/** A --validity: the one duration grammar (src/config/duration.ts), in whole days (certificate lifetimes). */
+const parseDays = (flag: string) => (v: string) => parseWholeDuration(flag, v, 'd');
 
 function parseCount(flag: string) {
   return (v: string) => {
@@ -518,16 +509,16 @@ export const registerRoot: RegisterGroup = (program: Command, ctx: CliContext) =
     .description('issue a root-signed CRL listing the revoked intermediates')
     .requiredOption('--dir <dir>', 'root directory')
     .requiredOption('--out <file>', 'where to write the CRL (PEM; replaced atomically)')
-    .option('--next-update <duration>', 'when relying parties should expect the next CRL (default 30d)')
+    .option('--next-update <duration>', 'when relying parties should expect the next CRL (default 30d)', (v: string) => parseDuration('--next-update', v))
     .option('--passphrase-file <file>', UNLOCK_HELP.passphraseFile)
     .option('--share <file>', UNLOCK_HELP.share, collect)
     .option('--json', 'print JSON')
-    .action(async (opts: { dir: string; out: string; nextUpdate?: string; json?: boolean } & UnlockFlags) => withRootLock(ctx, opts.dir, async () => {
+    .action(async (opts: { dir: string; out: string; nextUpdate?: number; json?: boolean } & UnlockFlags) => withRootLock(ctx, opts.dir, async () => {
       const { resolve } = await import('node:path');
       const { writeFileAtomic } = await import('./files.js');
       const { createCrl, crlToPem } = await import('../src/ca/crl.js');
       const { sha256Hex, colonHex } = await import('../src/ca/inspect.js');
-      const nextMs = parseDuration('--next-update', opts.nextUpdate ?? '30d', true);
+      const nextMs = opts.nextUpdate ?? parseDuration('--next-update', '30d');
       const r = await openRootDir(resolve(ctx.io.cwd, opts.dir));
       const out = resolve(ctx.io.cwd, opts.out);
       const privateKey = await unlockRoot(ctx.io, r, opts);

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
+import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 import type { FleetStatus, IssuedCertificate, RevokedCertificate } from '../src/status/status.js';
 import type { ProbeReport } from '../src/probe/probe.js';
@@ -85,9 +86,10 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
     .option('--resolve <name=addr[:port]>', 'connect to ADDR (and PORT) for NAME instead of resolving it (repeatable)', collect)
     .option('--root <file>', 'the root to trust (default: STATE/issuer/root.pem)')
     .option('--probe-path <hash|storepath>', 'a store path expected in every cache, for the narinfo check (repeatable; first one found is used)', collect)
-    .option('--timeout <ms>', 'per-connection timeout in milliseconds', (v) => {
-      if (!/^\d+$/.test(v) || Number(v) < 100) throw new CliError('usage', `--timeout must be a number of milliseconds ≥ 100`);
-      return Number(v);
+    .option('--timeout <duration>', 'per-connection timeout (at least 100ms; default 5s)', (v) => {
+      const ms = parseDuration('--timeout', v);
+      if (ms < 100) throw new CliError('usage', `--timeout must be at least 100ms, got ${JSON.stringify(v)}`);
+      return ms;
     }, 5000)
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')

@@ -55,7 +55,7 @@ before(async () => {
     const g = await runCli(['key', 'generate', 'nuc-1', '--name', name, '--secret-out', sec, '--state', state, '--json']);
     assert.equal(g.code, 0, g.stderr);
     keys[k] = { sec, pub: JSON.parse(g.stdout).key.publicKey };
-    if (k !== 'other') assert.equal((await runCli(['key', 'rotate', 'nuc-1', '--min-prepublish', '0', '--state', state])).code, 0);
+    if (k !== 'other') assert.equal((await runCli(['key', 'rotate', 'nuc-1', '--min-prepublish', '0s', '--state', state])).code, 0);
   }
   await nix.ok('nix-store', ['--generate-binary-cache-key', 'nix-cache-1', join(dir, 'nix.sec'), join(dir, 'nix.pub')]);
   keys.nix = { sec: join(dir, 'nix.sec'), pub: await readFile(join(dir, 'nix.pub'), 'utf8') };

@@ -178,7 +178,7 @@ test('status --probe exits 0 when every remaining node is healthy; unreachable n
   const text = await runCli(['status', '--probe', '--root', rootFile, ...resolveArgs(), '--probe-path', HASH, ...S]);
   assert.match(text.stdout, /probe cache\.good\.n3x\.test @ 127\.0\.0\.1:17643: serves [0-9a-f]+ \(current, chain ok/);
   assert.match(text.stdout, /ERROR: signs with key cache\.badkey\.n3x\.test-9, which is not published to clients/);
-  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:17699`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2000', '--json', ...S]);
+  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:17699`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2s', '--json', ...S]);
   assert.equal(down.code, 1);
   assert.ok(JSON.parse(down.stdout).probe.find((p: { node: string }) => p.node === 'good').problems.some((x: { code: string }) => x.code === 'unreachable'));
   for (const n of ['unknown', 'badkey']) assert.equal((await runCli(['node', 'remove', n, ...S])).code, 0);
