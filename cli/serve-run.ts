@@ -86,7 +86,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
         ...(crlUrl ? { crlDistributionPoints: [crlUrl] } : {}),
       });
       const certificatePem = cert.pem + '\n';
-      return { serial: cert.serial, certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter };
+      return { serial: cert.serial, certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter, akiKeyId: cert.akiKeyId };
     },
   };
   const validator = createChallengeValidator({ resolve: overrides, http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port, timeoutMs, attempts: 3, retryDelayMs: 1000 });

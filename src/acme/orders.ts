@@ -35,6 +35,8 @@ export interface LeafSigner {
     chainPem: string;
     notBefore: Date;
     notAfter: Date;
+    /** RFC 5280 §4.2.1.1 keyIdentifier of the issuer, hex, when the signer knows it (saves a parse). */
+    akiKeyId?: string;
   }>;
 }
 
@@ -190,7 +192,7 @@ function issuanceValidity(order: OrderRecord, now: Date, policy: LeafLifetimePol
  * names, the CSR's key and the promised validity. Returns the issuer key id (AKI) for ARI.
  */
 function checkIssued(
-  issued: { certificatePem: string; notBefore: Date; notAfter: Date },
+  issued: { certificatePem: string; notBefore: Date; notAfter: Date; akiKeyId?: string },
   want: { names: readonly string[]; spkiSha256: string; notBefore: Date; notAfter: Date },
 ): { akiKeyId?: string } {
   // node:crypto's native parser: ~10× cheaper than building @peculiar/x509 extension objects.
@@ -209,6 +211,7 @@ function checkIssued(
     sha256Hex(cert.publicKey.export({ format: 'der', type: 'spki' })) !== want.spkiSha256;
   if (differs) throw problem('serverInternal', 'the signer returned a certificate other than the one decided (names, key or validity); nothing was issued');
   // RFC 9773 §4.1 (ARI) identifies certificates by the AKI keyIdentifier: keep it with the record.
+  if (issued.akiKeyId) return { akiKeyId: issued.akiKeyId };
   const ext = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_authorityKeyIdentifier);
   const keyId = ext ? AsnConvert.parse(ext.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
   return keyId ? { akiKeyId: Buffer.from(keyId.buffer).toString('hex') } : {};

@@ -111,6 +111,7 @@ test('template leaf encoder: byte-identical TBSCertificate to @peculiar/x509 for
       assert.ok(gotAlg!.equals(wantAlg!), `signatureAlgorithm differs for input ${i}`);
       assert.equal(got.serial, want.serialNumber.toLowerCase(), `serial for input ${i}`);
       assert.equal(got.notAfter.getTime(), want.notAfter.getTime());
+      assert.equal(got.akiKeyId, want.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId, `AKI of input ${i}`);
       assert.ok(new X509Certificate(got.der).verify(new X509Certificate(Buffer.from(material.certificate.rawData)).publicKey), `signature of input ${i}`);
       assert.equal(got.pem, new x509.X509Certificate(new Uint8Array(got.der)).toString('pem'));
       const file = join(dir, `${i}.pem`);

@@ -83,8 +83,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     }
   });
 
+  // One access line per request at debug; issuance events are logged once each at info.
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ua: req.headers['user-agent'], ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ua: req.headers['user-agent'], ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
