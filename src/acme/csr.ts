@@ -4,12 +4,13 @@ import { createPublicKey, verify, type JsonWebKeyInput, type KeyObject } from 'n
 import type { JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Extensions, id_ce_subjectAltName, SubjectAlternativeName, type GeneralName } from '@peculiar/asn1-x509';
+import { BasicConstraints, Extensions, id_ce_basicConstraints, id_ce_subjectAltName, SubjectAlternativeName, type Extension, type GeneralName } from '@peculiar/asn1-x509';
 import { sha256Hex } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { normalizeDnsName } from '../inventory/names.js';
 import { base64urlMember, show } from './json.js';
-import { problem } from './problems.js';
+import { thumbprintOf } from './jws.js';
+import { AcmeProblem, problem } from './problems.js';
 
 export interface CheckedCsr {
   der: Uint8Array;
@@ -85,21 +86,45 @@ async function csrSignatureValid(req: CertificationRequest, der: Uint8Array, key
   }
 }
 
-/** The subjectAltName entries requested in the CSR's extensionRequest attribute, if any. */
-function requestedSans(req: CertificationRequest): GeneralName[] {
-  const out: GeneralName[] = [];
+/** The extensions requested in the CSR's PKCS#9 extensionRequest attribute (RFC 2985 §5.4.2). */
+function requestedExtensions(req: CertificationRequest): Extension[] {
+  const out: Extension[] = [];
   for (const attr of req.certificationRequestInfo.attributes) {
     if (attr.type !== EXTENSION_REQUEST) continue;
-    for (const value of attr.values) {
-      for (const ext of AsnConvert.parse(value, Extensions)) {
-        if (ext.extnID === id_ce_subjectAltName) out.push(...AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName));
-      }
+    for (const value of attr.values) out.push(...AsnConvert.parse(value, Extensions));
+  }
+  return out;
+}
+
+/**
+ * The requested subjectAltNames. A request for a CA certificate (basicConstraints cA=TRUE) is
+ * refused rather than silently issued as a leaf (§7.4: the CA issues what was asked or refuses).
+ */
+function requestedSans(req: CertificationRequest): GeneralName[] {
+  const out: GeneralName[] = [];
+  for (const ext of requestedExtensions(req)) {
+    if (ext.extnID === id_ce_subjectAltName) out.push(...AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName));
+    if (ext.extnID === id_ce_basicConstraints && AsnConvert.parse(ext.extnValue.buffer, BasicConstraints).cA) {
+      throw problem('badCSR', 'the CSR asks for a CA certificate (basicConstraints cA=TRUE); this CA issues leaf certificates only');
     }
   }
   return out;
 }
 
-export async function checkCsr(csrB64: unknown, orderNames: readonly string[], accountSpki: Uint8Array): Promise<CheckedCsr> {
+/** RFC 7638 thumbprint of a CSR key, comparable with account thumbprints (the store indexes them). */
+async function keyThumbprint(key: KeyObject): Promise<string | undefined> {
+  try {
+    return await thumbprintOf(key.export({ format: 'jwk' }) as JWK);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `isAccountKey` answers whether a JWK thumbprint is the key of any account this server knows
+ * (§11.1: an account key must never be certified, whoever's account it is).
+ */
+export async function checkCsr(csrB64: unknown, orderNames: readonly string[], accountSpki: Uint8Array, isAccountKey: (thumbprint: string) => Promise<boolean>): Promise<CheckedCsr> {
   const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
   let req: CertificationRequest;
   let spki: ArrayBuffer;
@@ -117,12 +142,17 @@ export async function checkCsr(csrB64: unknown, orderNames: readonly string[], a
   if (Buffer.compare(Buffer.from(spki), Buffer.from(accountSpki)) === 0) {
     throw problem('badCSR', 'the CSR uses the account key; certificates must use a different key (RFC 8555 §11.1)');
   }
+  const thumbprint = await keyThumbprint(key);
+  if (thumbprint !== undefined && (await isAccountKey(thumbprint))) {
+    throw problem('badCSR', 'the CSR key is the key of an ACME account; certificates must use a key no account uses (RFC 8555 §11.1)');
+  }
   const names = new Set<string>();
   let sans: GeneralName[];
   try {
     sans = requestedSans(req);
-  } catch {
-    throw problem('badCSR', 'the CSR extensionRequest (subjectAltName) cannot be parsed');
+  } catch (err) {
+    if (err instanceof AcmeProblem) throw err;
+    throw problem('badCSR', 'the CSR extensionRequest (subjectAltName, basicConstraints) cannot be parsed');
   }
   for (const g of sans) {
     if (g.dNSName === undefined) {

@@ -218,20 +218,22 @@ function checkIssued(
 }
 
 /**
- * finalize (§7.4). Only a `ready` order can be finalized (else 403 orderNotReady); a `valid` one
- * is returned unchanged (idempotent re-finalize). A bad CSR is badCSR and the order stays ready.
+ * finalize (§7.4). Only a `ready` order can be finalized: any other status, `valid` included (a
+ * second finalize), is 403 orderNotReady. A bad CSR is badCSR and the order stays ready.
  * Issuance is synchronous: the certificate is durable in the store before we return.
  */
 export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id: string, payload: unknown): Promise<OrderRecord> {
   const order = await ownedOrder(ctx, account, id);
   const status = await currentOrderStatus(ctx, order);
-  if (status === 'valid') return order;
-  if (status !== 'ready') throw problem('orderNotReady', `the order is ${status}, not ready${status === 'processing' ? ' (a finalize is already running)' : ''}`);
+  if (status !== 'ready') {
+    const why = status === 'processing' ? ' (a finalize is already running)' : status === 'valid' ? ' (it was finalized already; fetch its certificate)' : '';
+    throw problem('orderNotReady', `the order is ${status}, not ready${why} (RFC 8555 §7.4)`);
+  }
   if (!isObject(payload)) throw problem('malformed', 'the finalize payload must be a JSON object with "csr"');
   ctx.finalizing.add(id);
   try {
     const names = order.identifiers.map((i) => i.value);
-    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk));
+    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk), async (t) => (await ctx.store.findAccountByThumbprint(t)) !== undefined);
     // The inventory may have changed since the order was placed: decide again at issuance.
     let node: string;
     try {

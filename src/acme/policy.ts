@@ -3,7 +3,7 @@
 // any name in the inventory, on challenge proof alone. Wildcards and IPs are never issued.
 import { nodeOwns, ownerOf } from '../inventory/inventory.js';
 import type { InventoryData, NodeRecord } from '../inventory/model.js';
-import { isValidDnsName, normalizeDnsName } from '../inventory/names.js';
+import { isValidDnsName } from '../inventory/names.js';
 import { isObject } from './context.js';
 import type { AccountRecord, Identifier } from './model.js';
 import { show } from './json.js';
@@ -18,22 +18,41 @@ export interface PolicyDecision {
   node: NodeRecord;
 }
 
-/** Parses newOrder identifiers (§7.4): a non-empty array of {type, value}; duplicates collapse. */
-export function parseIdentifiers(input: unknown): Array<{ type: string; value: string }> {
+/**
+ * Parses newOrder identifiers (§7.4): a non-empty array of {type, value}, kept exactly as sent
+ * (the order shows what was requested, never a normalised form); an identifier listed twice is
+ * malformed.
+ */
+export function parseIdentifiers(input: unknown, max: number = MAX_IDENTIFIERS): Array<{ type: string; value: string }> {
   if (!Array.isArray(input) || input.length === 0) throw problem('malformed', '"identifiers" must be a non-empty array');
-  if (input.length > MAX_IDENTIFIERS) throw problem('rejectedIdentifier', `an order may name at most ${MAX_IDENTIFIERS} identifiers`);
+  if (input.length > max) throw problem('rejectedIdentifier', `an order may name at most ${max} identifiers`);
   const seen = new Set<string>();
   const out: Array<{ type: string; value: string }> = [];
   for (const id of input) {
     if (!isObject(id) || typeof id.type !== 'string' || typeof id.value !== 'string') {
       throw problem('malformed', 'each identifier must be an object with string "type" and "value"');
     }
-    const value = id.type === 'dns' ? normalizeDnsName(id.value) : id.value;
-    const key = `${id.type}:${value}`;
-    if (!seen.has(key)) out.push({ type: id.type, value });
+    const key = `${id.type}:${id.value}`;
+    if (seen.has(key)) throw problem('malformed', `identifier ${show(id.value)} is listed twice`);
     seen.add(key);
+    out.push({ type: id.type, value: id.value });
   }
   return out;
+}
+
+/**
+ * Why a dns identifier is not in preferred name syntax (RFC 8555 §7.1.4 → RFC 5280 §4.2.1.6 →
+ * RFC 1034 §3.5, lower case as certificates carry it): said precisely, since the value is refused,
+ * not repaired.
+ */
+function syntaxFault(value: string): string {
+  const why =
+    value !== value.trim() ? 'has leading or trailing white space'
+    : value.endsWith('.') ? 'ends with a dot (send the name without the root label)'
+    : value !== value.toLowerCase() ? 'has upper-case letters (send it in lower case)'
+    : [...value].every((c) => c.charCodeAt(0) < 0x80) ? 'has an empty, over-long or non-LDH label, or is a single label'
+    : 'is not ASCII (send the A-label, xn--…)';
+  return `is not a DNS name in preferred name syntax (RFC 5280 §4.2.1.6): it ${why}`;
 }
 
 /**
@@ -58,7 +77,7 @@ export function decideIdentifiers(input: unknown, account: AccountRecord, invent
     const identifier = { type: id.type, value: id.value };
     const reject = (detail: string) => sub.push(problemDocument('rejectedIdentifier', detail, identifier));
     if (id.type === 'ip') {
-      reject(`${id.value}: IP address identifiers are not issued`);
+      reject(`${show(id.value)}: IP address identifiers are not issued`);
       continue;
     }
     if (id.type !== 'dns') {
@@ -67,11 +86,11 @@ export function decideIdentifiers(input: unknown, account: AccountRecord, invent
       continue;
     }
     if (id.value.startsWith('*.')) {
-      reject(`${id.value}: wildcard names are not issued`);
+      reject(`${show(id.value)}: wildcard names are not issued`);
       continue;
     }
     if (!isValidDnsName(id.value)) {
-      reject(`${show(id.value)} is not a valid DNS host name`);
+      reject(`${show(id.value)} ${syntaxFault(id.value)}`);
       continue;
     }
     if (bound) {

@@ -71,13 +71,16 @@ describe('ACME flows (RFC 8555 §7)', () => {
     assert.equal(rec?.node, NODE_A.name);
     assert.deepEqual(rec?.names, [...NODE_A.dns].sort());
     assert.equal(rec?.accountId, client.kid!.split('/').pop());
-    // Re-finalize of a valid order is idempotent (step-ca), not orderNotReady.
+    // §7.4: finalize of an order that is not ready, a valid one included, is orderNotReady (403);
+    // nothing is issued a second time and the order keeps its certificate.
     const { der } = await testCsr(NODE_A.dns);
     const again = await client.post(order.finalize as string, { csr: base64url.encode(der) });
-    assert.equal(again.status, 200, again.body);
-    assert.equal(again.json().certificate, order.certificate);
+    assert.equal(again.status, 403, again.body);
+    assert.equal(again.json().type, 'urn:ietf:params:acme:error:orderNotReady');
+    assert.equal((await env.store.listCertificates({ accountId: client.kid!.split('/').pop()! })).length, 1);
     const fetched = await client.post(orderUrl, '');
     assert.equal(fetched.json().status, 'valid');
+    assert.equal(fetched.json().certificate, order.certificate);
     assert.ok(fetched.json().expires, 'valid orders carry expires (§7.1.3)');
   });
 

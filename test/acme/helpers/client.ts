@@ -183,7 +183,7 @@ export class TestAcmeClient {
 /** A PKCS#10 CSR (RFC 2986) naming `names` in the SAN, signed with a fresh (or given) key. */
 export async function testCsr(
   names: readonly string[],
-  opts: { keyAlgorithm?: KeyAlgorithm; keys?: CryptoKeyPair; commonName?: string; extraSans?: Array<{ type: 'ip' | 'email'; value: string }> } = {},
+  opts: { keyAlgorithm?: KeyAlgorithm; keys?: CryptoKeyPair; commonName?: string; extraSans?: Array<{ type: 'ip' | 'email'; value: string }>; extensions?: x509.Extension[] } = {},
 ): Promise<{ der: Uint8Array; keys: CryptoKeyPair }> {
   const keys = opts.keys ?? (await generateCaKeyPair(opts.keyAlgorithm ?? 'ECDSA-P256'));
   const sans = [...names.map((value) => ({ type: 'dns' as const, value })), ...(opts.extraSans ?? [])];
@@ -191,7 +191,7 @@ export async function testCsr(
     name: opts.commonName ? `CN=${opts.commonName}` : '',
     keys,
     signingAlgorithm: signingAlgorithm(keys.privateKey),
-    extensions: sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : [],
+    extensions: [...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : []), ...(opts.extensions ?? [])],
   });
   return { der: new Uint8Array(csr.rawData), keys };
 }
