@@ -196,7 +196,7 @@ async function readCsrFile(path: string) {
 
 /**
  * One ceremony command at a time per root directory (a second one would fork the transcript):
- * an O_EXCL lock file, taken over when its holder's process is gone (src/store/lock.ts).
+ * a kernel lock on .lock (src/store/lock.ts), released when the command ends or dies.
  */
 async function withRootLock<R>(ctx: CliContext, dirFlag: string, fn: () => Promise<R>): Promise<R> {
   const { join, resolve } = await import('node:path');

@@ -15,14 +15,14 @@
 //
 // A crash can only tear the last line of a log, which is dropped at open (it was never
 // acknowledged). Nonces are not stored (src/acme/nonces.ts).
-import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../acme/store.js';
 import { StoreConflictError } from '../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../acme/model.js';
 import { authorizationStatus, orderStatus } from '../acme/status.js';
 import { AppendLog, readJsonLines, StoreCorruptError, syncDir } from './acme-log.js';
-import { LockTimeoutError, withFileLock } from './lock.js';
+import { lockHolder, tryFileLock, type FileLock } from './lock.js';
 import { openJsonDocument } from './lowdb.js';
 
 export const ACME_DIR = 'acme';
@@ -95,35 +95,13 @@ export class StoreLockedError extends Error {
 }
 
 /**
- * The single-writer lock (acme/writer.lock holds the writer's PID), held for the store's lifetime
- * through src/store/lock.ts: the lock file is linked into place already holding the PID, so two
- * writers starting together never both win, and a lock left by a process that is gone (kill -9) is
- * taken over. Returns who holds it ("process PID") when someone else writes.
+ * The single-writer lock (acme/writer.lock), held for the store's lifetime through
+ * src/store/lock.ts: a kernel lock, released when the writer closes the store or dies, so two
+ * writers starting together never both win and a killed writer never blocks the next. Returns who
+ * holds it ("process PID") when someone else writes.
  */
-async function acquireWriterLock(file: string): Promise<{ release(): Promise<void> } | { heldBy: string }> {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let acquired!: () => void;
-  const isAcquired = new Promise<void>((resolve) => (acquired = resolve));
-  // No waiting (timeout 0): a live writer makes this handle read-only at once.
-  const done = withFileLock(file, async () => {
-    acquired();
-    await held;
-  }, 0);
-  try {
-    await Promise.race([isAcquired, done]);
-  } catch (err) {
-    if (!(err instanceof LockTimeoutError)) throw err;
-    // The holder may have let go since: then its PID is unknown (the next open becomes the writer).
-    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    return { heldBy: Number.isInteger(pid) && pid > 0 ? `process ${pid}` : 'another process' };
-  }
-  return {
-    release: async () => {
-      release();
-      await done;
-    },
-  };
+async function acquireWriterLock(file: string): Promise<FileLock | { heldBy: string }> {
+  return (await tryFileLock(file)) ?? { heldBy: await lockHolder(file) };
 }
 
 /** Stands in for an AppendLog in a read-only store: nothing can be written through it. */
@@ -136,7 +114,7 @@ export async function openAcmeStore(stateDir: string, opts: AcmeStoreOptions = {
   const dir = join(stateDir, ACME_DIR);
   const now = opts.now ?? (() => new Date());
   const grace = opts.workingSetGraceMs ?? 0;
-  let lock: { release(): Promise<void> } | undefined;
+  let lock: FileLock | undefined;
   let readOnlyWhy: string | undefined = opts.readOnly ? 'the ACME store was opened read-only' : undefined;
   if (!opts.readOnly) {
     await mkdir(dir, { recursive: true, mode: 0o700 });

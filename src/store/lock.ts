@@ -1,65 +1,92 @@
-// A cross-process advisory lock for state that several `nixca` processes may write (the CLI edits
-// the inventory while `nixca serve` runs). The lock file is made by link(2)ing a temp file that
-// already holds our PID: link is atomic and fails with EEXIST, so a lock file never exists
-// without its holder's PID, even if the holder is killed at any instant. A lock whose holder is
-// gone is taken over; an empty one (left by an older writer that created the file first) is
-// taken over once it is older than EMPTY_LOCK_GRACE_MS.
-import { randomBytes } from 'node:crypto';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+// Cross-process advisory locks for state that several `nixca` processes may write (the CLI edits
+// the inventory and appends to the audit log while `nixca serve` runs; one writer per ACME store).
+//
+// Each lock is an open file description holding a Linux OFD lock (fcntl F_OFD_SETLK, through
+// fs-native-extensions; flock(2) on other platforms). The kernel drops it when the description is
+// closed or the holder dies, however it dies (kill -9, OOM, power loss followed by reboot), so a
+// lock can never be left behind and there is no "stale lock" to judge. The file's content (the
+// holder's PID) is only for messages: it never decides anything, so a file naming a live,
+// unrelated process (a PID reused after a reboot) blocks nothing.
+//
+// Lock files are never removed: unlinking one while another process waits on the old inode would
+// let a third process lock a new inode at the same path, and two holders would both believe they
+// hold the lock.
+import { constants } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+const fsx = createRequire(import.meta.url)('fs-native-extensions') as { tryLock(fd: number): boolean };
 
 export class LockTimeoutError extends Error {
   override readonly name = 'LockTimeoutError';
 }
 
-const EMPTY_LOCK_GRACE_MS = 2_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export interface FileLock {
+  readonly path: string;
+  /** Unlocks (closes the description). Idempotent. */
+  release(): Promise<void>;
 }
 
-/** True when the lock at `lockPath` may be removed: its holder is gone, or it is empty and old. */
-async function abandoned(lockPath: string): Promise<{ abandoned: boolean; holder: string }> {
-  const text = await readFile(lockPath, 'utf8').catch(() => undefined);
-  if (text === undefined) return { abandoned: false, holder: '?' }; // vanished: just retry
-  const pid = Number(text.trim());
-  if (Number.isInteger(pid) && pid > 0) return { abandoned: !alive(pid), holder: String(pid) };
-  const st = await stat(lockPath).catch(() => undefined);
-  return { abandoned: st !== undefined && Date.now() - st.mtimeMs > EMPTY_LOCK_GRACE_MS, holder: 'an unknown process' };
-}
-
-async function tryAcquire(lockPath: string): Promise<boolean> {
-  const tmp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, String(process.pid), { mode: 0o600 });
+/** Takes the lock if it is free now; undefined when another description (any process) holds it. */
+export async function tryFileLock(lockPath: string): Promise<FileLock | undefined> {
+  const fh = await open(lockPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+  let locked: boolean;
   try {
-    await link(tmp, lockPath);
-    return true;
+    locked = fsx.tryLock(fh.fd);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    await fh.close();
     throw err;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
+  }
+  if (!locked) {
+    await fh.close();
+    return undefined;
+  }
+  await fh.truncate(0).then(() => fh.write(`${process.pid}\n`, 0)).catch(() => undefined);
+  return heldLock(lockPath, fh);
+}
+
+function heldLock(path: string, fh: FileHandle): FileLock {
+  let open: FileHandle | undefined = fh;
+  return {
+    path,
+    async release() {
+      const h = open;
+      open = undefined;
+      if (!h) return;
+      // Cleared before the unlock so the next holder never shows our PID (only a message anyway).
+      await h.truncate(0).catch(() => undefined);
+      await h.close();
+    },
+  };
+}
+
+/** Who holds a lock, for messages: "process N" as written by the holder, or "another process". */
+export async function lockHolder(lockPath: string): Promise<string> {
+  const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? `process ${pid}` : 'another process';
+}
+
+/**
+ * Waits up to `timeoutMs` for the lock (polling with back-off: an OFD lock has no wait with a
+ * timeout), then throws LockTimeoutError naming the holder.
+ */
+export async function acquireFileLock(lockPath: string, timeoutMs = 10_000): Promise<FileLock> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    const lock = await tryFileLock(lockPath);
+    if (lock) return lock;
+    if (Date.now() >= deadline) throw new LockTimeoutError(`${lockPath} is held by ${await lockHolder(lockPath)}`);
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    delay = Math.min(delay * 2, 25);
   }
 }
 
 export async function withFileLock<R>(lockPath: string, fn: () => Promise<R>, timeoutMs = 10_000): Promise<R> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await tryAcquire(lockPath))) {
-    const state = await abandoned(lockPath);
-    if (state.abandoned) {
-      await unlink(lockPath).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() > deadline) throw new LockTimeoutError(`${lockPath} is held by process ${state.holder}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const lock = await acquireFileLock(lockPath, timeoutMs);
   try {
     return await fn();
   } finally {
-    await unlink(lockPath).catch(() => undefined);
+    await lock.release();
   }
 }

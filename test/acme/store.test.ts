@@ -94,7 +94,7 @@ describe('ACME store (src/store/acme.ts)', () => {
     await assert.rejects(b.createAccount(account('a2')), { name: 'StoreLockedError' });
     await b.close();
     await a.close();
-    // A lock left by a process that no longer exists (kill -9) does not block the next writer.
+    // A lock file naming a process that no longer exists (kill -9) does not block the next writer.
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'acme', 'writer.lock'), '999999999');
     const c = await openAcmeStore(dir, { now: () => t });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile, appendFile, utimes } from 'node:fs/promises';
+import { readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { appendAudit, auditPaths, readAudit, type AuditEvent } from '../../src/a
 import { verifyAudit } from '../../src/audit/verify.js';
 import { openssl, put } from '../ca/openssl.js';
 import { tempDir } from '../helpers/cli.js';
+import { holdLockInChild } from '../helpers/lock.js';
 import { testPki, type TestPki } from './pki.js';
 
 const ev = (i: number, node = 'nuc-1'): AuditEvent => ({ type: 'node.added', subject: node, node, details: { i, dnsNames: [`cache.${node}.n3x.test`] } });
@@ -233,17 +234,18 @@ for (let i = 0; ; i++) await appendAudit(${JSON.stringify(dir)}, { type: 'node.r
   assert.equal(final.tornTail, null);
 });
 
-test('an abandoned empty lock (killed between creating it and writing its PID) does not block appends forever', async (t) => {
+test('an append waits for a live holder of the audit lock in another process, and a killed one blocks nothing', async (t) => {
   const dir = await tempDir(t);
   await appendAudit(dir, ev(1));
+  // A lock file left behind (empty or naming a dead process) is no lock at all.
   await writeFile(auditPaths(dir).lock, '');
-  const old = new Date(Date.now() - 10_000);
-  await utimes(auditPaths(dir).lock, old, old);
-  await appendAudit(dir, ev(2), { lockTimeoutMs: 500 });
-  // A fresh empty lock is respected (its creator is writing its PID right now).
-  await writeFile(auditPaths(dir).lock, '');
-  await assert.rejects(appendAudit(dir, ev(3), { lockTimeoutMs: 300 }), (e: AuditError) => e.code === 'AUDIT_LOCKED');
-  assert.equal((await verifyAudit(dir, { allowUncertified: true })).entries, 3);
+  await appendAudit(dir, ev(2), { lockTimeoutMs: 0 });
+  const holder = await holdLockInChild(auditPaths(dir).lock);
+  t.after(() => holder.stop('SIGKILL'));
+  await assert.rejects(appendAudit(dir, ev(3), { lockTimeoutMs: 300 }), (e: AuditError) => e.code === 'AUDIT_LOCKED' && e.message.includes(`process ${holder.pid}`));
+  await holder.stop('SIGKILL');
+  await appendAudit(dir, ev(3), { lockTimeoutMs: 0 });
+  assert.equal((await verifyAudit(dir, { allowUncertified: true })).entries, 4);
 });
 
 test('group commit: concurrent appends in one process share writes, yet each caller gets exactly its own entries', async (t) => {

@@ -1,7 +1,6 @@
 // The operator commands end to end, in-process: node changes and renew-now are audited, audit
 // verify/show/head, cert revoke, status from the store; nothing secret in the log or in --json.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +9,7 @@ import { auditPaths } from '../../src/audit/log.js';
 import { openInventoryStore } from '../../src/store/inventory.js';
 import { generateKeyPair as nixKeyPair } from '../../src/signing/keys.js';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
+import { holdLockInChild } from '../helpers/lock.js';
 import { testPki, type TestPki } from '../audit/pki.js';
 import { installIssuerFiles, issueInto } from './helpers.js';
 
@@ -157,9 +157,8 @@ test('cert revoke by serial and by node: store, audit, exit codes; status then f
 
   // While another live process (nixca serve) holds the ACME store, revoke refuses (exit 5) and
   // status still reads it.
-  const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
-  t.after(() => holder.kill());
-  await writeFile(join(state, 'acme', 'writer.lock'), String(holder.pid));
+  const holder = await holdLockInChild(join(state, 'acme', 'writer.lock'));
+  t.after(() => holder.stop());
   const held = await runCli(['cert', 'revoke', b2.serial, '--reason', 'superseded', ...S]);
   assert.equal(held.code, 5, held.stderr);
   assert.match(held.stderr, /running issuer \(nixca serve\) holds the ACME store/);

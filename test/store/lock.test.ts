@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LockTimeoutError, withFileLock } from '../../src/store/lock.js';
+import { acquireFileLock, LockTimeoutError, tryFileLock, withFileLock } from '../../src/store/lock.js';
 import { tempDir } from '../helpers/cli.js';
+import { holdLockInChild } from '../helpers/lock.js';
 
 test('the lock serialises concurrent holders in one process', async (t) => {
   const lock = join(await tempDir(t), 'x.lock');
@@ -23,29 +23,43 @@ test('the lock serialises concurrent holders in one process', async (t) => {
   assert.equal(maxInside, 1);
 });
 
-test('while held, the lock file names its holder; a live holder makes others time out', async (t) => {
+test('while held, the lock file names its holder; released, it is empty and stays in place', async (t) => {
   const lock = join(await tempDir(t), 'x.lock');
   await withFileLock(lock, async () => {
-    assert.equal(await readFile(lock, 'utf8'), String(process.pid));
-    await assert.rejects(withFileLock(lock, async () => 1, 100), LockTimeoutError);
+    assert.equal((await readFile(lock, 'utf8')).trim(), String(process.pid));
+    await assert.rejects(withFileLock(lock, async () => 1, 100), (err: Error) => err instanceof LockTimeoutError && err.message.includes(`process ${process.pid}`));
   });
+  assert.equal(await readFile(lock, 'utf8'), '');
+  assert.equal((await stat(lock)).mode & 0o777, 0o600);
 });
 
-test('a lock left by a killed process is taken over', async (t) => {
+test('a holder in another process blocks; killed with SIGKILL, the kernel releases its lock at once', async (t) => {
   const lock = join(await tempDir(t), 'x.lock');
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
-  await new Promise((r) => child.once('spawn', r));
-  await writeFile(lock, String(child.pid));
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  assert.equal(await withFileLock(lock, async () => 'taken', 2000), 'taken');
+  const holder = await holdLockInChild(lock);
+  t.after(() => holder.stop('SIGKILL'));
+  assert.equal(await tryFileLock(lock), undefined);
+  await assert.rejects(acquireFileLock(lock, 100), (err: Error) => err instanceof LockTimeoutError && err.message.includes(`process ${holder.pid}`));
+  await holder.stop('SIGKILL');
+  const mine = await tryFileLock(lock);
+  assert.ok(mine, 'taken as soon as the holder is gone, with no staleness rule');
+  await mine.release();
 });
 
-test('an empty lock file is taken over only once it is old', async (t) => {
+test('a waiter gets the lock when the holder in another process lets go', async (t) => {
   const lock = join(await tempDir(t), 'x.lock');
-  await writeFile(lock, '');
-  await assert.rejects(withFileLock(lock, async () => 1, 100), LockTimeoutError);
-  const old = new Date(Date.now() - 60_000);
-  await utimes(lock, old, old);
-  assert.equal(await withFileLock(lock, async () => 'taken', 2000), 'taken');
+  const holder = await holdLockInChild(lock);
+  t.after(() => holder.stop('SIGKILL'));
+  const waiting = acquireFileLock(lock, 20_000);
+  await new Promise((r) => setTimeout(r, 50));
+  await holder.stop();
+  await (await waiting).release();
+});
+
+test('a lock file naming a live unrelated process (a PID reused after a reboot) does not block', async (t) => {
+  const dir = await tempDir(t);
+  for (const pid of [process.pid, 1, 4194000]) {
+    const lock = join(dir, `${pid}.lock`);
+    await writeFile(lock, `${pid}\n`);
+    assert.equal(await withFileLock(lock, async () => 'taken', 0), 'taken');
+  }
 });
