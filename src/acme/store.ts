@@ -8,6 +8,16 @@
 //   same store (single process); returning undefined from `fn` leaves the record unchanged.
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from './model.js';
 
+/**
+ * What the caller must also record for a write to count as done (the audit entry of an issuance or
+ * a revocation). The store calls it once the record is durable and before the record becomes
+ * visible to any reader; if it throws, the write fails with that error and the record is not
+ * shown (a store that keeps it durably anyway must surface it again only through the start-up
+ * recovery, which writes the missing audit entry). A transactional store calls it inside the
+ * transaction and rolls back on failure.
+ */
+export type CommitHook = () => Promise<void>;
+
 export interface CertificateQuery {
   node?: string;
   accountId?: string;
@@ -43,7 +53,7 @@ export interface AcmeStore {
    * Fails with StoreConflictError if the serial exists. The record names its order: an order with a
    * committed certificate is valid even if a crash came before updateOrder (the store reconciles).
    */
-  putCertificate(cert: CertificateRecord, chainPem: string): Promise<void>;
+  putCertificate(cert: CertificateRecord, chainPem: string, commit?: CommitHook): Promise<void>;
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   getCertificateChain(serial: string): Promise<string | undefined>;
   hasSerial(serial: string): boolean;
@@ -61,7 +71,8 @@ export interface AcmeStore {
   recordCrlNumber?(n: number): Promise<void>;
 
   // Revocations (§7.6).
-  putRevocation(rev: RevocationRecord): Promise<void>;
+  /** Fails with StoreConflictError if the serial is already revoked; `commit` as for putCertificate. */
+  putRevocation(rev: RevocationRecord, commit?: CommitHook): Promise<void>;
   getRevocation(serial: string): Promise<RevocationRecord | undefined>;
   listRevocations(): Promise<RevocationRecord[]>;
 

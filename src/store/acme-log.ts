@@ -1,14 +1,17 @@
 // Append-only JSON-lines logs with group commit: every line is durable (fdatasync) before its
 // promise resolves; concurrent appends share one write + one fdatasync. A crash can only tear the
-// last line (appends are sequential); readers ignore and truncate a torn tail, never rewrite history.
+// last line (appends are sequential); the scanner reports a torn tail and refuses anything else
+// (src/store/acme-recovery.ts decides what happens at open).
 import { createReadStream } from 'node:fs';
-import { open, rename, truncate, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 
 export class StoreCorruptError extends Error {
   override readonly name = 'StoreCorruptError';
   readonly kind = 'io';
+  constructor(message: string, readonly file?: string, readonly offset?: number) {
+    super(message);
+  }
 }
 
 interface Pending {
@@ -122,52 +125,61 @@ export class AppendLog {
   }
 }
 
+/** What to do when a store file is refused at open (docs/operations.md "The ACME store refuses to open"). */
+export const CORRUPT_ADVICE = 'nothing was changed; stop here, keep a copy of the acme/ directory, and restore it from a backup or repair the file by hand (docs/operations.md "The ACME store refuses to open")';
+
+/** A store file that does not read back as written: refused, never repaired or guessed around. */
+export function corruptAt(file: string, offset: number, what: string): StoreCorruptError {
+  return new StoreCorruptError(`${file} at byte ${offset}: ${what}; ${CORRUPT_ADVICE}`, file, offset);
+}
+
+export interface ScanResult {
+  /** Bytes of complete, newline-terminated lines (where the next append goes). */
+  size: number;
+  /** An unterminated last line (an append torn by a crash: it was never acknowledged). */
+  torn?: { offset: number; bytes: Buffer };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
- * Streams a JSON-lines file: calls `onLine(value, offset, byteLength)` for each line. A torn last
- * line (a crash mid-append) is dropped and the file truncated to the last complete line; a bad line
- * anywhere else is corruption. Returns the size of the good prefix.
+ * Reads a JSON-lines file as the store wrote it, calling `onLine(value, offset, length)` for each
+ * complete line. Only an unterminated last line may be incomplete (it is returned as `torn`, not
+ * handed on, and nothing is changed here); any complete line that is not valid UTF-8 JSON is
+ * corruption (StoreCorruptError naming the file and byte offset). `end` limits the scan to a
+ * prefix that is known complete (reading a file another handle appends to).
  */
-export async function readJsonLines(file: string, onLine: (value: unknown, offset: number, length: number) => void, opts: { repair?: boolean; end?: number } = {}): Promise<number> {
-  let offset = 0;
-  let bad: { offset: number; line: number } | undefined;
-  let lineNo = 0;
-  if (opts.end === 0) return 0;
+export async function scanJsonLines(file: string, onLine: (value: unknown, offset: number, length: number) => void, opts: { end?: number } = {}): Promise<ScanResult> {
+  if (opts.end === 0) return { size: 0 };
   const stream = createReadStream(file, opts.end === undefined ? {} : { end: opts.end - 1 });
   const exists = await new Promise<boolean>((resolve, reject) => {
     stream.once('open', () => resolve(true));
     stream.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? resolve(false) : reject(err)));
   });
-  if (!exists) return 0;
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  // Each line is handed on only once the next one starts: the last line is known complete only if
-  // the file ends with its newline (a line without one was never acknowledged, even if it parses).
-  let held: { value: unknown; offset: number; len: number } | undefined;
-  for await (const line of rl) {
-    lineNo++;
-    const len = Buffer.byteLength(line) + 1;
-    if (bad) throw new StoreCorruptError(`${file}: line ${bad.line} is damaged but later lines are intact (not a torn tail); refusing to guess`);
-    if (held) onLine(held.value, held.offset, held.len);
-    held = undefined;
-    if (line.length === 0) {
-      offset += len;
-      continue;
+  if (!exists) return { size: 0 };
+  let offset = 0; // start of `carry` in the file
+  let carry = Buffer.alloc(0);
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    let nl: number;
+    while ((nl = buf.indexOf(0x0a)) >= 0) {
+      const line = buf.subarray(0, nl);
+      let value: unknown;
+      try {
+        value = JSON.parse(utf8.decode(line));
+      } catch {
+        throw corruptAt(file, offset, `a complete line (${line.length} bytes) is not valid JSON${line.length === 0 ? ' (empty line)' : ''}`);
+      }
+      try {
+        onLine(value, offset, nl + 1);
+      } catch (err) {
+        if (err instanceof StoreCorruptError) throw err;
+        throw corruptAt(file, offset, `not a store record (${(err as Error).message})`);
+      }
+      offset += nl + 1;
+      buf = buf.subarray(nl + 1);
     }
-    try {
-      held = { value: JSON.parse(line), offset, len };
-    } catch {
-      bad = { offset, line: lineNo };
-      continue;
-    }
-    offset += len;
+    carry = Buffer.from(buf);
   }
-  const fh = await open(file, 'r');
-  const size = Math.min(await fh.stat().then((s) => s.size).finally(() => fh.close()), opts.end ?? Infinity);
-  let good = bad ? bad.offset : offset;
-  if (held) {
-    if (held.offset + held.len <= size) onLine(held.value, held.offset, held.len);
-    else good = held.offset;
-  }
-  good = Math.min(good, size);
-  if (good < size && opts.repair !== false && opts.end === undefined) await truncate(file, good);
-  return good;
+  return carry.length ? { size: offset, torn: { offset, bytes: carry } } : { size: offset };
 }

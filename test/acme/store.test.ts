@@ -162,7 +162,7 @@ describe('ACME store (src/store/acme.ts)', () => {
     const ledger = join(dir, 'acme', 'ledger.jsonl');
     const good = await readFile(ledger, 'utf8');
     await appendFile(ledger, 'garbage\n' + good);
-    await assert.rejects(openAcmeStore(dir, { now: () => t }), /damaged/);
+    await assert.rejects(openAcmeStore(dir, { now: () => t }), /ledger\.jsonl at byte \d+: a complete line .* is not valid JSON/);
   });
 
   it('a certificate committed before a crash makes its order valid at reopen', async () => {
