@@ -20,8 +20,8 @@ export interface PageContext {
 }
 
 function verdict(s: DashboardSnapshot): Html {
-  const errors = s.nodes.filter((n) => n.problems.some((p) => p.severity === 'error')).length + (s.probe ?? []).filter((p) => p.problems.some((x) => x.severity === 'error')).length;
-  return s.ok ? badge('ok', 'fleet ok') : badge('error', `problems (${errors})`);
+  const bad = new Set([...s.nodes.filter((n) => n.problems.some((p) => p.severity === 'error')).map((n) => n.name), ...(s.probe ?? []).filter((p) => p.problems.some((x) => x.severity === 'error')).map((p) => p.node)]);
+  return s.ok ? badge('ok', 'fleet ok') : badge('error', `problems on ${bad.size} node(s)`);
 }
 
 /** The part refreshed in place: everything under <main>. */
@@ -40,6 +40,7 @@ export function page(s: DashboardSnapshot, ctx: PageContext, title: string, body
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title} · nixca</title>
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/dashboard.css">
 <script type="module" src="/assets/dashboard.js"></script>
 </head>

@@ -66,7 +66,7 @@ export function overviewBody(s: DashboardSnapshot, now: Date): Html {
   const orphans = s.orphanCertificates.map((o) => html`<li>${shortSerial(o.serial)} of ${o.node ?? 'no node'} (${o.names.join(' ')}) until ${timeTag(o.notAfter)}</li>`);
   return html`<section aria-labelledby="nodes-h">
 <h2 id="nodes-h">Nodes</h2>
-<div class="scroll"><table class="overview">
+<div class="scroll" tabindex="0" role="region" aria-label="Nodes table"><table class="overview">
 <caption>One row per node, problems first</caption>
 <thead><tr><th scope="col">Node</th><th scope="col">Newest certificate</th><th scope="col">Time left</th><th scope="col">ARI window</th><th scope="col">ARI polling</th><th scope="col">Really serves</th><th scope="col">Signing keys</th><th scope="col">Problems</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="8">no nodes (nixca node add NODE --dns NAME)</td></tr>`}</tbody>
@@ -76,6 +76,6 @@ ${orphans.length ? html`<h3>Valid certificates of nodes no longer in the invento
 <section aria-labelledby="timeline-h">
 <h2 id="timeline-h">Timeline: next 14 days</h2>
 <p class="legend"><span class="sw sw-life"></span> certificate lifetime <span class="sw sw-window"></span> ARI renewal window <span class="sw sw-revoked"></span> revoked <span class="sw sw-now"></span> now</p>
-<div class="scroll">${timelineSvg(s, now)}</div>
+<div class="scroll" tabindex="0" role="region" aria-label="Timeline">${timelineSvg(s, now)}</div>
 </section>`;
 }

@@ -47,7 +47,7 @@ export function certificatesBody(s: DashboardSnapshot, f: CertificateFilter, now
 <button type="submit">Filter</button>
 </form>
 <p>${rows.length} of ${s.certificates.length} certificate(s)${rows.length > MAX_ROWS ? `, newest ${MAX_ROWS} shown` : ''}.</p>
-<div class="scroll"><table class="certificates">
+<div class="scroll" tabindex="0" role="region" aria-label="Certificates table"><table class="certificates">
 <caption>Issued certificates, newest first</caption>
 <thead><tr><th scope="col">Serial</th><th scope="col">Node</th><th scope="col">Names</th><th scope="col">Status</th><th scope="col">Issued</th><th scope="col">Not after</th><th scope="col">Time left</th><th scope="col">Renewal window</th></tr></thead>
 <tbody>${rows.slice(0, MAX_ROWS).map((c) => html`<tr class="cert-row cert-${c.state}" data-serial="${c.serial}">
@@ -68,7 +68,7 @@ export function keysBody(s: DashboardSnapshot): Html {
     const keys = s.keyRotation.filter((k) => (k.node ?? '') === owner);
     return html`<section class="rotation" aria-labelledby="${'keys-' + (owner || 'shared')}">
 <h2 id="${'keys-' + (owner || 'shared')}">${owner || 'shared (fleet-wide)'}</h2>
-<div class="scroll"><table>
+<div class="scroll" tabindex="0" role="region" aria-label="${`Signing keys of ${owner || 'the fleet'}`}"><table>
 <caption>Signing-key rotation: next → active → retiring → retired</caption>
 <thead><tr><th scope="col">Key</th><th scope="col">State</th>${ROTATION.map((st) => html`<th scope="col">${st}</th>`)}<th scope="col">revoked</th></tr></thead>
 <tbody>${keys.map((k) => html`<tr data-key="${k.name}"><th scope="row"><code>${k.name}</code></th><td><span class="key-state key-${k.state}">${k.state}</span></td>${ROTATION.map((st) => html`<td>${timeTag(k.entered[st])}</td>`)}<td>${timeTag(k.entered.revoked)}</td></tr>`)}</tbody>
@@ -90,7 +90,7 @@ ${crl ? html`<dl class="facts"><dt>CRL number</dt><dd>${crl.crlNumber ?? '-'}</d
 </section>
 <section aria-labelledby="audit-h"><h2 id="audit-h">Audit log</h2>
 ${v ? html`<p>${v.ok ? badge('ok', 'chain verified') : badge('error', 'chain NOT verified')} ${v.entries} entries checked ${timeTag(v.checkedAt)}; signer ${v.certified ? 'certified' : 'NOT certified'}: ${v.explanation}${v.firstBadSeq !== null ? html`; first bad entry: ${v.firstBadSeq}` : ''}</p>${v.problems.length ? html`<ul class="problems">${v.problems.map((p) => html`<li>${p}</li>`)}</ul>` : ''}` : html`<p>${s.audit.error ?? 'not verified yet'}</p>`}
-<div class="scroll"><table class="audit">
+<div class="scroll" tabindex="0" role="region" aria-label="Audit entries"><table class="audit">
 <caption>The ${s.audit.recent.length} newest of ${s.audit.total} entries, newest first</caption>
 <thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Subject</th><th scope="col">Node</th><th scope="col">Details</th></tr></thead>
 <tbody>${[...s.audit.recent].reverse().map((e) => html`<tr><td>${e.seq}</td><td>${timeTag(e.time)}</td><td><code>${e.type}</code></td><td>${e.subject}</td><td>${e.node ?? '-'}</td><td><small>${detailsText(e.details)}</small></td></tr>`)}</tbody>

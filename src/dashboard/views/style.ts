@@ -17,12 +17,14 @@ h1 { font-size: 1.4rem; margin: .6rem 0 .2rem; } h2 { font-size: 1.15rem; margin
 footer { padding: .5rem 1.5rem; color: var(--muted); border-top: 1px solid var(--line); }
 footer a, main a { color: var(--info); }
 .scroll { overflow-x: auto; }
+.scroll:focus-visible { outline: 2px solid var(--info); }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: var(--muted); padding: .2rem 0; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
 thead th { background: var(--bg-alt); font-weight: 600; }
 tbody th { font-weight: 600; }
 small, .muted { color: var(--muted); }
+time { white-space: nowrap; }
 code { font: 12.5px/1.3 "DejaVu Sans Mono", monospace; }
 tr.sev-2 > th { border-left: 4px solid var(--err); }
 tr.sev-1 > th { border-left: 4px solid #b77900; }
