@@ -2,22 +2,23 @@
 // revokeCert (RFC 8555 §7.6). Writes a RevocationRecord (by: 'operator') through the ACME store,
 // then an audit entry. Reasons are RFC 5280 §5.3.1 CRLReason names.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
+import { addStoreOptions, storeSelection, type StoreFlags } from './store-option.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 
 export const registerCert: RegisterGroup = (program: Command, ctx: CliContext) => {
   const cert = program.command('cert').description('issued leaf certificates');
 
-  cert
-    .command('revoke')
+  addStoreOptions(cert
+    .command('revoke'))
     .description('revoke a certificate by serial, or every unexpired certificate of a node (recorded in the ACME store and the audit log)')
     .argument('[serial]', 'certificate serial (hex; colons allowed)')
     .option('--node <node>', "revoke every unexpired, unrevoked certificate of this node")
     .requiredOption('--reason <reason>', 'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (serialArg: string | undefined, opts: { node?: string; reason: string; state?: string; json?: boolean }) => {
+    .action(async (serialArg: string | undefined, opts: StoreFlags & { node?: string; reason: string; json?: boolean }) => {
       if (!serialArg === !opts.node) throw new CliError('usage', 'give exactly one of SERIAL or --node NODE');
       const { REVOCATION_REASONS } = await import('../src/acme/revocation.js');
       const reasonEntry = Object.entries(REVOCATION_REASONS).find(([, name]) => name.toLowerCase() === opts.reason.toLowerCase());
@@ -27,13 +28,16 @@ export const registerCert: RegisterGroup = (program: Command, ctx: CliContext) =
       const { normalizeSerial } = await import('../src/ca/serial.js');
       const { exists } = await import('./files.js');
       const { join } = await import('node:path');
-      const { ACME_DIR, openAcmeStore } = await import('../src/store/acme.js');
+      const { ACME_DIR } = await import('../src/store/acme.js');
+      const { openSelectedStore } = await import('../src/store/open.js');
       const { recordAudit } = await import('./audit.js');
-      const state = stateDir(ctx, opts.state);
-      if (!(await exists(join(state, ACME_DIR)))) throw new CliError('not-found', `no ACME store in ${state}: nothing was issued yet`);
+      const sel = storeSelection(ctx, opts);
+      const state = sel.state;
+      if (sel.url === undefined && !(await exists(join(state, ACME_DIR)))) throw new CliError('not-found', `no ACME store in ${state}: nothing was issued yet`);
       const now = ctx.io.now();
-      // The ACME store has one writer (acme/writer.lock); docs/operations.md "Running next to nixca serve".
-      const store = await openAcmeStore(state);
+      // The embedded ACME store has one writer (acme/writer.lock); docs/operations.md "Running next
+      // to nixca serve". The shared store has many: every issuer's CRL follows within seconds.
+      const { acme: store, kind } = await openSelectedStore(sel);
       // The store has one writer: while `nixca serve` holds it, the open is read-only and a
       // revocation here would not reach the running issuer's CRL anyway.
       if (store.readOnly) {
@@ -82,7 +86,7 @@ export const registerCert: RegisterGroup = (program: Command, ctx: CliContext) =
       if (failure) throw failure;
       emit(ctx.io, opts, { reason: reasonName, reasonCode: reason, revokedAt: now.toISOString(), revoked }, (r) =>
         r.revoked.map((c) => `revoked ${c.serial} (${c.node ?? 'no node'}: ${c.names.join(' ')}) reason ${r.reason}`).join('\n') +
-          '\nthe issuer sees this revocation (CRL, revokeCert) when it next opens the store',
+          (kind === 'postgres' ? '\nevery running issuer on this store publishes it in its CRL within seconds' : '\nthe issuer sees this revocation (CRL, revokeCert) when it next opens the store'),
       );
     });
 };

@@ -20,6 +20,7 @@ import { registerRenew } from './renew.js';
 import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
 import { registerOperator } from './operator.js';
+import { registerDb } from './db.js';
 
 const GROUPS: RegisterGroup[] = [
   registerRoot,
@@ -34,6 +35,7 @@ const GROUPS: RegisterGroup[] = [
   registerAudit,
   registerStatus,
   registerOperator,
+  registerDb,
 ];
 
 function version(): string {

@@ -90,7 +90,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     },
   };
   const validator = createChallengeValidator({ resolve: overrides, http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port, timeoutMs, attempts: 3, retryDelayMs: 1000 });
-  const { openAcmeStore } = await import('../src/store/acme.js');
+  const { openSelectedStore } = await import('../src/store/open.js');
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
   const { issuerCrlSigner } = await import('../src/acme/crl.js');
@@ -104,11 +104,14 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not certify the audit log signing key');
   }
-  const store = await openAcmeStore(dir);
+  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { log: (msg, err) => log.warn({ err: err?.message }, msg) });
+  const store = opened.acme;
   const inventory = await openInventoryStore(dir);
   const app = buildAcmeApp({
     baseUrl,
     store,
+    // Several instances on one shared store: nonces any of them accepts once (docs/postgres.md).
+    ...(opened.nonceReplay ? { nonceReplay: opened.nonceReplay } : {}),
     inventory,
     signer,
     validator,
@@ -175,7 +178,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
       resolve();
     });
   });
-  log.info({ listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, `listening on ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}, directory ${directoryUrl}`);
+  log.info({ store: opened.display, listen: `${listen.host}:${listen.port}`, baseUrl: baseUrl.toString(), directory: directoryUrl, eab: opts.eab, crl: crlUrl, tlsSerial: tls.serial, tlsNotAfter: tls.notAfter.toISOString(), rootPath: issuer.rootPath, resolve: Object.fromEntries(overrides), http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port }, `listening on ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}, directory ${directoryUrl}`);
 
   const dashboardPlan = planDashboard(opts);
   if (dashboardPlan) {

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { collect, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { readText } from './files.js';
+import { storeSelection } from './store-option.js';
 import { SERVE_SETTINGS, resolveServeConfig, showServeConfig, type ServeConfig } from '../src/config/serve.js';
 import { jsonSchemaOf } from '../src/config/settings.js';
 
@@ -36,7 +37,10 @@ export async function serveConfigFromCommand(ctx: CliContext, cmd: Command): Pro
     if (cmd.getOptionValueSource(key) === 'cli') flags[key] = cmd.getOptionValue(key);
   }
   const file = meta.config ? await readConfigFile(ctx, meta.config) : undefined;
-  return resolveServeConfig({ file, flags, cwd: ctx.io.cwd }, resolve(ctx.io.cwd, stateDir(ctx, undefined)));
+  const config = resolveServeConfig({ file, flags, cwd: ctx.io.cwd }, resolve(ctx.io.cwd, stateDir(ctx, undefined)));
+  // NIXCA_STORE and the systemd credential nixca-store-password, as for every store command.
+  const sel = storeSelection(ctx, { state: config.state, store: config.store, storePasswordFile: config.storePasswordFile });
+  return { ...config, store: sel.url, storePasswordFile: sel.passwordFile };
 }
 
 export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) => {

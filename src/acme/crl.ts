@@ -25,6 +25,7 @@ export interface CrlSigner {
 export type CrlStore = Pick<AcmeStore, 'listRevocations' | 'getCertificate'> & {
   crlNumber?(): number;
   recordCrlNumber?(n: number): Promise<void>;
+  nextCrlNumber?(): Promise<number>;
 };
 
 export interface CrlOptions {
@@ -144,9 +145,15 @@ export class CrlPublisher {
       entries.push({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason });
     }
     entries.sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime() || (a.serial < b.serial ? -1 : 1));
-    const crlNumber = Math.max(this.#lastNumber, this.store.crlNumber?.() ?? 0) + 1;
     // Durable before use: a restart never reissues a number (gaps are allowed, repeats are not).
-    await this.store.recordCrlNumber?.(crlNumber);
+    // A shared store allocates it, so instances never sign two CRLs with one number.
+    let crlNumber: number;
+    if (this.store.nextCrlNumber) {
+      crlNumber = await this.store.nextCrlNumber();
+    } else {
+      crlNumber = Math.max(this.#lastNumber, this.store.crlNumber?.() ?? 0) + 1;
+      await this.store.recordCrlNumber?.(crlNumber);
+    }
     this.#lastNumber = crlNumber;
     const nextUpdate = new Date(thisUpdate.getTime() + this.validityMs);
     const der = await this.opts.signer.signCrl({ crlNumber, thisUpdate, nextUpdate, entries });

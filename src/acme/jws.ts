@@ -154,7 +154,7 @@ export interface VerifyOptions {
   /** 'jwk' for newAccount, 'kid' for most, 'either' for revokeCert (§6.2). */
   key: 'jwk' | 'kid' | 'either';
   /** Consumes the nonce; returns the store's verdict. */
-  redeemNonce(nonce: unknown): 'ok' | 'unknown' | 'malformed';
+  redeemNonce(nonce: unknown): 'ok' | 'unknown' | 'malformed' | Promise<'ok' | 'unknown' | 'malformed'>;
   /** Looks up the account key for a kid; throws the right problem for unknown or foreign kids. */
   accountKey(kid: string): Promise<{ jwk: JWK; thumbprint: string }>;
 }
@@ -182,7 +182,7 @@ export async function verifyAcmeJws(body: unknown, opts: VerifyOptions): Promise
   const payloadBytes = verifySignature(jws, header.alg as string, jwk);
   // The nonce is consumed only for authentic requests, so a forger cannot burn other clients' nonces.
   if (!('nonce' in header)) throw problem('badNonce', 'the JWS protected header has no "nonce" (RFC 8555 §6.5)');
-  const verdict = opts.redeemNonce(header.nonce);
+  const verdict = await opts.redeemNonce(header.nonce);
   if (verdict === 'malformed') throw problem('malformed', 'the JWS "nonce" is not base64url (RFC 8555 §6.5.2)');
   if (verdict === 'unknown') throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh Replay-Nonce');
   let payloadText: string;

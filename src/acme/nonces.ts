@@ -1,7 +1,7 @@
 // Replay nonces (RFC 8555 §6.5): unpredictable, single-use, expiring, bounded in number.
 // Kept in memory on purpose: a restart only costs clients one badNonce retry, which every client
 // must handle anyway (§6.5), and nothing grows on disk (step-ca #473/#159).
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type NonceCheck = 'ok' | 'unknown' | 'malformed';
 
@@ -55,5 +55,59 @@ export class NonceStore {
       if (expires > now && this.#nonces.size < this.#max) break;
       this.#nonces.delete(nonce);
     }
+  }
+}
+
+/** Where a shared nonce is recorded as used (a database table with the nonce as primary key). */
+export interface NonceReplayTable {
+  /** The key every instance MACs nonces with (≥ 32 random bytes, shared through the store). */
+  key: Buffer;
+  /** Records the nonce as used; false if it already was (by this or any other instance). */
+  claim(nonce: string, expires: Date): Promise<boolean>;
+}
+
+const STAMP = 6;
+const RANDOM = 10;
+const TAG = 16;
+
+/**
+ * Nonces for several instances (docs/postgres.md "Nonces"): stateless to issue — 48-bit issue time,
+ * 80 random bits and a 128-bit HMAC-SHA256 tag under the shared key — so a newNonce costs no
+ * database write, and an unauthenticated client cannot make the database grow. Redemption checks
+ * the tag and the age locally, then claims the nonce in the replay table once: a nonce issued by one
+ * instance is accepted exactly once by any instance (§6.5).
+ */
+export class SharedNonces {
+  readonly #lifetimeMs: number;
+  readonly #now: () => number;
+
+  constructor(readonly replay: NonceReplayTable, opts: { lifetimeMs?: number; now?: () => number } = {}) {
+    if (replay.key.length < 32) throw new RangeError('the shared nonce key must have at least 32 bytes');
+    this.#lifetimeMs = opts.lifetimeMs ?? 15 * 60_000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  #tag(body: Buffer): Buffer {
+    return createHmac('sha256', this.replay.key).update(body).digest().subarray(0, TAG);
+  }
+
+  issue(): string {
+    const body = Buffer.alloc(STAMP + RANDOM);
+    body.writeUIntBE(this.#now(), 0, STAMP);
+    randomBytes(RANDOM).copy(body, STAMP);
+    return Buffer.concat([body, this.#tag(body)]).toString('base64url');
+  }
+
+  async redeem(nonce: unknown): Promise<NonceCheck> {
+    if (typeof nonce !== 'string' || !NONCE_SYNTAX.test(nonce)) return 'malformed';
+    const raw = Buffer.from(nonce, 'base64url');
+    if (raw.length !== STAMP + RANDOM + TAG || raw.toString('base64url') !== nonce) return 'unknown';
+    const body = raw.subarray(0, STAMP + RANDOM);
+    if (!timingSafeEqual(raw.subarray(STAMP + RANDOM), this.#tag(body))) return 'unknown';
+    const issuedAt = body.readUIntBE(0, STAMP);
+    const now = this.#now();
+    // A little slack for instances whose clocks differ; never a nonce from the far future.
+    if (issuedAt > now + 60_000 || issuedAt + this.#lifetimeMs <= now) return 'unknown';
+    return (await this.replay.claim(nonce, new Date(issuedAt + this.#lifetimeMs))) ? 'ok' : 'unknown';
   }
 }

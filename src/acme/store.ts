@@ -69,6 +69,16 @@ export interface AcmeStore {
   crlNumber?(): number;
   /** Persists the CRL number about to be used; resolves once durable. */
   recordCrlNumber?(n: number): Promise<void>;
+  /**
+   * A store shared by several instances allocates CRL numbers itself (durable, strictly increasing
+   * across instances); when present it replaces crlNumber/recordCrlNumber.
+   */
+  nextCrlNumber?(): Promise<number>;
+  /**
+   * A shared store calls `fn` when revocations may have changed elsewhere (another instance, the
+   * CLI), so that every instance's CRL follows within seconds. Returns an unsubscribe function.
+   */
+  watchRevocations?(fn: () => void): () => void;
 
   // Revocations (§7.6).
   /** Fails with StoreConflictError if the serial is already revoked; `commit` as for putCertificate. */

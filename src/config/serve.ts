@@ -35,6 +35,10 @@ export const SERVE_SETTINGS = {
   crlUrl: stringSetting({ flag: '--crl-url <url>', help: 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http', default: undefined }),
   crl: booleanSetting({ flag: '--no-crl', help: 'serve no CRL and write no CRL distribution point into leaves' }),
   metrics: booleanSetting({ flag: '--no-metrics', help: 'do not serve GET <base-url>metrics (Prometheus text; /health is always served)' }),
+  store: stringSetting({ flag: '--store <url>', help: 'shared store for several instances: postgres://USER@HOST/DB or postgres://USER@/DB?host=/run/postgresql (default: $NIXCA_STORE, else the embedded store in --state; docs/postgres.md)', default: undefined, check: (v, o) => {
+    if (!/^postgres(ql)?:\/\//i.test(v)) throw new ConfigError('CONFIG_INVALID', `${o.what} must be a postgres:// URL (absent: the embedded store in --state)`);
+  } }),
+  storePasswordFile: pathSetting({ flag: '--store-password-file <file>', help: 'file holding the database password (else $CREDENTIALS_DIRECTORY/nixca-store-password if present, else peer authentication)', default: undefined }),
   dev: booleanSetting({ flag: '--dev', help: 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve' }),
   dashboard: booleanSetting({ flag: '--dashboard', help: 'also serve the read-only fleet dashboard (HTTPS, own listener; docs/dashboard.md)' }),
   dashboardListen: stringSetting({ flag: '--dashboard-listen <host:port>', help: `dashboard address (default ${DEFAULT_DASHBOARD_LISTEN}); a non-loopback address requires operator certificates (nixca operator cert)`, default: DEFAULT_DASHBOARD_LISTEN, check: (v, o) => void parseListen(v, o.what) }),

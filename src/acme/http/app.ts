@@ -10,6 +10,7 @@ import type { AcmeEvents } from '../context.js';
 import type { CrlOptions } from '../crl.js';
 import type { IntermediateInfo } from './metrics.js';
 import type { InventoryData } from '../../inventory/model.js';
+import type { NonceReplayTable } from '../nonces.js';
 
 export interface NonceOptions {
   /** How long an unused nonce stays redeemable (default 15 minutes). */
@@ -36,6 +37,11 @@ export interface AcmeDeps {
   /** fastify/pino logger options; false (default) for silence. Secrets are never logged. */
   logger?: FastifyServerOptions['logger'];
   nonces?: NonceOptions;
+  /**
+   * Several instances behind one name: nonces MACed with the shared key and claimed once in the
+   * shared replay table (src/acme/nonces.ts SharedNonces) instead of this process's memory.
+   */
+  nonceReplay?: NonceReplayTable;
   /** Per-validation timeout (default 30 s). */
   validationTimeoutMs?: number;
   /**

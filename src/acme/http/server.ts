@@ -8,7 +8,7 @@ import { isObject, type AcmeContext } from '../context.js';
 import { parseUntrustedJson } from '../json.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
-import { NonceStore } from '../nonces.js';
+import { NonceStore, SharedNonces } from '../nonces.js';
 import { finalizeOrder, leafLifetimePolicy, newOrder, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
@@ -41,7 +41,7 @@ export class AcmeSetupError extends Error {
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
-  const nonces = new NonceStore(deps.nonces);
+  const nonces = deps.nonceReplay ? new SharedNonces(deps.nonceReplay, { lifetimeMs: deps.nonces?.lifetimeMs }) : new NonceStore(deps.nonces);
   const eabRequired = deps.eabRequired ?? true;
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -152,6 +152,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       await crl.refresh('start');
       crl.start();
     });
+    // A shared store: revocations made by another instance or the CLI reach this CRL within seconds.
+    const unwatch = deps.store.watchRevocations?.(() => void crl.check());
+    if (unwatch) app.addHook('onClose', async () => unwatch());
   }
 
   app.addHook('onClose', async () => {

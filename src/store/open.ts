@@ -1,0 +1,39 @@
+// Which ACME store an issuer command uses: `--store postgres://…` (or NIXCA_STORE) selects the
+// shared PostgreSQL store; without it, the embedded store in the state directory. The state
+// directory still holds each issuer host's key material either way.
+import type { NonceReplayTable } from '../acme/nonces.js';
+import type { AcmeStore } from '../acme/store.js';
+import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
+import { StoreConfigError } from './pg/connect.js';
+import { isPostgresUrl, openPgStore, redactStoreUrl } from './pg/index.js';
+
+export interface StoreSelection {
+  /** The issuer's state directory (embedded store: <state>/acme). */
+  state: string;
+  /** postgres://… for the shared store; absent: embedded. */
+  url?: string;
+  passwordFile?: string;
+}
+
+export interface OpenedStore {
+  kind: 'embedded' | 'postgres';
+  acme: AcmeStore;
+  /** Shared nonces (several instances); absent for the embedded store (nonces in memory). */
+  nonceReplay?: NonceReplayTable;
+  /** Where the store is, safe to log (a URL without secrets, or the directory). */
+  display: string;
+}
+
+export function checkStoreSelection(sel: Pick<StoreSelection, 'url' | 'passwordFile'>): void {
+  if (sel.url !== undefined && !isPostgresUrl(sel.url)) throw new StoreConfigError(`--store must be a postgres:// URL (absent: the embedded store in --state), got ${JSON.stringify(redactStoreUrl(sel.url))}`);
+  if (sel.passwordFile !== undefined && sel.url === undefined) throw new StoreConfigError('--store-password-file needs --store postgres://…');
+}
+
+export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void } = {}): Promise<OpenedStore> {
+  checkStoreSelection(sel);
+  if (sel.url === undefined) {
+    return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
+  }
+  const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log });
+  return { kind: 'postgres', acme: s.acme, nonceReplay: s.nonceReplay, display: s.pool.display };
+}

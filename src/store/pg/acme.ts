@@ -1,0 +1,246 @@
+// The ACME store (src/acme/store.ts) on PostgreSQL, shared by every `nixca serve` of a fleet.
+// Each method is one statement (autocommit) or an optimistic versioned update, so no transaction
+// stays open across a network round trip and a killed instance leaves nothing half-done: the
+// certificate and its order's certificateSerial are written by one statement, and an order is read
+// joined with its certificate (a certificate committed for an order makes the order valid).
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../../acme/store.js';
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../../acme/model.js';
+import { authorizationStatus } from '../../acme/status.js';
+import { conflict, prepared as q, uniqueViolation, updateVersioned } from './sql.js';
+import { countStats, EMPTY_STATS } from './stats.js';
+
+export interface PgAcmeStoreOptions {
+  /** How long past `expires` orders and authorizations are kept (default 0). */
+  workingSetGraceMs?: number;
+  now?: () => Date;
+  /** This instance's id in `instances` (health probe); default random. */
+  instanceId?: string;
+  /** How often the /metrics sizes are re-counted (default 15 s). */
+  statsEveryMs?: number;
+}
+
+/** The PostgreSQL store adds what only a shared store needs to the common interface. */
+export interface PgAcmeStore extends AcmeStore {
+  /** The next CRL number, allocated by the database (monotonic across instances, RFC 5280 §5.2.3). */
+  nextCrlNumber(): Promise<number>;
+  /** Claims a nonce for the replay table; false if it was already used (RFC 8555 §6.5). */
+  claimNonce(nonce: string, expires: Date): Promise<boolean>;
+}
+
+const reusable = (a: AuthorizationRecord) => a.challenges.some((c) => c.status === 'valid') && !a.deactivated && !a.revoked;
+
+type Row<T> = { record: T; version: number };
+
+const ORDER_SELECT = `SELECT o.record, o.version, c.serial AS cert FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+
+/** An order whose certificate committed is valid even if the order's own write never happened. */
+function withCertificate(row: { record: OrderRecord; version: number; cert: string | null } | undefined): Row<OrderRecord> | undefined {
+  if (!row) return undefined;
+  const record = row.cert && !row.record.certificateSerial ? { ...row.record, certificateSerial: row.cert } : row.record;
+  return { record, version: row.version };
+}
+
+function accountMethods(db: pg.Pool): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'createAccount' | 'updateAccount'> {
+  const holder = async (thumbprint: string) =>
+    (await q<{ id: string }>(db, 'acct-holder', 'SELECT id FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.id;
+  const read = async (id: string) => (await q<Row<AccountRecord>>(db, 'acct-get', 'SELECT record, version FROM accounts WHERE id = $1', [id])).rows[0];
+  return {
+    async getAccount(id) {
+      return (await read(id))?.record;
+    },
+    async findAccountByThumbprint(thumbprint) {
+      return (await q<{ record: AccountRecord }>(db, 'acct-by-tp', 'SELECT record FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.record;
+    },
+    async createAccount(a) {
+      try {
+        await q(db, 'acct-insert', 'INSERT INTO accounts (id, thumbprint, node, record) VALUES ($1, $2, $3, $4)', [a.id, a.thumbprint, a.node, a]);
+      } catch (err) {
+        const c = uniqueViolation(err);
+        if (c === 'accounts_thumbprint_key') throw conflict('an account with this key exists', await holder(a.thumbprint));
+        if (c !== undefined) throw conflict('account id exists', a.id);
+        throw err;
+      }
+      return a;
+    },
+    async updateAccount(id, fn) {
+      const r = await updateVersioned<AccountRecord>(() => read(id), async (next, version) => {
+        try {
+          const res = await q(db, 'acct-update', 'UPDATE accounts SET record = $2, thumbprint = $3, node = $4, version = version + 1 WHERE id = $1 AND version = $5', [id, next, next.thumbprint, next.node, version]);
+          return res.rowCount === 1;
+        } catch (err) {
+          if (uniqueViolation(err) === 'accounts_thumbprint_key') throw conflict('an account with this key exists', await holder(next.thumbprint));
+          throw err;
+        }
+      }, fn);
+      return r && (r.next ?? r.cur);
+    },
+  };
+}
+
+function workingSetMethods(db: pg.Pool): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
+  const readOrder = async (id: string) => withCertificate((await q<{ record: OrderRecord; version: number; cert: string | null }>(db, 'order-get', ORDER_SELECT, [id])).rows[0]);
+  const readAuthz = async (id: string) => (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0];
+  return {
+    async createOrder(order, authzs) {
+      // One statement: the order and its new authorizations appear together or not at all.
+      const rows = authzs.map((a) => ({ id: a.id, account: a.accountId, identifier: a.identifier.value, expires: a.expires, reusable: reusable(a), record: a }));
+      await q(db, 'order-create', `WITH a AS (
+          INSERT INTO authorizations (id, account_id, identifier, expires, reusable, record)
+          SELECT x->>'id', x->>'account', x->>'identifier', (x->>'expires')::timestamptz, (x->>'reusable')::boolean, x->'record'
+          FROM jsonb_array_elements($1::jsonb) x)
+        INSERT INTO orders (id, account_id, authorization_ids, expires, replaces_serial, record, created_at)
+        VALUES ($2, $3, $4, $5, $6, $7, $8)`,
+      [JSON.stringify(rows), order.id, order.accountId, order.authorizationIds, order.expires, order.replacesSerial ?? null, order, order.createdAt]);
+    },
+    async getOrder(id) {
+      return (await readOrder(id))?.record;
+    },
+    async updateOrder(id, fn) {
+      const r = await updateVersioned<OrderRecord>(() => readOrder(id), async (next, version) => {
+        const res = await q(db, 'order-update', 'UPDATE orders SET record = $2, certificate_serial = $3, version = version + 1 WHERE id = $1 AND version = $4', [id, next, next.certificateSerial ?? null, version]);
+        return res.rowCount === 1;
+      }, fn);
+      return r && (r.next ?? r.cur);
+    },
+    async listOrderIds(accountId) {
+      return (await q<{ id: string }>(db, 'order-ids', 'SELECT id FROM orders WHERE account_id = $1 ORDER BY created_at, id', [accountId])).rows.map((r) => r.id);
+    },
+    async getAuthorization(id) {
+      return (await readAuthz(id))?.record;
+    },
+    async updateAuthorization(id, fn) {
+      const r = await updateVersioned<AuthorizationRecord>(() => readAuthz(id), async (next, version) => {
+        const res = await q(db, 'authz-update', 'UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5', [id, next, reusable(next), next.expires, version]);
+        return res.rowCount === 1;
+      }, fn);
+      return r?.next;
+    },
+    async findReusableAuthorization(accountId, identifier, now) {
+      const r = await q<{ record: AuthorizationRecord }>(db, 'authz-reuse', 'SELECT record FROM authorizations WHERE account_id = $1 AND identifier = $2 AND reusable AND expires > $3 ORDER BY expires DESC LIMIT 1', [accountId, identifier, now]);
+      const a = r.rows[0]?.record;
+      return a && authorizationStatus(a, now) === 'valid' ? a : undefined;
+    },
+  };
+}
+
+function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
+  return {
+    async putCertificate(cert, chainPem) {
+      pending.add(cert.serial);
+      try {
+        // The certificate and its order's certificateSerial in one statement (one commit).
+        await q(db, 'cert-insert', `WITH c AS (
+            INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING serial, order_id)
+          UPDATE orders o SET certificate_serial = c.serial, record = jsonb_set(o.record, '{certificateSerial}', to_jsonb(c.serial)), version = o.version + 1
+          FROM c WHERE o.id = c.order_id AND o.certificate_serial IS NULL`,
+        [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem]);
+      } catch (err) {
+        const c = uniqueViolation(err);
+        if (c === 'certificates_order_id_key') {
+          const other = await q<{ serial: string }>(db, 'cert-of-order', 'SELECT serial FROM certificates WHERE order_id = $1', [cert.orderId]);
+          throw conflict(`order ${cert.orderId} already has a certificate`, other.rows[0]?.serial);
+        }
+        if (c !== undefined) throw conflict(`serial ${cert.serial} already issued`);
+        throw err;
+      } finally {
+        pending.delete(cert.serial);
+      }
+    },
+    async getCertificate(serial) {
+      return (await q<{ record: CertificateRecord }>(db, 'cert-get', 'SELECT record FROM certificates WHERE serial = $1', [serial])).rows[0]?.record;
+    },
+    async getCertificateChain(serial) {
+      return (await q<{ chain_pem: string }>(db, 'cert-chain', 'SELECT chain_pem FROM certificates WHERE serial = $1', [serial])).rows[0]?.chain_pem;
+    },
+    // Serials being written by this process; the primary key makes "unique" a fact across instances.
+    hasSerial: (serial) => pending.has(serial),
+    async listCertificates(query: CertificateQuery = {}) {
+      const r = await q<{ record: CertificateRecord }>(db, 'cert-list', `SELECT record FROM certificates
+        WHERE ($1::text IS NULL OR node = $1) AND ($2::text IS NULL OR account_id = $2) AND ($3::timestamptz IS NULL OR not_after > $3)
+        ORDER BY issued_seq`, [query.node ?? null, query.accountId ?? null, query.validAt ?? null]);
+      return r.rows.map((x) => x.record);
+    },
+    async findReplacements(serial) {
+      const [c, o] = await Promise.all([
+        q<{ serial: string }>(db, 'cert-replacing', 'SELECT serial FROM certificates WHERE replaces = $1 ORDER BY issued_seq', [serial]),
+        q<{ record: OrderRecord }>(db, 'order-replacing', 'SELECT record FROM orders WHERE replaces_serial = $1', [serial]),
+      ]);
+      return { certificates: c.rows.map((x) => x.serial), orders: o.rows.map((x) => x.record) };
+    },
+  };
+}
+
+function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getRevocation' | 'listRevocations'> {
+  return {
+    async putRevocation(rev) {
+      try {
+        // NOTIFY is delivered at commit: every instance regenerates its CRL (src/store/pg/notify.ts).
+        await q(db, 'rev-insert', `WITH r AS (INSERT INTO revocations (serial, revoked_at, record) VALUES ($1, $2, $3) RETURNING serial)
+          SELECT pg_notify('nixca_revocation', serial) FROM r`, [rev.serial, rev.revokedAt, rev]);
+      } catch (err) {
+        if (uniqueViolation(err) !== undefined) throw conflict(`serial ${rev.serial} is already revoked`);
+        throw err;
+      }
+    },
+    async getRevocation(serial) {
+      return (await q<{ record: RevocationRecord }>(db, 'rev-get', 'SELECT record FROM revocations WHERE serial = $1', [serial])).rows[0]?.record;
+    },
+    async listRevocations() {
+      return (await q<{ record: RevocationRecord }>(db, 'rev-list', 'SELECT record FROM revocations ORDER BY seq', [])).rows.map((r) => r.record);
+    },
+  };
+}
+
+export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): PgAcmeStore {
+  const now = opts.now ?? (() => new Date());
+  const grace = opts.workingSetGraceMs ?? 0;
+  const instance = opts.instanceId ?? randomBytes(8).toString('hex');
+  const pending = new Set<string>();
+  let lastCrl = 0;
+  let stats: AcmeStoreStats = EMPTY_STATS;
+  const recount = () => countStats(db, now()).then((s) => void (stats = s), () => undefined);
+  void recount();
+  const statsTimer = setInterval(recount, opts.statsEveryMs ?? 15_000);
+  statsTimer.unref();
+  return {
+    readOnly: false,
+    ...accountMethods(db),
+    ...workingSetMethods(db),
+    ...certificateMethods(db, pending),
+    ...revocationMethods(db),
+    crlNumber: () => lastCrl,
+    async recordCrlNumber(n) {
+      const r = await q(db, 'crl-record', 'UPDATE crl_number SET n = $1 WHERE n < $1', [n]);
+      if (r.rowCount !== 1) throw new RangeError(`CRL number ${n} does not increase`);
+      lastCrl = n;
+    },
+    async nextCrlNumber() {
+      const r = await q<{ n: string }>(db, 'crl-next', 'UPDATE crl_number SET n = n + 1 RETURNING n', []);
+      lastCrl = Number(r.rows[0]!.n);
+      return lastCrl;
+    },
+    async claimNonce(nonce, expires) {
+      const r = await q(db, 'nonce-claim', 'INSERT INTO nonces_used (nonce, expires) VALUES ($1, $2) ON CONFLICT DO NOTHING', [nonce, expires]);
+      return r.rowCount === 1;
+    },
+    stats: () => stats,
+    async checkWritable() {
+      await q(db, 'health-write', 'INSERT INTO instances (id, seen_at) VALUES ($1, now()) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at', [instance]);
+    },
+    async prune(at) {
+      const cutoff = new Date(at.getTime() - grace);
+      const o = await q(db, 'prune-orders', 'DELETE FROM orders WHERE expires < $1', [cutoff]);
+      const a = await q(db, 'prune-authz', `DELETE FROM authorizations a WHERE expires < $1
+        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.authorization_ids @> ARRAY[a.id])`, [cutoff]);
+      await q(db, 'prune-nonces', 'DELETE FROM nonces_used WHERE expires < $1', [at]);
+      void recount();
+      return { orders: o.rowCount ?? 0, authorizations: a.rowCount ?? 0 };
+    },
+    async close() {
+      clearInterval(statsTimer);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Opening the shared PostgreSQL store: pool, schema check (never a migration: that is an explicit
+// `nixca db migrate`), the ACME store, the change feed and the shared nonce key.
+import { randomBytes } from 'node:crypto';
+import type { NonceReplayTable } from '../../acme/nonces.js';
+import { createPgAcmeStore, type PgAcmeStore, type PgAcmeStoreOptions } from './acme.js';
+import { describeConnectError, openPool, type PgPool, type PgStoreConfig } from './connect.js';
+import { checkSchema, SchemaError } from './migrate.js';
+import { ChangeFeed } from './notify.js';
+
+export { isPostgresUrl, redactStoreUrl, type PgStoreConfig } from './connect.js';
+
+export interface PgStore {
+  acme: PgAcmeStore;
+  nonceReplay: NonceReplayTable;
+  feed: ChangeFeed;
+  pool: PgPool;
+  close(): Promise<void>;
+}
+
+export interface OpenPgOptions extends PgAcmeStoreOptions {
+  /** Connection trouble worth a log line (never carries a secret). */
+  log?: (msg: string, err?: Error) => void;
+}
+
+/** The shared nonce MAC key: created once by whichever instance comes first, then read by all. */
+async function nonceKey(pool: PgPool): Promise<Buffer> {
+  await pool.pool.query({ name: 'nonce-key-init', text: "INSERT INTO nixca_meta (key, value) VALUES ('nonce-key', $1) ON CONFLICT DO NOTHING", values: [randomBytes(32).toString('base64')] });
+  const r = await pool.pool.query<{ value: string }>({ name: 'nonce-key', text: "SELECT value FROM nixca_meta WHERE key = 'nonce-key'" });
+  return Buffer.from(r.rows[0]!.value, 'base64');
+}
+
+export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}): Promise<PgStore> {
+  const log = opts.log ?? (() => undefined);
+  const pool = await openPool(cfg, (err) => log('a pooled database connection failed (it is replaced on next use)', err));
+  const feed = new ChangeFeed(pool.config, log);
+  try {
+    await checkSchema(pool.pool, pool.display);
+    const key = await nonceKey(pool);
+    await feed.start();
+    const acme = createPgAcmeStore(pool.pool, opts);
+    const closeAcme = acme.close.bind(acme);
+    const store: PgStore = {
+      acme: Object.assign(acme, {
+        watchRevocations: (fn: () => void) => feed.subscribe('nixca_revocation', () => fn()),
+        // Closing the ACME store closes everything it runs on (serve closes only the store).
+        close: async () => {
+          await closeAcme();
+          await feed.close();
+          await pool.end();
+        },
+      }),
+      nonceReplay: { key, claim: (nonce, expires) => acme.claimNonce(nonce, expires) },
+      feed,
+      pool,
+      close: () => store.acme.close(),
+    };
+    return store;
+  } catch (err) {
+    await feed.close();
+    await pool.end();
+    if (err instanceof SchemaError) throw err;
+    throw describeConnectError(pool.display, err);
+  }
+}

@@ -1,0 +1,95 @@
+// LISTEN/NOTIFY: how one instance's change reaches every other instance within moments
+// (revocations → CRL, inventory → policy). One dedicated connection, outside the pool, that
+// reconnects by itself; after a reconnect every subscriber is told to resynchronise, since
+// notifications sent while it was away are lost (PostgreSQL does not queue them for us).
+import pg from 'pg';
+
+export type Channel = 'nixca_revocation' | 'nixca_inventory';
+type Listener = (payload: string | undefined) => void;
+
+export class ChangeFeed {
+  readonly #subs = new Map<Channel, Set<Listener>>();
+  #client: pg.Client | undefined;
+  #closed = false;
+  #retryMs = 500;
+  #timer: NodeJS.Timeout | undefined;
+  #connected = false;
+
+  constructor(
+    readonly config: pg.ClientConfig,
+    readonly log: (msg: string, err?: Error) => void = () => undefined,
+  ) {}
+
+  /** Calls `fn` on every notification of `channel`, and with undefined after a reconnect. */
+  subscribe(channel: Channel, fn: Listener): () => void {
+    let s = this.#subs.get(channel);
+    if (!s) this.#subs.set(channel, (s = new Set()));
+    s.add(fn);
+    if (this.#connected) void this.#client?.query(`LISTEN ${channel}`).catch(() => undefined);
+    return () => void s.delete(fn);
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Resolves once listening (or rejects if the first connection fails). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ ...this.config, query_timeout: undefined });
+    client.on('error', (err) => this.#lost(client, err));
+    client.on('end', () => this.#lost(client));
+    client.on('notification', (n) => this.#dispatch(n.channel as Channel, n.payload));
+    await client.connect();
+    for (const ch of this.#subs.keys()) await client.query(`LISTEN ${ch}`);
+    if (this.#closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    const wasLost = this.#client !== undefined;
+    this.#client = client;
+    this.#connected = true;
+    this.#retryMs = 500;
+    if (wasLost) for (const ch of this.#subs.keys()) this.#dispatch(ch, undefined);
+  }
+
+  #lost(client: pg.Client, err?: Error): void {
+    if (client !== this.#client || !this.#connected) return;
+    this.#connected = false;
+    if (this.#closed) return;
+    this.log('lost the change feed connection; reconnecting', err);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#connect().catch(() => {
+        this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
+        this.#schedule();
+      });
+    }, this.#retryMs);
+    this.#timer.unref();
+  }
+
+  #dispatch(channel: Channel, payload: string | undefined): void {
+    for (const fn of this.#subs.get(channel) ?? []) {
+      try {
+        fn(payload);
+      } catch (err) {
+        this.log('a change feed subscriber failed', err as Error);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#connected = false;
+    await this.#client?.end().catch(() => undefined);
+  }
+}

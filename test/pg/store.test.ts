@@ -1,0 +1,173 @@
+// The PostgreSQL store against a real throw-away cluster: migrations (idempotent, concurrent,
+// refused when unknown or altered), the ACME store's contract, and what the database enforces for
+// several instances (one account per key, unique serials, one certificate per order, CRL numbers,
+// nonces accepted once by any instance, revocations announced to every instance).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { StoreConflictError } from '../../src/acme/store.js';
+import { SharedNonces } from '../../src/acme/nonces.js';
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from '../../src/acme/model.js';
+import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
+import { migrate, checkSchema } from '../../src/store/pg/migrate.js';
+import { openPool, redactStoreUrl } from '../../src/store/pg/connect.js';
+import { SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
+import { startTestCluster, type TestCluster } from './cluster.js';
+import { runCli } from '../helpers/cli.js';
+
+const t = new Date('2030-01-01T00:00:00Z');
+const iso = (ms: number) => new Date(t.getTime() + ms).toISOString();
+const account = (id: string, thumbprint = 'tp-' + id): AccountRecord => ({ id, status: 'valid', jwk: { kty: 'OKP', crv: 'Ed25519', x: 'x' }, thumbprint, contact: [], node: 'nuc-1', eabKeyId: 'k', externalAccountBinding: null, createdAt: iso(0), updatedAt: iso(0) });
+const authz = (id: string, expires = iso(3_600_000)): AuthorizationRecord => ({ id, accountId: 'a1', identifier: { type: 'dns', value: 'cache.nuc-1.test' }, expires, challenges: [{ id: 'c-' + id, type: 'http-01', token: 't', status: 'pending' }], createdAt: iso(0) });
+const order = (id: string, authzIds: string[], expires = iso(3_600_000)): OrderRecord => ({ id, accountId: 'a1', identifiers: [{ type: 'dns', value: 'cache.nuc-1.test' }], authorizationIds: authzIds, expires, createdAt: iso(0) });
+const cert = (serial: string, orderId: string): CertificateRecord => ({ serial, accountId: 'a1', node: 'nuc-1', names: ['cache.nuc-1.test'], notBefore: iso(0), notAfter: iso(7 * 86_400_000), orderId, issuedAt: iso(0), spkiSha256: 'ab' });
+const validated = (a: AuthorizationRecord): AuthorizationRecord => ({ ...a, challenges: a.challenges.map((c) => ({ ...c, status: 'valid' as const, validated: iso(1) })) });
+
+describe('PostgreSQL store (src/store/pg)', () => {
+  let cluster: TestCluster;
+  let n = 0;
+  const open: PgStore[] = [];
+  /** A migrated database and `instances` store handles on it (each its own pool, as separate processes). */
+  async function fresh(instances = 1): Promise<{ db: string; url: string; stores: PgStore[] }> {
+    const db = `store_${++n}`;
+    const url = await cluster.createDatabase(db);
+    const p = await openPool({ url });
+    await migrate(p.pool);
+    await p.end();
+    const stores: PgStore[] = [];
+    for (let i = 0; i < instances; i++) stores.push(await openPgStore({ url }, { now: () => t }));
+    open.push(...stores);
+    return { db, url, stores };
+  }
+  before(async () => {
+    cluster = await startTestCluster();
+  });
+  after(async () => {
+    for (const s of open) await s.close().catch(() => undefined);
+    await cluster?.destroy();
+  });
+
+  it('migrate is idempotent, serializes concurrent runs, and serve refuses an unknown schema', async () => {
+    const url = await cluster.createDatabase('migrations');
+    const p = await openPool({ url });
+    try {
+      await assert.rejects(checkSchema(p.pool, 'DB'), /has no nixca schema: run `nixca db migrate --store DB`/);
+      const [a, b] = await Promise.all([migrate(p.pool), migrate(p.pool)]);
+      assert.deepEqual([a.applied.length + b.applied.length, a.to, b.to], [1, SCHEMA_VERSION, SCHEMA_VERSION], 'exactly one of two concurrent runs applies');
+      assert.deepEqual((await migrate(p.pool)).applied, [], 'a third run has nothing to do');
+      assert.equal(await checkSchema(p.pool, 'DB'), SCHEMA_VERSION);
+      await p.pool.query('INSERT INTO nixca_schema (version, name, checksum) VALUES ($1, $2, $3)', [SCHEMA_VERSION + 1, 'future', 'x']);
+      await assert.rejects(checkSchema(p.pool, 'DB'), /schema version 2, newer than this nixca knows \(1\): upgrade nixca/);
+      await assert.rejects(migrate(p.pool), /newer than this nixca knows/);
+      await p.pool.query('DELETE FROM nixca_schema WHERE version = $1', [SCHEMA_VERSION + 1]);
+      await p.pool.query("UPDATE nixca_schema SET checksum = 'altered' WHERE version = 1");
+      await assert.rejects(checkSchema(p.pool, 'DB'), /differs from this nixca's: refusing/);
+    } finally {
+      await p.end();
+    }
+  });
+
+  it('nixca db migrate / db status: idempotent, clear errors, exit codes', async () => {
+    const url = await cluster.createDatabase('cli');
+    const env = { PATH: process.env.PATH };
+    const st0 = await runCli(['db', 'status', '--store', url], { env });
+    assert.equal(st0.code, 5, st0.stderr);
+    assert.match(st0.stderr, /has no nixca schema: run `nixca db migrate --store postgres:\/\/nixca@\/cli\?host=/);
+    const m1 = await runCli(['db', 'migrate', '--store', url], { env });
+    assert.equal(m1.code, 0, m1.stderr);
+    assert.match(m1.stdout, /applied migration 1: .*\nschema is at version 1/);
+    const m2 = await runCli(['db', 'migrate', '--json'], { env: { ...env, NIXCA_STORE: url } });
+    assert.deepEqual(JSON.parse(m2.stdout).applied, [], 'NIXCA_STORE selects the store; nothing left to do');
+    const st = await runCli(['db', 'status', '--store', url, '--json'], { env });
+    assert.equal(JSON.parse(st.stdout).schemaVersion, SCHEMA_VERSION);
+    const bad = await runCli(['db', 'migrate', '--store', 'postgres://u:pw@127.0.0.1:1/x'], { env });
+    assert.equal(bad.code, 2);
+    assert.doesNotMatch(bad.stderr + bad.stdout, /pw@/);
+    const down = await runCli(['db', 'migrate', '--store', `postgres://nixca@127.0.0.1:${cluster.port + 0}/nosuchdb`], { env });
+    assert.equal(down.code, 7, down.stderr);
+    assert.match(down.stderr, /cannot use the store postgres:\/\/nixca@127\.0\.0\.1:\d+\/nosuchdb: /);
+  });
+
+  it('connects over TCP with a password file; refuses a password in the URL and redacts URLs', async () => {
+    const { db } = await fresh(0);
+    await assert.rejects(openPgStore({ url: cluster.tcpUrl(db) }), /cannot use the store postgres:\/\/nixca@127\.0\.0\.1:\d+\/store_\d+: .*password/);
+    const s = await openPgStore({ url: cluster.tcpUrl(db), passwordFile: cluster.passwordFile });
+    open.push(s);
+    await s.acme.checkWritable();
+    const withPw = cluster.tcpUrl(db).replace('nixca@', 'nixca:secret@');
+    await assert.rejects(openPgStore({ url: withPw }), (err: Error) => /must not carry a password/.test(err.message) && !err.message.includes('secret'));
+    assert.equal(redactStoreUrl(withPw).includes('secret'), false);
+    assert.match(redactStoreUrl(cluster.socketUrl('x') + '&sslkey=/k'), /^postgres:\/\/nixca@\/x\?host=.*&port=\d+$/);
+  });
+
+  it('keeps the ACME records, reconciles an order with its certificate, prunes the working set', async () => {
+    const { stores: [s] } = await fresh();
+    const acme = s!.acme;
+    await acme.createAccount(account('a1'));
+    await acme.updateAccount('a1', (a) => ({ ...a, contact: ['mailto:x@y.test'] }));
+    await acme.createOrder(order('o1', ['z1']), [authz('z1')]);
+    await acme.updateAuthorization('z1', validated);
+    assert.equal((await acme.findReusableAuthorization('a1', 'cache.nuc-1.test', t))?.id, 'z1');
+    await acme.putCertificate(cert('0a1b', 'o1'), 'CHAIN-PEM');
+    // The certificate's statement made the order valid: no separate order write was needed.
+    assert.equal((await acme.getOrder('o1'))?.certificateSerial, '0a1b');
+    assert.equal(await acme.getCertificateChain('0a1b'), 'CHAIN-PEM');
+    assert.deepEqual((await acme.getAccount('a1'))?.contact, ['mailto:x@y.test']);
+    assert.deepEqual(await acme.listOrderIds('a1'), ['o1']);
+    assert.deepEqual((await acme.listCertificates({ node: 'nuc-1', validAt: t })).map((c) => c.serial), ['0a1b']);
+    assert.deepEqual(await acme.listCertificates({ node: 'other' }), []);
+    await acme.putRevocation({ serial: '0a1b', reason: 1, revokedAt: iso(2), by: 'account:a1' });
+    await assert.rejects(acme.putRevocation({ serial: '0a1b', reason: 1, revokedAt: iso(2), by: 'x' }), StoreConflictError);
+    assert.equal((await acme.listRevocations()).length, 1);
+    await acme.createOrder(order('o2', ['z2'], iso(1000)), [authz('z2', iso(1000))]);
+    const pruned = await acme.prune(new Date(t.getTime() + 7_200_000));
+    assert.deepEqual(pruned, { orders: 2, authorizations: 2 });
+    assert.equal(await acme.getOrder('o2'), undefined);
+    assert.equal((await acme.getCertificate('0a1b'))?.orderId, 'o1', 'certificates are never pruned');
+  });
+
+  it('the database enforces one account per key, unique serials and one certificate per order across instances', async () => {
+    const { stores: [a, b] } = await fresh(2);
+    await a!.acme.createAccount(account('a1'));
+    await assert.rejects(b!.acme.createAccount(account('a2', 'tp-a1')), (e: StoreConflictError) => e instanceof StoreConflictError && e.existingId === 'a1');
+    await b!.acme.createAccount(account('a2'));
+    await assert.rejects(b!.acme.updateAccount('a2', (x) => ({ ...x, thumbprint: 'tp-a1' })), StoreConflictError, 'a key change onto a used key');
+    await a!.acme.createOrder(order('o1', ['z1']), [authz('z1')]);
+    await a!.acme.createOrder(order('o2', ['z2']), [authz('z2')]);
+    // Two instances finalize the same order at once: exactly one certificate is recorded.
+    const results = await Promise.allSettled([a!.acme.putCertificate(cert('01', 'o1'), 'A'), b!.acme.putCertificate(cert('02', 'o1'), 'B')]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(lost.reason instanceof StoreConflictError);
+    const winner = (await a!.acme.getOrder('o1'))!.certificateSerial;
+    assert.equal(lost.reason.existingId, winner, 'the loser learns the winning serial');
+    await assert.rejects(b!.acme.putCertificate(cert(winner!, 'o2'), 'C'), /already issued/, 'a serial is never recorded twice');
+    // Concurrent optimistic updates of one authorization lose nothing.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b)!.acme.updateAuthorization('z2', (x) => ({ ...x, challenges: [...x.challenges, { id: 'n' + i, type: 'tls-alpn-01', token: 't', status: 'pending' }] }))));
+    assert.equal((await a!.acme.getAuthorization('z2'))!.challenges.length, 11);
+  });
+
+  it('CRL numbers grow across instances; revocations reach the other instance; nonces are shared and single-use', async () => {
+    const { stores: [a, b] } = await fresh(2);
+    const numbers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b)!.acme.nextCrlNumber()));
+    assert.equal(new Set(numbers).size, 20, 'no CRL number twice');
+    assert.equal(Math.max(...numbers), 20);
+    const seen = new Promise<void>((resolve) => b!.acme.watchRevocations!(resolve));
+    await a!.acme.createAccount(account('a1'));
+    await a!.acme.putRevocation({ serial: '0f', reason: 0, revokedAt: iso(0), by: 'operator' });
+    await seen;
+
+    const na = new SharedNonces(a!.nonceReplay);
+    const nb = new SharedNonces(b!.nonceReplay);
+    const nonce = na.issue();
+    assert.equal(await nb.redeem(nonce), 'ok', 'a nonce from A is accepted by B');
+    assert.equal(await na.redeem(nonce), 'unknown', '… exactly once');
+    const forged = Buffer.from(nb.issue(), 'base64url');
+    forged[20] = forged[20]! ^ 1;
+    assert.equal(await na.redeem(forged.toString('base64url')), 'unknown', 'a nonce not MACed with the shared key');
+    assert.equal(await na.redeem('not base64!'), 'malformed');
+    const old = new SharedNonces(a!.nonceReplay, { now: () => Date.now() - 16 * 60_000 }).issue();
+    assert.equal(await nb.redeem(old), 'unknown', 'an expired nonce');
+    const rows = await cluster.sql<{ n: string }>(a!.pool.config.database!, 'SELECT count(*) AS n FROM nonces_used');
+    assert.equal(Number(rows[0]!.n), 1, 'only redeemed nonces are written');
+  });
+});
