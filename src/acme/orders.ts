@@ -13,6 +13,7 @@ import { decideIdentifiers } from './policy.js';
 import { currentOrderStatus } from './authorizations.js';
 import { checkReplaces, claimReplacement } from './ari.js';
 import { normalizeSerial } from '../ca/serial.js';
+import { StoreConflictError } from './store.js';
 
 /**
  * All the ACME core needs from a CA (the consumer owns the narrow interface; cli wires
@@ -268,7 +269,15 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       ...(leaf.akiKeyId ? { akiKeyId: leaf.akiKeyId } : {}),
       ...(order.replacesSerial ? { replaces: order.replacesSerial } : {}),
     };
-    await ctx.store.putCertificate(record, issued.chainPem);
+    try {
+      await ctx.store.putCertificate(record, issued.chainPem);
+    } catch (err) {
+      // A store shared by several instances allows one certificate per order: if another instance
+      // finalized this order meanwhile, its certificate stands and this one is never handed out.
+      const cur = err instanceof StoreConflictError ? await ctx.store.getOrder(id) : undefined;
+      if (cur?.certificateSerial && cur.certificateSerial !== serial) return cur;
+      throw err;
+    }
     const updated = await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));
     ctx.log.info({ serial, node, names: csr.names, account: account.id }, 'certificate issued');
     await emit(ctx, 'certificateIssued', record);

@@ -21,7 +21,7 @@ export interface PgStoreConfig {
   url: string;
   /** File holding the password (first line); absent: peer/trust authentication. */
   passwordFile?: string;
-  /** Pool size (default 10). */
+  /** Pool size (default 20). */
   max?: number;
   /** application_name seen in pg_stat_activity (default nixca). */
   applicationName?: string;
@@ -92,9 +92,10 @@ export async function poolConfig(cfg: PgStoreConfig): Promise<pg.PoolConfig> {
     database: decodeURIComponent(u.pathname.slice(1)),
     user: u.username ? decodeURIComponent(u.username) : (u.searchParams.get('user') ?? undefined),
     ...(cfg.passwordFile ? { password: await readPassword(cfg.passwordFile) } : {}),
-    max: cfg.max ?? 10,
+    max: cfg.max ?? 20,
     application_name: cfg.applicationName ?? 'nixca',
-    connectionTimeoutMillis: 5000,
+    // Also bounds the wait for a free pooled connection under load (pg-pool queues requests).
+    connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     // A dead server must not hang a request forever; long scans stay well under this.
     query_timeout: 30_000,
