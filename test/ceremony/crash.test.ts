@@ -20,7 +20,8 @@ type Outcome = 'before' | 'after' | 'detected';
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out[join(e.parentPath, e.name)] = createHash('sha256').update(await readFile(join(e.parentPath, e.name))).digest('hex');
+    // .lock is only where the kernel lock is taken (src/store/lock.ts); it stays, empty, by design.
+    if (e.isFile() && e.name !== '.lock') out[join(e.parentPath, e.name)] = createHash('sha256').update(await readFile(join(e.parentPath, e.name))).digest('hex');
   }
   return out;
 }
