@@ -7,11 +7,14 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../cli/main.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
-function durationFlags(): { path: string[]; flag: string }[] {
+function durationFlags(): { path: string[]; flag: string; mandatory: string[]; args: string[] }[] {
   const quiet = { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() };
-  const out: { path: string[]; flag: string }[] = [];
+  const out: { path: string[]; flag: string; mandatory: string[]; args: string[] }[] = [];
   const walk = (cmd: Command, path: string[]) => {
-    for (const o of cmd.options) if (/<(duration|time)>/.test(o.flags)) out.push({ path, flag: o.long! });
+    // Required arguments and options get placeholders, so the duration is what the command trips over.
+    const mandatory = cmd.options.filter((o) => o.mandatory).map((o) => o.long!);
+    const args = cmd.registeredArguments.filter((a) => a.required).map(() => 'placeholder');
+    for (const o of cmd.options) if (/<(duration|time)>/.test(o.flags)) out.push({ path, flag: o.long!, mandatory: mandatory.filter((m) => m !== o.long), args });
     for (const c of cmd.commands) walk(c, [...path, c.name()]);
   };
   walk(buildProgram({ io: quiet }), []);
@@ -26,8 +29,8 @@ test('every duration flag of every command refuses a bare number, showing the gr
     assert.ok(names.includes(known), `${known} not found among ${names.join(', ')}`);
   }
   const dir = await tempDir(t);
-  for (const { path, flag } of flags) {
-    const r = await runCli([...path, flag, '30', '--state', dir], { cwd: dir });
+  for (const { path, flag, mandatory, args } of flags) {
+    const r = await runCli([...path, ...args, flag, '30', '--state', dir, ...mandatory.flatMap((m) => [m, dir])], { cwd: dir });
     assert.equal(r.code, 2, `${path.join(' ')} ${flag} 30: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`${flag} must be .*a duration: a whole number with a unit .*30d, 12h, 90m, 45s`), `${path.join(' ')} ${flag}`);
   }
