@@ -7,17 +7,18 @@ import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGro
 import { CliError } from './errors.js';
 import { parseWholeDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
+import { DEFAULT_SSL_CERT_FILE } from '../src/nixos/workstation.js';
 
 interface EmitFlags {
   state?: string;
   out: string;
-  nixosRelease?: string;
   acmeDirectory: string;
   rootCert?: string[];
   signKeyOverlap?: boolean;
   secretDir: string;
   eabEnvFile?: string;
   connectTimeout: number;
+  sslCertFile: string;
   json?: boolean;
 }
 
@@ -110,15 +111,15 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
 
   nixos
     .command('emit')
-    .description('write trust.nix, root-ca.pem, nodes/<node>.nix (+ .Caddyfile) and default.nix from the inventory (deterministic)')
+    .description('write trust.nix, root-ca.pem, nodes/<node>.nix, nixca-node.nix, secrets.json/.nix, nix.conf, README.md and default.nix from the inventory (deterministic)')
     .requiredOption('--out <dir>', 'output directory (created; must be empty or earlier nixca output)')
     .requiredOption('--acme-directory <url>', "the nixca ACME directory URL Caddy issues from (https://…/directory)")
     .option('--root-cert <file>', 'root CA certificate PEM (repeatable: during a root rotation give old and new; default: <state>/issuer/root.pem)', collect)
-    .option('--nixos-release <yy.mm>', 'NixOS release of the nodes: Harmonia options are flat up to 25.11, services.harmonia.cache.* after', '25.11')
     .option('--sign-key-overlap', "nodes sign with every 'retiring' key as well as the 'active' one (without it: only keys rotated with `nixca key rotate --overlap`)")
     .option('--secret-dir <dir>', 'runtime secrets directory on the nodes (agenix /run/agenix, sops-nix /run/secrets)', '/run/agenix')
     .option('--eab-env-file <path>', "Caddy's EAB environment file on the nodes (default: <secret-dir>/nixca-eab.env)")
     .option('--connect-timeout <duration>', 'nix.settings.connect-timeout, whole seconds (e.g. 5s)', parseSeconds, 5)
+    .option('--ssl-cert-file <path>', "nix.conf ssl-cert-file for machines without NixOS: the system's CAs plus the fleet root", DEFAULT_SSL_CERT_FILE)
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: EmitFlags) => {
@@ -126,10 +127,8 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
       const { exists, readText } = await import('./files.js');
       const { openInventoryStore, INVENTORY_FILE } = await import('../src/store/inventory.js');
       const { emitNixos, GENERATED_MARK } = await import('../src/nixos/emit.js');
-      const { parseNixosRelease } = await import('../src/nixos/release.js');
       const { canonicalRootPem } = await import('../src/nixos/root-cert.js');
 
-      const release = parseNixosRelease(opts.nixosRelease ?? '25.11');
       const dir = stateDir(ctx, opts.state);
       if (!(await exists(join(dir, INVENTORY_FILE)))) {
         throw new CliError('not-found', `no inventory at ${join(dir, INVENTORY_FILE)} (add nodes with: nixca node add NODE --dns NAME)`);
@@ -143,8 +142,12 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
       const roots = [];
       for (const f of rootFiles) roots.push(canonicalRootPem(await readText(f, 'root certificate'), `root certificate ${f}`));
 
+      const { fileURLToPath } = await import('node:url');
+      // Shipped beside dist/ (package.json "files", package.nix): dist/cli/nixos.js → nix-module/node.nix.
+      const nodeModule = await readText(fileURLToPath(new URL('../../nix-module/node.nix', import.meta.url)), 'the node module nix-module/node.nix');
       const result = emitNixos(data, {
-        release,
+        nodeModule,
+        sslCertFile: opts.sslCertFile,
         acmeDirectory: opts.acmeDirectory,
         rootPem: roots.map((r) => r.pem).join(''),
         signKeyOverlap: Boolean(opts.signKeyOverlap),
@@ -157,8 +160,6 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
       const report = await writeTree(out, result.files, GENERATED_MARK);
       const summary = {
         out,
-        nixosRelease: release.name,
-        harmoniaOptions: release.harmonia === 'flat' ? 'services.harmonia.signKeyPaths' : 'services.harmonia.cache.signKeyPaths',
         files: [...result.files.keys()],
         ...report,
         trustedPublicKeys: result.trustedPublicKeys,
@@ -168,7 +169,7 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
       if (!opts.json) for (const w of result.warnings) ctx.io.err(`warning: ${w}`);
       emit(ctx.io, opts, summary, (s) =>
         [
-          `wrote ${s.written.length} file(s) to ${s.out} (${s.unchanged.length} unchanged${s.removed.length ? `, ${s.removed.length} removed` : ''}); NixOS ${s.nixosRelease}`,
+          `wrote ${s.written.length} file(s) to ${s.out} (${s.unchanged.length} unchanged${s.removed.length ? `, ${s.removed.length} removed` : ''})`,
           ...s.nodes.map((n) => `  ${n.name}: ${n.substituter ?? '(no substituter)'}; signs with ${n.signKeys.join(', ') || 'no key'}`),
           `  trusted keys: ${s.trustedPublicKeys.map((k) => k.split(':')[0]).join(', ') || '-'}`,
         ].join('\n'),

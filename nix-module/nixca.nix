@@ -1,11 +1,12 @@
 # NixOS module for the nixca ACME issuer (`nixca serve`). Modelled on nixpkgs' step-ca and
 # harmonia modules: configuration in the store, secrets only as runtime paths handed to the
-# service through systemd credentials (LoadCredential), a dedicated user, full hardening.
-# Import it on the issuer machine (docs/nixos.md, "The issuer"):
-#   imports = [ ./nix-module/nixca.nix ];
-#   services.nixca = { enable = true; package = …; baseUrl = "https://acme.example.internal:8443/";
+# service through systemd credentials (LoadCredential), a dedicated user, full hardening,
+# Type=notify readiness. With the flake: `imports = [ nixca.nixosModules.default ];` (the package
+# defaults to the flake's); without: `imports = [ ./nix-module/nixca.nix ];` (the package is
+# pkgs.nixca from the flake's overlay if present, else built from ../package.nix).
+#   services.nixca = { enable = true; baseUrl = "https://acme.example.internal:8443/";
 #                      intermediateKeyPassphraseFile = config.age.secrets.nixca-intermediate.path; };
-{ config, lib, utils, ... }:
+{ config, lib, pkgs, utils, ... }:
 let
   cfg = config.services.nixca;
 
@@ -22,15 +23,32 @@ let
   # copied there as soon as it is interpolated. `toString` never copies, so it is safe to test.
   inStore = p: builtins.isPath p || lib.hasPrefix "${builtins.storeDir}/" (toString p) || toString p == builtins.storeDir;
 
-  portOf = listen:
-    let m = builtins.match ".*:([0-9]+)" listen;
-    in if m == null then null else lib.toInt (builtins.head m);
-  port = portOf cfg.listen;
+  # host:port as `nixca serve --listen` parses it: an IPv6 address in brackets.
+  listen = (if lib.hasInfix ":" cfg.listenAddress then "[${cfg.listenAddress}]" else cfg.listenAddress) + ":${toString cfg.port}";
   # Binding below 1024 needs CAP_NET_BIND_SERVICE, and only then is it granted.
-  lowPort = port != null && port < 1024;
+  lowPort = cfg.port < 1024;
 
   # Flags owned by the options above; `settings` may not set them behind their back.
   reservedFlags = [ "state" "listen" "base-url" "eab" "passphrase-file" "dev" ];
+
+  # The operator's `nixca` on this host: the same package, run by systemd as the service's
+  # user with its state directory and credentials, so `nixca node add …` needs no `sudo -u`
+  # and no --state (docs/nixos.md, "The issuer"). systemd-run --pipe/--pty passes stdio through.
+  operatorNixca = pkgs.writeShellScriptBin "nixca" ''
+    if [ "$(id -u)" != 0 ]; then
+      echo "nixca: on the issuer host, run as root (sudo nixca …): it runs as the ${cfg.user} service user with ${cfg.stateDir} and the service's credentials" >&2
+      exit 1
+    fi
+    mode=--pipe
+    if [ -t 0 ] && [ -t 1 ]; then mode=--pty; fi
+    exec ${config.systemd.package}/bin/systemd-run --quiet --wait --collect --service-type=exec "$mode" \
+      --uid=${cfg.user} --gid=${cfg.group} --working-directory=${cfg.stateDir} \
+      --property=UMask=0077 \
+      ${lib.concatMapStringsSep " " (c: "--property=${lib.escapeShellArg "LoadCredential=${c}"}") credentialLines} \
+      --setenv=NIXCA_STATE_DIR=${cfg.stateDir} \
+      ${cfg.package}/bin/nixca "$@"
+  '';
+  credentialLines = lib.mapAttrsToList (id: p: "${id}:${toString p}") secrets;
 
   settingsFlags = lib.concatLists (lib.mapAttrsToList
     (name: value:
@@ -43,10 +61,10 @@ let
   serveArgs = [
     "${cfg.package}/bin/nixca" "serve"
     "--state" cfg.stateDir
-    "--listen" cfg.listen
+    "--listen" listen
     "--base-url" cfg.baseUrl
     "--eab" (if cfg.eabRequired then "required" else "optional")
-  ] ++ settingsFlags;
+  ] ++ settingsFlags ++ cfg.extraFlags;
 in
 {
   options.services.nixca = {
@@ -54,14 +72,34 @@ in
 
     package = lib.mkOption {
       type = lib.types.package;
-      description = "The nixca package (provides bin/nixca).";
+      default = pkgs.nixca or (pkgs.callPackage ../package.nix { });
+      defaultText = lib.literalExpression "pkgs.nixca or (pkgs.callPackage ./package.nix { })";
+      description = "The nixca package (provides bin/nixca). The flake's nixosModules.default sets its own package.";
     };
 
-    listen = lib.mkOption {
+    listenAddress = lib.mkOption {
       type = lib.types.str;
-      default = "0.0.0.0:8443";
-      example = "[::]:443";
-      description = "host:port the issuer listens on (HTTPS). A port below 1024 grants CAP_NET_BIND_SERVICE, and nothing else.";
+      default = "0.0.0.0";
+      example = "::";
+      description = "Address the issuer listens on (HTTPS); an IPv6 address without brackets.";
+    };
+
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 8443;
+      description = "Port the issuer listens on. Below 1024 the unit gets CAP_NET_BIND_SERVICE, and nothing else.";
+    };
+
+    user = lib.mkOption {
+      type = lib.types.str;
+      default = "nixca";
+      description = "User the issuer (and the operator's `nixca` on this host) runs as; created when left at the default.";
+    };
+
+    group = lib.mkOption {
+      type = lib.types.str;
+      default = "nixca";
+      description = "Group of the issuer's user; created when left at the default.";
     };
 
     baseUrl = lib.mkOption {
@@ -86,7 +124,14 @@ in
       type = lib.types.attrsOf (lib.types.nullOr (lib.types.oneOf [ lib.types.bool lib.types.int lib.types.str (lib.types.listOf lib.types.str) ]));
       default = { };
       example = { leaf-lifetime = "7d"; resolve = [ "cache.nuc-1.n3x.internal=10.0.0.5" ]; log-level = "info"; };
-      description = "Further `nixca serve` flags, without the leading --: true adds the flag, a list repeats it. Not for secrets (the command line is world-readable); see `credentials`.";
+      description = "Further `nixca serve` settings by flag name, without the leading --: true adds the flag, false or null leaves it out, a list repeats it. Not for secrets (the command line is world-readable); see `credentials`.";
+    };
+
+    extraFlags = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "--no-metrics" ];
+      description = "Arguments appended verbatim to `nixca serve` (after those from `settings`).";
     };
 
     intermediateKeyPassphraseFile = lib.mkOption {
@@ -107,6 +152,12 @@ in
       type = lib.types.bool;
       default = false;
       description = "Open the listen port in the firewall.";
+    };
+
+    operatorCli = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Put a `nixca` on PATH that runs as the service user with its state directory and credentials (root only; via systemd-run).";
     };
   };
 
@@ -134,8 +185,8 @@ in
           message = "services.nixca.baseUrl must be an https:// URL (RFC 8555 §6.1), got ${cfg.baseUrl}.";
         }
         {
-          assertion = port != null;
-          message = "services.nixca.listen must be host:port, got ${cfg.listen}.";
+          assertion = !(lib.hasInfix "[" cfg.listenAddress) && cfg.listenAddress != "";
+          message = "services.nixca.listenAddress is an address without brackets or port (port is its own option), got ${cfg.listenAddress}.";
         }
         {
           assertion = !(lib.any (f: cfg.settings ? ${f}) reservedFlags);
@@ -143,15 +194,19 @@ in
         }
       ];
 
-    users.users.nixca = {
-      isSystemUser = true;
-      group = "nixca";
-      home = cfg.stateDir;
-      description = "nixca ACME issuer";
+    users.users = lib.optionalAttrs (cfg.user == "nixca") {
+      nixca = {
+        isSystemUser = true;
+        inherit (cfg) group;
+        home = cfg.stateDir;
+        description = "nixca ACME issuer";
+      };
     };
-    users.groups.nixca = { };
+    users.groups = lib.optionalAttrs (cfg.group == "nixca") { nixca = { }; };
 
-    networking.firewall.allowedTCPPorts = lib.optional (cfg.openFirewall && port != null) port;
+    environment.systemPackages = lib.optional cfg.operatorCli operatorNixca;
+
+    networking.firewall.allowedTCPPorts = lib.optional cfg.openFirewall cfg.port;
 
     systemd.services.nixca = {
       description = "nixca ACME issuer";
@@ -163,20 +218,28 @@ in
         NODE_ENV = "production";
         # V8's young generation, not data, dominates the issuer's peak RSS; a 4 MB semi-space
         # keeps it near 110 MB with 50,000 certificates at the same CPU per issuance
-        # (docs/performance.md). It only takes effect when given at process start.
+        # (docs/performance.md). It only takes effect when given at process start. The packaged
+        # wrapper passes it too; this keeps it for a package built some other way.
         NODE_OPTIONS = lib.mkDefault "--max-semi-space-size=4";
       };
+      # Everything `nixca serve` reads from Nix is on its command line (a change restarts the
+      # unit by itself); the package is listed so that an upgrade restarts it even when the
+      # command line reads the same.
+      restartTriggers = [ cfg.package ];
       serviceConfig = {
         ExecStart = utils.escapeSystemdExecArgs serveArgs;
-        Type = "simple";
+        # Ready once it listens (READY=1 from systemd-notify, on every unit's PATH): units ordered
+        # after nixca.service start when it can answer. The message comes from a child process.
+        Type = "notify";
+        NotifyAccess = "all";
         Restart = "on-failure";
         RestartSec = "5s";
 
         # A dedicated (static) user rather than DynamicUser: operators edit the inventory in the
         # same state directory with `sudo -u nixca nixca node add …`, and files they create must
         # stay readable by the service (docs/nixos.md).
-        User = "nixca";
-        Group = "nixca";
+        User = cfg.user;
+        Group = cfg.group;
         StateDirectory = lib.removePrefix "/var/lib/" cfg.stateDir;
         StateDirectoryMode = "0700";
         WorkingDirectory = cfg.stateDir;
@@ -212,8 +275,13 @@ in
         # V8's JIT needs writable+executable memory: MemoryDenyWriteExecute would kill node.
         MemoryDenyWriteExecute = false;
         SystemCallArchitectures = "native";
-        SystemCallFilter = [ "@system-service" "~@privileged" ];
+        SystemCallFilter = [ "@system-service" "~@privileged" "~@resources" ];
+        # Refused calls fail with EPERM instead of killing node (it tries setrlimit at start).
         SystemCallErrorNumber = "EPERM";
+        PrivateMounts = true;
+        # Each ACME client connection and each open ledger/store handle is a descriptor.
+        LimitNOFILE = 65536;
+        DeviceAllow = [ "" ];
       };
     };
   };

@@ -2,17 +2,15 @@
 // inventory and options, returns the files as text; cli/nixos.ts reads and writes. Deterministic:
 // nothing here depends on time, randomness or the machine, so the same inventory gives the same
 // bytes and the output can be committed and reviewed as a diff.
-import type { InventoryData, NodeRecord } from '../inventory/model.js';
+import type { InventoryData, NodeRecord, SigningKeyRecord } from '../inventory/model.js';
 import { fleetTrustedPublicKeys, signingKeysFor } from '../inventory/signing-keys.js';
 import { defaultSecretKeyPath } from '../signing/rotation.js';
-import { EAB_KEY_ID_VAR, EAB_MAC_KEY_VAR, renderSiteBlocks } from './caddyfile.js';
 import { NixosError } from './errors.js';
-import { attrs, bool, call, int, letIn, list, moduleFn, path, ref, renderNixFile, str, type AttrKey, type Expr } from './nix-expr.js';
-import type { NixosRelease } from './release.js';
+import { attrs, bool, call, commentLines, int, letIn, list, moduleFn, path, ref, renderNixFile, str, type Expr } from './nix-expr.js';
+import { nixConf, renderReadme } from './workstation.js';
 import { checkAcmeDirectoryUrl, checkDnsName, checkInventoryForEmit, checkRuntimePath, checkSubstituterUrl } from './validate.js';
 
 export interface EmitOptions {
-  release: NixosRelease;
   acmeDirectory: string;
   /** Canonical PEM of the root certificate(s) (root-cert.ts). */
   rootPem: string;
@@ -24,6 +22,10 @@ export interface EmitOptions {
   eabEnvFile?: string;
   /** nix.settings.connect-timeout, seconds. */
   connectTimeout: number;
+  /** nix.conf `ssl-cert-file` for machines without NixOS: the system CAs plus the fleet root. */
+  sslCertFile: string;
+  /** The text of nix-module/node.nix, written as nixca-node.nix. */
+  nodeModule: string;
   /** `nixca 0.1.0`: named in every file's header. */
   generator: string;
 }
@@ -34,6 +36,21 @@ export interface EmittedNode {
   virtualHosts: string[];
   signKeys: string[];
   signKeyPaths: string[];
+  overlapKeyPaths: string[];
+}
+
+/** One file a node must have at run time: never its content, only where it goes and how to make it. */
+export interface NodeSecret {
+  /** File-name-safe id: the agenix `<id>.age` / sops key / age.secrets attribute name. */
+  id: string;
+  kind: 'eab-env' | 'nix-signing-key';
+  path: string;
+  /** The Nix key name, for signing keys. */
+  key?: string;
+  /** active: Harmonia fails without it; retiring: skipped with a log line when missing. */
+  required: boolean;
+  /** How the operator makes the file's content. */
+  create: string;
 }
 
 export interface EmitResult {
@@ -45,11 +62,9 @@ export interface EmitResult {
 }
 
 export const ROOT_FILE = 'root-ca.pem';
+export const NODE_MODULE_FILE = 'nixca-node.nix';
 /** Where trust.nix installs the root on every machine, for Caddy's `trusted_roots` (and curl --cacert). */
 export const ROOT_ETC_PATH = '/etc/nixca/root-ca.pem';
-export const HARMONIA_BIND = '127.0.0.1:5000';
-/** Between mkDefault (1000) and a plain definition (100). */
-const NODE_DEFAULT_PRIORITY = 900;
 
 export function substituterUrl(node: NodeRecord): string | null {
   // dnsNames are sorted by the inventory: the first is a stable choice. A node that owns only
@@ -66,12 +81,17 @@ function header(opts: EmitOptions, what: string): string[] {
   ];
 }
 
-function trustModule(data: InventoryData, opts: EmitOptions, keys: readonly string[]): Expr {
-  const fleet: [string, Expr][] = [];
+function fleetSubstituters(data: InventoryData): [string, string][] {
+  const out: [string, string][] = [];
   for (const n of data.nodes) {
     const url = substituterUrl(n);
-    if (url) fleet.push([n.name, str(url)]);
+    if (url) out.push([n.name, url]);
   }
+  return out;
+}
+
+function trustModule(data: InventoryData, opts: EmitOptions, keys: readonly string[]): Expr {
+  const fleet = fleetSubstituters(data).map(([n, u]) => [n, str(u)] as const);
   return moduleFn(
     ['config', 'lib'],
     letIn(
@@ -101,36 +121,57 @@ function trustModule(data: InventoryData, opts: EmitOptions, keys: readonly stri
   );
 }
 
-function nodeModule(node: NodeRecord, opts: EmitOptions, signKeyPaths: readonly string[], eabEnvFile: string, hasVhosts: boolean): Expr {
-  const harmonia = opts.release.harmonia === 'flat' ? ['services', 'harmonia'] : ['services', 'harmonia', 'cache'];
-  const body: [AttrKey, Expr][] = [
-    ['imports', list([path('../trust.nix')])],
-    [['nixca', 'trust', 'excludeNodes'], list([str(node.name)])],
-    [harmonia, attrs([
-      ['enable', bool(true)],
-      // Runtime strings, never path literals: a path literal would copy the secret into the store.
-      ['signKeyPaths', list(signKeyPaths.map(str))],
-      // nixpkgs' harmonia module sets these with mkDefault (1000): the same priority would be a
-      // conflict, so ours sit just above it (900) and a plain definition on the node still wins.
-      [['settings', 'bind'], call('lib.mkOverride', int(NODE_DEFAULT_PRIORITY), str(HARMONIA_BIND))],
-      [['settings', 'priority'], call('lib.mkOverride', int(NODE_DEFAULT_PRIORITY), int(node.priority))],
-    ])],
-  ];
-  if (hasVhosts) {
-    body.push(
-      [['services', 'caddy'], attrs([
-        ['enable', bool(true)],
-        // A runtime path (systemd EnvironmentFile=), root-only: it holds the EAB MAC key.
-        ['environmentFile', str(eabEnvFile)],
-        ['extraConfig', call('builtins.readFile', path(`./${node.name}.Caddyfile`))],
-      ])],
-      // Caddy reads trusted_roots when it loads its config; a new root must reach it.
-      [['systemd', 'services', 'caddy', 'restartTriggers'], list([path('../' + ROOT_FILE)])],
-      // 80 for http-01, 443 for clients and tls-alpn-01 (RFC 8555 §8.3, RFC 8737).
-      [['networking', 'firewall', 'allowedTCPPorts'], list([int(80), int(443)])],
-    );
+interface NodePlan {
+  node: NodeRecord;
+  signKeyPaths: string[];
+  overlapKeyPaths: string[];
+  secrets: NodeSecret[];
+}
+
+function planNode(data: InventoryData, node: NodeRecord, opts: EmitOptions, secretDir: string, eabEnvFile: string): NodePlan {
+  const signing = signingKeysFor(data, node.name, opts.signKeyOverlap);
+  // A record without a path gets the same default as `nixca key generate` (src/signing/rotation.ts).
+  const pathOf = (k: SigningKeyRecord) => checkRuntimePath(k.secretKeyPath ?? defaultSecretKeyPath(k.name, secretDir), `key ${k.name}: signing key path`);
+  const active = signing.filter((k) => k.state === 'active');
+  const retiring = signing.filter((k) => k.state !== 'active');
+  const secrets: NodeSecret[] = [];
+  if (node.dnsNames.length > 0) {
+    secrets.push({ id: `nixca-eab-${node.name}`, kind: 'eab-env', path: eabEnvFile, required: true, create: `nixca node eab ${node.name} --out nixca-eab-${node.name}.env` });
   }
-  return moduleFn(['lib'], attrs(body));
+  for (const k of signing) {
+    const where = k.node === null ? '--shared' : k.node;
+    secrets.push({ id: `nix-signing-${k.name}`, kind: 'nix-signing-key', path: pathOf(k), key: k.name, required: k.state === 'active', create: `the --secret-out file of \`nixca key generate ${where}\` (key ${k.name})` });
+  }
+  return { node, signKeyPaths: active.map(pathOf), overlapKeyPaths: retiring.map(pathOf), secrets };
+}
+
+function nodeFile(plan: NodePlan, opts: EmitOptions, eabEnvFile: string): Expr {
+  const n = plan.node;
+  return call('import', path('../' + NODE_MODULE_FILE), attrs([
+    ['name', str(n.name)],
+    ['hosts', list(n.dnsNames.map(str))],
+    ['acmeDirectory', str(opts.acmeDirectory)],
+    ['trustedRoots', str(ROOT_ETC_PATH)],
+    ['rootFile', path('../' + ROOT_FILE)],
+    ['trustModule', path('../trust.nix')],
+    ['secretsFile', path('../secrets.nix')],
+    ['eabEnvFile', str(eabEnvFile)],
+    // Runtime strings, never path literals: a path literal would copy the secret into the store.
+    ['signKeyPaths', list(plan.signKeyPaths.map(str))],
+    ['overlapKeyPaths', list(plan.overlapKeyPaths.map(str))],
+  ]));
+}
+
+function secretsExpr(plans: readonly NodePlan[]): Expr {
+  const one = (s: NodeSecret): Expr => attrs([
+    ['id', str(s.id)],
+    ['kind', str(s.kind)],
+    ['path', str(s.path)],
+    ...(s.key ? [['key', str(s.key)] as const] : []),
+    ['required', bool(s.required)],
+    ['create', str(s.create)],
+  ]);
+  return attrs([['nodes', attrs(plans.map((p) => [p.node.name, list(p.secrets.map(one))] as const))]]);
 }
 
 /** Validates everything, then renders every file. Throws before returning anything on bad input. */
@@ -139,43 +180,33 @@ export function emitNixos(data: InventoryData, opts: EmitOptions): EmitResult {
   checkAcmeDirectoryUrl(opts.acmeDirectory);
   const secretDir = checkRuntimePath(opts.secretDir, '--secret-dir');
   const eabEnvFile = checkRuntimePath(opts.eabEnvFile ?? `${secretDir}/nixca-eab.env`, 'EAB environment file');
+  checkRuntimePath(opts.sslCertFile, '--ssl-cert-file');
   if (!Number.isInteger(opts.connectTimeout) || opts.connectTimeout < 1 || opts.connectTimeout > 3600) {
     throw new NixosError('NIXOS_OPTION_INVALID', `connect-timeout ${opts.connectTimeout} must be a whole number of seconds from 1 to 3600`);
   }
   const warnings: string[] = [];
-  if (!opts.release.hasSignKeyPaths) {
-    warnings.push(`NixOS ${opts.release.name} probably predates services.harmonia.signKeyPaths (multi-key signing, ~24.11): the node modules may not evaluate there`);
-  }
   const keys = fleetTrustedPublicKeys(data);
   const files = new Map<string, string>();
   files.set(ROOT_FILE, opts.rootPem);
+  files.set(NODE_MODULE_FILE, commentLines(header(opts, 'the cache-node module every nodes/<node>.nix imports'), '#') + opts.nodeModule);
   files.set('trust.nix', renderNixFile([...header(opts, 'root certificate, substituters and trusted keys'), 'Import on every machine that uses the fleet\'s caches.'], trustModule(data, opts, keys)));
 
+  const plans = data.nodes.map((n) => planNode(data, n, opts, secretDir, eabEnvFile));
   const nodes: EmittedNode[] = [];
-  for (const node of data.nodes) {
-    const signing = signingKeysFor(data, node.name, opts.signKeyOverlap);
-    // A record without a path gets the same default as `nixca key generate` (src/signing/rotation.ts).
-    const signKeyPaths = signing.map((k) => checkRuntimePath(k.secretKeyPath ?? defaultSecretKeyPath(k.name, secretDir), `key ${k.name}: signing key path`));
-    if (signing.length === 0) warnings.push(`node ${node.name} has no active signing key: its Harmonia serves unsigned paths, which clients refuse`);
+  for (const plan of plans) {
+    const node = plan.node;
+    if (plan.signKeyPaths.length === 0) warnings.push(`node ${node.name} has no active signing key: its Harmonia serves unsigned paths, which clients refuse`);
     const substituter = substituterUrl(node);
     if (!substituter) warnings.push(`node ${node.name} owns only DNS suffixes: it is not a substituter and gets no Caddy site`);
-    const hasVhosts = node.dnsNames.length > 0;
-    files.set(`nodes/${node.name}.nix`, renderNixFile(header(opts, `cache node ${node.name}, for NixOS ${opts.release.name}`), nodeModule(node, opts, signKeyPaths, eabEnvFile, hasVhosts)));
-    if (hasVhosts) {
-      files.set(`nodes/${node.name}.Caddyfile`, renderSiteBlocks({
-        header: [
-          ...header(opts, `Caddy sites of cache node ${node.name}`),
-          `Check alone: ${EAB_KEY_ID_VAR}=x ${EAB_MAC_KEY_VAR}=y caddy adapt --adapter caddyfile --config ${node.name}.Caddyfile`,
-        ],
-        hostNames: node.dnsNames,
-        acmeDirectory: opts.acmeDirectory,
-        trustedRootsFile: ROOT_ETC_PATH,
-        upstream: HARMONIA_BIND,
-      }));
-    }
-    nodes.push({ name: node.name, substituter, virtualHosts: [...node.dnsNames], signKeys: signing.map((k) => k.name), signKeyPaths });
+    files.set(`nodes/${node.name}.nix`, renderNixFile(header(opts, `cache node ${node.name}`), nodeFile(plan, opts, eabEnvFile)));
+    nodes.push({ name: node.name, substituter, virtualHosts: [...node.dnsNames], signKeys: plan.secrets.filter((s) => s.key).map((s) => s.key!), signKeyPaths: plan.signKeyPaths, overlapKeyPaths: plan.overlapKeyPaths });
   }
   if (data.nodes.length === 0) warnings.push('the inventory has no nodes: trust.nix lists no substituters');
+
+  files.set('secrets.nix', renderNixFile([...header(opts, 'what each node must have at run time (paths, never contents)'), 'The same data as secrets.json; nixca-node.nix reads it for the agenix / sops-nix glue.'], secretsExpr(plans)));
+  files.set('secrets.json', JSON.stringify({ generatedBy: opts.generator, nodes: Object.fromEntries(plans.map((p) => [p.node.name, p.secrets])) }, null, 2) + '\n');
+  files.set('nix.conf', nixConf({ header: header(opts, 'nix.conf for machines that run Nix without NixOS'), substituters: fleetSubstituters(data).map(([, u]) => u), keys, sslCertFile: opts.sslCertFile, connectTimeout: opts.connectTimeout }));
+  files.set('README.md', renderReadme({ generator: opts.generator, nodes: data.nodes.map((n) => n.name), sslCertFile: opts.sslCertFile }));
 
   const index = attrs([
     ['trust', path('./trust.nix')],

@@ -6,7 +6,6 @@ export type NixosErrorCode =
   | 'NIXOS_PATH_INVALID'
   | 'NIXOS_KEY_INVALID'
   | 'NIXOS_INVENTORY_INVALID'
-  | 'NIXOS_RELEASE_INVALID'
   | 'NIXOS_ROOT_INVALID'
   | 'NIXOS_OPTION_INVALID'
   | 'NIXOS_OUT_NOT_OURS';
@@ -17,7 +16,6 @@ const KIND: Record<NixosErrorCode, ErrorKind> = {
   NIXOS_PATH_INVALID: 'input',
   NIXOS_KEY_INVALID: 'input',
   NIXOS_INVENTORY_INVALID: 'input',
-  NIXOS_RELEASE_INVALID: 'usage',
   NIXOS_ROOT_INVALID: 'input',
   NIXOS_OPTION_INVALID: 'usage',
   NIXOS_OUT_NOT_OURS: 'conflict',

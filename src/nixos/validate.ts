@@ -64,7 +64,8 @@ export function checkAcmeDirectoryUrl(s: unknown): string {
   if (u.username || u.password) throw bad('must not carry credentials');
   if (u.search || u.hash) throw bad('must not have a query or fragment');
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  if (!isValidDnsName(host) && isIP(host) === 0) throw bad('must name a valid DNS host or IP address');
+  // localhost: the development issuer's own URL (`nixca serve --dev`, https://localhost:8443/directory).
+  if (host !== 'localhost' && !isValidDnsName(host) && isIP(host) === 0) throw bad('must name a valid DNS host, localhost, or an IP address');
   if (!/^[A-Za-z0-9._~/%-]*$/.test(u.pathname)) throw bad('has characters outside a plain path');
   if (u.href !== s) throw bad(`is not in canonical form (did you mean ${u.href}?)`);
   return s;

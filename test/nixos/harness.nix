@@ -27,7 +27,7 @@ let
 
   fakeDrv = name: { type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-${name}"; };
 
-  pkgs = {
+  pkgs = import ./pkgs.nix { } // {
     formats.json = { }: {
       type = types.attrsOf types.anything;
       generate = name: value: builtins.toFile name (builtins.toJSON value);
@@ -35,6 +35,8 @@ let
     nixca = fakeDrv "nixca-0.1.0";
     caddy = fakeDrv "caddy-2.6.2";
     harmonia = fakeDrv "harmonia-2.0.0";
+    # pkgs.writeShellScriptBin: the script's text kept for the tests (nothing is built).
+    writeShellScriptBin = name: text: fakeDrv "${name}" // { inherit text; };
   };
 
   # nixos/lib/utils.nix, verbatim in behaviour: JSON-quote, then escape systemd's % and $.
@@ -50,94 +52,252 @@ let
   };
 
   opt = type: default: mkOption { inherit type default; };
+  optNoDefault = type: mkOption { inherit type; };
+
+  # systemd-unit-options.nix unitOption: if any definition is a list, all are concatenated
+  # (a single value becomes a one-element list); otherwise every definition must be equal.
+  unitOption = lib.mkOptionType {
+    name = "systemd option";
+    merge = path: vs:
+      if builtins.any isList vs then builtins.concatMap (v: if isList v then v else [ v ]) vs
+      else if builtins.all (v: v == builtins.head vs) vs then builtins.head vs
+      else throw "The option `${builtins.concatStringsSep "." path}' has conflicting definition values: ${builtins.toJSON vs}";
+  };
+  linesOpt = opt types.lines "";
+  strList = opt (types.listOf types.str) [ ];
+
+  # systemd.services.<name> (nixos/lib/systemd-unit-options.nix): the options modules here use.
+  serviceOptions = name: self: {
+    _closed = true;
+    enable = opt types.bool true;
+    description = opt types.str "";
+    wantedBy = strList; requiredBy = strList; wants = strList; requires = strList;
+    after = strList; before = strList; partOf = strList; bindsTo = strList; conflicts = strList;
+    environment = opt (types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]))) { };
+    path = opt (types.listOf (types.oneOf [ types.package types.str ])) [ ];
+    serviceConfig = { _attrsOfType = unitOption; };
+    unitConfig = { _attrsOfType = unitOption; };
+    script = linesOpt; preStart = linesOpt; postStart = linesOpt;
+    restartTriggers = opt (types.listOf types.unspecified) [ ];
+    reloadTriggers = opt (types.listOf types.unspecified) [ ];
+    restartIfChanged = opt types.bool true;
+    startLimitBurst = opt types.int 0;
+    startLimitIntervalSec = opt types.int 0;
+  };
+
+  # services.caddy.virtualHosts.<name> (caddy/vhost-options.nix).
+  vhostOptions = name: self: {
+    _closed = true;
+    hostName = opt types.str name;
+    serverAliases = strList;
+    listenAddresses = strList;
+    useACMEHost = opt (types.nullOr types.str) null;
+    logFormat = opt (types.nullOr types.lines) "output file /var/log/caddy/access-${self.hostName}.log\n";
+    extraConfig = linesOpt;
+  };
+
   harmoniaCacheOptions = {
     _closed = true;
     enable = opt types.bool false;
     signKeyPath = opt (types.nullOr types.path) null;
     signKeyPaths = opt (types.listOf types.path) [ ];
+    # pkgs.formats.toml type: attrsOf of TOML values (scalars conflict, lists concatenate).
     settings = opt (types.attrsOf types.anything) { };
   };
+  # mkRenamedOptionModule: the flat names after the move, each an alias that warns when defined.
+  unset = { _harnessUnset = true; };
+  renamedNames = [ "enable" "signKeyPath" "signKeyPaths" "settings" ];
+  renamed = builtins.listToAttrs (map (n: { name = n; value = opt types.unspecified unset; }) renamedNames);
 
-  nixpkgsStandIn = {
+  nixpkgsStandIn = { config, ... }: {
     options = {
-      assertions = opt (types.listOf types.anything) [ ];
+      # The top level is closed, like every option tree in NixOS: an undeclared name is an error.
+      _closed = true;
+      assertions = opt (types.listOf types.unspecified) [ ];
       warnings = opt (types.listOf types.str) [ ];
-      security.pki = {
+      boot.kernel.sysctl = { _attrsOf = true; };
+      security = {
         _closed = true;
-        certificateFiles = opt (types.listOf types.path) [ ];
-        certificates = opt (types.listOf types.str) [ ];
-        caCertificateBlacklist = opt (types.listOf types.str) [ ];
-        useCompatibleBundle = opt types.bool false;
-        installCACerts = opt types.bool true;
-      };
-      environment.etc = { _attrsOf = true; };
-      environment.systemPackages = opt (types.listOf types.package) [ ];
-      # nix.settings is a freeform submodule: only these are declared (typed) in nixpkgs.
-      nix.settings = {
-        substituters = opt (types.listOf types.str) [ ];
-        trusted-public-keys = opt (types.listOf types.str) [ ];
-        trusted-substituters = opt (types.listOf types.str) [ ];
-        require-sigs = opt types.bool true;
-      };
-      networking.firewall.allowedTCPPorts = opt (types.listOf types.port) [ ];
-      services.caddy = {
-        _closed = true;
-        enable = opt types.bool false;
-        package = opt types.package pkgs.caddy;
-        acmeCA = opt (types.nullOr types.str) null;
-        adapter = opt (types.nullOr types.str) null;
-        configFile = opt types.path "/etc/caddy/caddy_config";
-        dataDir = opt types.path "/var/lib/caddy";
-        email = opt (types.nullOr types.str) null;
-        enableReload = opt types.bool true;
-        environmentFile = opt (types.nullOr types.path) null;
-        extraConfig = opt types.lines "";
-        globalConfig = opt types.lines "";
-        group = opt types.str "caddy";
-        httpPort = opt types.port 80;
-        httpsPort = opt types.port 443;
-        logDir = opt types.path "/var/log/caddy";
-        logFormat = opt types.lines "";
-        openFirewall = opt types.bool false;
-        resume = opt types.bool false;
-        settings = opt (types.attrsOf types.anything) { };
-        user = opt types.str "caddy";
-        virtualHosts = { _attrsOf = true; };
-      };
-      services.harmonia =
-        if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }
-        else {
+        pki = {
           _closed = true;
-          package = opt types.package pkgs.harmonia;
-          cache = harmoniaCacheOptions;
-          daemon = {
-            _closed = true;
-            enable = opt types.bool false;
-            dbPath = opt types.str "/nix/var/nix/db/db.sqlite";
-            logLevel = opt types.str "info";
-            socketPath = opt types.str "/run/harmonia-daemon/socket";
-            storeDir = opt types.str "/nix/store";
-          };
+          certificateFiles = opt (types.listOf types.path) [ ];
+          certificates = opt (types.listOf types.str) [ ];
+          caCertificateBlacklist = opt (types.listOf types.str) [ ];
+          useCompatibleBundle = opt types.bool false;
+          installCACerts = opt types.bool true;
         };
-      systemd.services = { _attrsOf = true; };
-      users.users = { _attrsOf = true; };
-      users.groups = { _attrsOf = true; };
+      };
+      environment = {
+        _closed = true;
+        etc = { _attrsOf = true; };
+        systemPackages = opt (types.listOf types.package) [ ];
+      };
+      # nix.settings is a submodule with a freeform type: only these are declared (typed) in nixpkgs.
+      nix = {
+        _closed = true;
+        settings = {
+          _open = true;
+          substituters = opt (types.listOf types.str) [ ];
+          trusted-public-keys = opt (types.listOf types.str) [ ];
+          trusted-substituters = opt (types.listOf types.str) [ ];
+          extra-allowed-users = opt (types.listOf types.str) [ ];
+          require-sigs = opt types.bool true;
+        };
+      };
+      networking = {
+        _closed = true;
+        firewall = {
+          _closed = true;
+          enable = opt types.bool true;
+          allowedTCPPorts = opt (types.listOf types.port) [ ];
+          allowedUDPPorts = opt (types.listOf types.port) [ ];
+        };
+      };
+      services = {
+        _closed = true;
+        caddy = {
+          _closed = true;
+          enable = opt types.bool false;
+          package = opt types.package pkgs.caddy;
+          acmeCA = opt (types.nullOr types.str) null;
+          adapter = opt (types.nullOr types.str) "caddyfile";
+          configFile = opt types.path "/etc/caddy/caddy_config";
+          dataDir = opt types.path "/var/lib/caddy";
+          email = opt (types.nullOr types.str) null;
+          enableReload = opt types.bool true;
+          environmentFile = opt (types.nullOr types.path) null;
+          extraConfig = linesOpt;
+          globalConfig = linesOpt;
+          group = opt types.str "caddy";
+          httpPort = opt (types.nullOr types.port) 80;
+          httpsPort = opt (types.nullOr types.port) 443;
+          logDir = opt types.path "/var/log/caddy";
+          logFormat = opt types.lines "level ERROR\n";
+          openFirewall = opt types.bool false;
+          resume = opt types.bool false;
+          settings = opt (types.attrsOf types.anything) { };
+          user = opt types.str "caddy";
+          virtualHosts = { _attrsOfSub = vhostOptions; };
+        };
+        harmonia =
+          if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }
+          else renamed // {
+            _closed = true;
+            package = opt types.package pkgs.harmonia;
+            cache = harmoniaCacheOptions;
+            daemon = {
+              _closed = true;
+              enable = opt types.bool false;
+              dbPath = opt types.str "/nix/var/nix/db/db.sqlite";
+              logLevel = opt types.str "info";
+              socketPath = opt types.str "/run/harmonia-daemon/socket";
+              storeDir = opt types.str "/nix/store";
+            };
+          };
+      };
+      systemd = {
+        _closed = true;
+        package = opt types.package (fakeDrv "systemd-257");
+        services = { _attrsOfSub = serviceOptions; };
+        sockets = { _attrsOf = true; };
+        tmpfiles.rules = opt (types.listOf types.str) [ ];
+      };
+      users = {
+        _closed = true;
+        users = { _attrsOf = true; };
+        groups = { _attrsOf = true; };
+      };
     };
-    config = {
-      # nixpkgs nix.nix: cache.nixos.org is added after everything else (mkAfter), its key plainly.
-      nix.settings.substituters = lib.mkAfter [ "https://cache.nixos.org/" ];
-      nix.settings.trusted-public-keys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
-      # nixpkgs harmonia module: its settings defaults are mkDefault.
-      services.harmonia = let defaults = { settings = mapAttrs (_: lib.mkDefault) { bind = "[::]:5000"; workers = 4; max_connection_rate = 256; priority = 50; }; };
-        in if harmonia == "flat" then defaults else { cache = defaults; };
-    };
+    config =
+      let
+        caddy = config.services.caddy;
+        h = if harmonia == "flat" then config.services.harmonia else config.services.harmonia.cache;
+        signKeyPaths = h.signKeyPaths ++ (if h.signKeyPath != null then [ h.signKeyPath ] else [ ]);
+        credentials = lib.imap0 (i: p: { id = "sign-key-${toString i}"; path = p; }) signKeyPaths;
+        flatDefined = n: config.services.harmonia.${n} != unset;
+      in
+      lib.mkMerge [
+        {
+          # nixpkgs nix.nix: cache.nixos.org is added after everything else (mkAfter), its key plainly.
+          nix.settings.substituters = lib.mkAfter [ "https://cache.nixos.org/" ];
+          nix.settings.trusted-public-keys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
+        }
+        # harmonia.nix: settings defaults at mkDefault, keys through LoadCredential, SIGN_KEY_PATHS.
+        (let defaults = { settings = lib.mkIf h.enable (mapAttrs (_: lib.mkDefault) { bind = "[::]:5000"; workers = 4; max_connection_rate = 256; priority = 50; }); };
+          in if harmonia == "flat" then { services.harmonia = defaults; } else { services.harmonia.cache = defaults; })
+        (lib.mkIf h.enable {
+          nix.settings.extra-allowed-users = [ "harmonia" ];
+          systemd.services.harmonia = {
+            description = "harmonia binary cache service";
+            wantedBy = [ "multi-user.target" ];
+            environment.SIGN_KEY_PATHS = builtins.concatStringsSep " " (map (c: "%d/${c.id}") credentials);
+            serviceConfig = {
+              LoadCredential = map (c: "${c.id}:${c.path}") credentials;
+              DynamicUser = true;
+              User = "harmonia";
+            };
+          };
+        })
+        # caddy/default.nix
+        (lib.mkIf caddy.enable {
+          services.caddy.globalConfig = ''
+            ${lib.optionalString (caddy.email != null) "email ${caddy.email}"}
+            ${lib.optionalString (caddy.acmeCA != null) "acme_ca ${caddy.acmeCA}"}
+            log {
+              ${caddy.logFormat}
+            }
+          '';
+          systemd.services.caddy = {
+            wantedBy = [ "multi-user.target" ];
+            reloadTriggers = lib.optional caddy.enableReload caddy.configFile;
+            serviceConfig = {
+              User = caddy.user;
+              Group = caddy.group;
+              EnvironmentFile = lib.optional (caddy.environmentFile != null) caddy.environmentFile;
+              NoNewPrivileges = true;
+            };
+          };
+          networking.firewall = lib.mkIf caddy.openFirewall {
+            allowedTCPPorts = builtins.filter (p: p != null) [ caddy.httpPort caddy.httpsPort ];
+            allowedUDPPorts = lib.optional (caddy.httpsPort != null) caddy.httpsPort;
+          };
+        })
+        (lib.optionalAttrs (harmonia == "cache") {
+          # The renamed aliases: forwarded to .cache, with the warning mkRenamedOptionModule prints.
+          warnings = builtins.concatMap (n: lib.optional (flatDefined n) "The option `services.harmonia.${n}' defined in a module has been renamed to `services.harmonia.cache.${n}'.") renamedNames;
+          services.harmonia.cache = lib.genAttrs renamedNames (n: lib.mkIf (flatDefined n) config.services.harmonia.${n});
+        })
+      ];
   };
+
+  # The Caddyfile caddy/default.nix writes (before `caddy fmt`), from the evaluated options.
+  caddyfileOf = cfg:
+    let
+      mkVHostConf = hostOpts: ''
+        ${hostOpts.hostName} ${lib.concatStringsSep " " hostOpts.serverAliases} {
+          ${lib.optionalString (hostOpts.listenAddresses != [ ]) "bind ${lib.concatStringsSep " " hostOpts.listenAddresses}"}
+          ${lib.optionalString (hostOpts.useACMEHost != null) "tls /var/lib/acme/${hostOpts.useACMEHost}/cert.pem /var/lib/acme/${hostOpts.useACMEHost}/key.pem"}
+          ${lib.optionalString (hostOpts.logFormat != null) ''
+            log {
+              ${hostOpts.logFormat}
+            }
+          ''}
+
+          ${hostOpts.extraConfig}
+        }
+      '';
+    in
+    ''
+      {
+        ${cfg.globalConfig}
+      }
+      ${cfg.extraConfig}
+      ${lib.concatMapStringsSep "\n" mkVHostConf (builtins.attrValues cfg.virtualHosts)}
+    '';
 
   result = lib.evalModules {
     modules = [ nixpkgsStandIn ] ++ map (p: /. + p) (builtins.fromJSON modulesJson) ++ [
       { config = decodePaths (builtins.fromJSON configJson); }
-      # The package nix-module/nixca.nix needs; elsewhere an unread freeform value.
-      { config.services.nixca.package = lib.mkDefault pkgs.nixca; }
     ];
     args = { inherit pkgs utils; };
   };
@@ -156,4 +316,6 @@ in
   inherit show;
   files = result.files;
   failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
+  inherit (result.config) warnings;
+  caddyfile = caddyfileOf result.config.services.caddy;
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
 import { harnessExpr, nixEval, nixEvalError, sandboxEnv } from './tools.js';
 
-test('the harness merges like NixOS: priorities, mkIf, list order, types, unknown options', async (t) => {
+async function setup(t: { after(fn: () => unknown): void }) {
   const dir = await tempDir(t);
   const env = await sandboxEnv(dir);
   const mod = async (name: string, text: string) => {
@@ -15,6 +15,11 @@ test('the harness merges like NixOS: priorities, mkIf, list order, types, unknow
     await writeFile(f, text);
     return f;
   };
+  return { env, mod };
+}
+
+test('the harness merges like NixOS: priorities, mkIf, list order, lines, types', async (t) => {
+  const { env, mod } = await setup(t);
   const a = await mod('a.nix', `{ config, lib, ... }: {
     options.demo.enable = lib.mkEnableOption "demo";
     config = lib.mkMerge [
@@ -34,11 +39,66 @@ test('the harness merges like NixOS: priorities, mkIf, list order, types, unknow
   assert.equal(v.s.y, 3);
   assert.deepEqual(Object.keys(v.svc), ['demo']);
   assert.equal(v.e, 'a\nb');
-
-  const conflict = await mod('c.nix', `{ ... }: { nix.settings.x = 5; }`);
-  assert.match(await nixEvalError(env, harnessExpr({ modules: [b, conflict] }, 'h: h.config.nix.settings.x')), /conflicting definition values/);
-  const unknown = await mod('d.nix', `{ ... }: { services.caddy.virtualHost = { }; }`);
-  assert.match(await nixEvalError(env, harnessExpr({ modules: [unknown] }, 'h: h.config.services.caddy')), /services\.caddy\.virtualHost' does not exist/);
   const typed = await mod('e.nix', `{ ... }: { services.caddy.enable = "yes"; }`);
   assert.match(await nixEvalError(env, harnessExpr({ modules: [typed] }, 'h: h.config.services.caddy.enable')), /not of type `boolean'/);
+});
+
+test('an unknown option is an error, at the top, in a service namespace, in a submodule and in a module\'s own options', async (t) => {
+  const { env, mod } = await setup(t);
+  const cases: [string, string, RegExp][] = [
+    ['services.caddy.virtualHost = { };', 'h: h.config.services.caddy', /The option `services\.caddy\.virtualHost' does not exist/],
+    ['nixx.settings.substituters = [ ];', 'h: h.config', /The option `nixx' does not exist/],
+    ['services.caddy.virtualHosts."a.example".extraConfg = "x";', 'h: h.config.services.caddy.virtualHosts', /The option `services\.caddy\.virtualHosts\.a\.example\.extraConfg' does not exist/],
+    ['systemd.services.caddy.serviceConfg.X = 1;', 'h: h.config.systemd.services', /The option `systemd\.services\.caddy\.serviceConfg' does not exist/],
+    ['services.harmonia.cache.enable = true;', 'h: h.config.services.harmonia', /The option `services\.harmonia\.cache' does not exist/],
+  ];
+  for (const [body, select, message] of cases) {
+    const f = await mod('unknown.nix', `{ ... }: { ${body} }`);
+    assert.match(await nixEvalError(env, harnessExpr({ modules: [f] }, select)), message, body);
+  }
+  // A module's own namespace is closed too.
+  const decl = await mod('decl.nix', `{ lib, ... }: { options.demo.enable = lib.mkEnableOption "demo"; config.demo.enabled = true; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [decl] }, 'h: h.config.demo')), /The option `demo\.enabled' does not exist/);
+  // nix.settings is freeform (nix.nix): an undeclared setting is fine there.
+  const free = await mod('free.nix', `{ ... }: { nix.settings.connect-timeout = 5; }`);
+  assert.equal(await nixEval(env, harnessExpr({ modules: [free] }, 'h: h.config.nix.settings.connect-timeout')), 5);
+});
+
+test('conflicting definitions are errors: nullOr path, str, equal priorities; lists and systemd list settings merge', async (t) => {
+  const { env, mod } = await setup(t);
+  const e1 = await mod('e1.nix', `{ ... }: { services.caddy.environmentFile = "/run/a.env"; }`);
+  const e2 = await mod('e2.nix', `{ ... }: { services.caddy.environmentFile = "/run/b.env"; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [e1, e2] }, 'h: h.config.services.caddy.environmentFile')), /The option `services\.caddy\.environmentFile' has conflicting definition values/);
+  const n = await mod('n.nix', `{ ... }: { services.caddy.environmentFile = null; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [e1, n] }, 'h: h.config.services.caddy.environmentFile')), /defined both null and not null/);
+  // The same value twice is no conflict (mergeEqualOption).
+  assert.equal(await nixEval(env, harnessExpr({ modules: [e1, await mod('e1b.nix', `{ ... }: { services.caddy.environmentFile = "/run/a.env"; }`)] }, 'h: h.config.services.caddy.environmentFile')), '/run/a.env');
+  // Two mkDefaults of different values conflict; a plain definition beats them.
+  const d1 = await mod('d1.nix', `{ lib, ... }: { services.caddy.email = lib.mkDefault "a@x"; }`);
+  const d2 = await mod('d2.nix', `{ lib, ... }: { services.caddy.email = lib.mkDefault "b@x"; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [d1, d2] }, 'h: h.config.services.caddy.email')), /conflicting definition values/);
+  assert.equal(await nixEval(env, harnessExpr({ modules: [d1, d2], config: { services: { caddy: { email: 'c@x' } } } }, 'h: h.config.services.caddy.email')), 'c@x');
+  // systemd's unitOption: a string and a list concatenate; two different strings conflict.
+  const s1 = await mod('s1.nix', `{ ... }: { systemd.services.caddy.serviceConfig.EnvironmentFile = "/run/a.env"; systemd.services.caddy.serviceConfig.User = "a"; }`);
+  const s2 = await mod('s2.nix', `{ ... }: { systemd.services.caddy.serviceConfig.EnvironmentFile = [ "/run/b.env" ]; }`);
+  assert.deepEqual(await nixEval(env, harnessExpr({ modules: [s1, s2] }, 'h: h.config.systemd.services.caddy.serviceConfig.EnvironmentFile')), ['/run/a.env', '/run/b.env']);
+  const s3 = await mod('s3.nix', `{ ... }: { systemd.services.caddy.serviceConfig.User = "b"; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [s1, s3] }, 'h: h.config.systemd.services.caddy.serviceConfig.User')), /systemd\.services\.caddy\.serviceConfig\.User' has conflicting definition values/);
+  // A virtual host defined twice merges its lines (no second site block).
+  const v1 = await mod('v1.nix', `{ ... }: { services.caddy.enable = true; services.caddy.virtualHosts."c.example".extraConfig = "reverse_proxy 127.0.0.1:5000"; }`);
+  const v2 = await mod('v2.nix', `{ ... }: { services.caddy.virtualHosts."c.example".extraConfig = "encode zstd"; }`);
+  const vh = (await nixEval(env, harnessExpr({ modules: [v1, v2] }, 'h: h.config.services.caddy.virtualHosts."c.example"'))) as { hostName: string; extraConfig: string; logFormat: string };
+  assert.deepEqual(vh, { hostName: 'c.example', serverAliases: [], listenAddresses: [], useACMEHost: null, logFormat: 'output file /var/log/caddy/access-c.example.log\n', extraConfig: 'reverse_proxy 127.0.0.1:5000\nencode zstd' });
+});
+
+test('after the Harmonia move, the flat names still work but warn (mkRenamedOptionModule)', async (t) => {
+  const { env, mod } = await setup(t);
+  const flat = await mod('flat.nix', `{ ... }: { services.harmonia.enable = true; services.harmonia.signKeyPaths = [ "/run/k" ]; }`);
+  const v = (await nixEval(env, harnessExpr({ modules: [flat], harmonia: 'cache' }, 'h: { inherit (h) warnings; c = h.config.services.harmonia.cache; }'))) as { warnings: string[]; c: { enable: boolean; signKeyPaths: string[] } };
+  assert.equal(v.c.enable, true);
+  assert.deepEqual(v.c.signKeyPaths, ['/run/k']);
+  assert.deepEqual(v.warnings, [
+    "The option `services.harmonia.enable' defined in a module has been renamed to `services.harmonia.cache.enable'.",
+    "The option `services.harmonia.signKeyPaths' defined in a module has been renamed to `services.harmonia.cache.signKeyPaths'.",
+  ]);
 });

@@ -15,6 +15,7 @@ let
     replaceStrings toJSON any all;
 
   id = x: x;
+  escapeRegex = replaceStrings [ "\\" "[" "{" "(" ")" "^" "$" "." "|" "*" "+" "?" ] [ "\\\\" "\\[" "\\{" "\\(" "\\)" "\\^" "\\$" "\\." "\\|" "\\*" "\\+" "\\?" ];
   imap0 = f: l: genList (i: f i (elemAt l i)) (length l);
   unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
   showPath = p: builtins.concatStringsSep "." p;
@@ -27,22 +28,39 @@ let
 
   mkType = name: check: extra: { _type = "type"; inherit name check; } // extra;
 
+  # mergeEqualOption (lib/options.nix): every definition must have the same value.
+  mergeEqual = path: values:
+    if all (v: v == head values) values then head values
+    else throw "The option `${showPath path}' has conflicting definition values: ${toJSON (map (v: if isPath v then toString v else v) values)}";
+
   types = rec {
     str = mkType "string" isString { };
-    lines = mkType "lines" isString { merge = vs: builtins.concatStringsSep "\n" vs; };
+    # separatedString "\n" (lib/types.nix): definitions joined with newlines.
+    lines = mkType "strings concatenated with \"\\n\"" isString { merge = _: vs: builtins.concatStringsSep "\n" vs; };
     bool = mkType "boolean" isBool { };
     int = mkType "signed integer" isInt { };
-    port = mkType "16 bit unsigned integer" (x: isInt x && x >= 0 && x <= 65535) { };
+    port = mkType "16 bit unsigned integer; between 0 and 65535 (both inclusive)" (x: isInt x && x >= 0 && x <= 65535) { };
     # nixpkgs: a path literal, or a string that starts with "/" (it does not copy anything).
     path = mkType "path" (x: isPath x || (isString x && substring 0 1 x == "/")) { };
     package = mkType "package" (x: isAttrs x && (x.type or null) == "derivation") { };
     anything = mkType "anything" (_: true) { freeform = true; };
+    unspecified = mkType "unspecified value" (_: true) { };
     listOf = t: mkType "list of ${t.name}" (x: isList x && all t.check x) { list = true; };
     attrsOf = t: mkType "attribute set of ${t.name}" (x: isAttrs x && all (n: t.check x.${n}) (attrNames x)) { freeform = true; };
-    nullOr = t: mkType "null or ${t.name}" (x: x == null || t.check x) { list = t.list or false; freeform = t.freeform or false; merge = t.merge or null; };
+    # nullOr (lib/types.nix): all null -> null; null and non-null -> error; else the inner merge.
+    nullOr = t: mkType "null or ${t.name}" (x: x == null || t.check x) {
+      freeform = t.freeform or false;
+      merge = path: vs:
+        let nulls = filter (v: v == null) vs; in
+        if length nulls == length vs then null
+        else if nulls != [ ] then throw "The option `${showPath path}' is defined both null and not null."
+        else if (t.merge or null) != null then t.merge path vs
+        else if t.list or false then concatMap id vs
+        else mergeEqual path vs;
+    };
     either = a: b: mkType "${a.name} or ${b.name}" (x: a.check x || b.check x) { };
-    oneOf = ts: mkType "one of ${builtins.concatStringsSep ", " (map (t: t.name) ts)}" (x: any (t: t.check x) ts) { };
-    enum = vs: mkType "one of ${toJSON vs}" (x: elem x vs) { };
+    oneOf = ts: mkType (builtins.concatStringsSep " or " (map (t: t.name) ts)) (x: any (t: t.check x) ts) { };
+    enum = vs: mkType "one of ${builtins.concatStringsSep ", " (map toJSON vs)}" (x: elem x vs) { };
   };
 
   # ---- definitions ----------------------------------------------------------------------
@@ -81,11 +99,10 @@ let
       values = map unorder (sort (a: b: orderOf a < orderOf b) chosen);
       isListType = if type == null then all isList values else type.list or false;
       merged =
-        if type != null && (type.merge or null) != null then type.merge values
+        if type != null && (type.merge or null) != null then type.merge path values
         else if isListType then concatMap id values
         else if type != null && (type.freeform or false) then mergeTree path { } (map (v: v) values)
-        else if all (v: v == head values) values then head values
-        else throw "The option `${showPath path}' has conflicting definition values: ${toJSON (map (v: if isPath v then toString v else v) values)}";
+        else mergeEqual path values;
       checked =
         if type == null || type.check merged then merged
         else throw "The option `${showPath path}' is not of type `${type.name}'.";
@@ -101,22 +118,35 @@ let
       mergeLeaf path null (throw "harness: `${showPath path}' has no enabled definition and is not declared") defs
     else mergeTree path (if decl == null then { } else decl) defs;
 
+  markers = [ "_closed" "_open" "_attrsOf" "_attrsOfSub" "_attrsOfType" ];
+
   mergeTree = path: decl: defs:
     let
       flat = concatMap pushDown defs;
       defined = unique (concatMap attrNames flat);
-      declared = filter (n: n != "_closed" && n != "_attrsOf") (attrNames decl);
+      declared = filter (n: !(elem n markers)) (attrNames decl);
       unknown = filter (n: !(elem n declared)) defined;
       defsOf = n: concatMap (d: if d ? ${n} then [ d.${n} ] else [ ]) flat;
       # Like nixpkgs' attrsOf (systemd.services, users.users, …): an entry whose every definition
-      # is disabled by mkIf does not exist. Only at levels marked _attrsOf, exactly where nixpkgs
+      # is disabled by mkIf does not exist. Only at attrsOf levels, exactly where nixpkgs
       # filters; elsewhere names never depend on conditions (no infinite recursion).
+      attrsOfLevel = decl._attrsOf or false || decl ? _attrsOfSub || decl ? _attrsOfType;
       names =
-        if decl._attrsOf or false then filter (n: any enabled (defsOf n)) defined
+        if attrsOfLevel then filter (n: any enabled (defsOf n)) defined
         else unique (declared ++ defined);
+      # attrsOf (submodule …): each entry is merged against the submodule's (closed) options,
+      # which may read the entry's own merged value (`config.hostName`) and its `name`.
+      sub = n: let self = mergeTree (path ++ [ n ]) (decl._attrsOfSub n self) (defsOf n); in self;
+      child = n:
+        if decl ? _attrsOfSub then sub n
+        else if decl ? _attrsOfType then mergeLeaf (path ++ [ n ]) decl._attrsOfType null (defsOf n)
+        else mergeAt (path ++ [ n ]) (decl.${n} or null) (defsOf n);
+    # Every declared namespace is closed, as in NixOS; only freeform ones (_open, or nothing
+    # declared at all: values under attrsOf/anything) take names nobody declared.
+    closed = decl._closed or (declared != [ ] && !(decl._open or false));
     in
-    if (decl._closed or false) && unknown != [ ] then throw "The option `${showPath (path ++ [ (head unknown) ])}' does not exist."
-    else listToAttrs (map (n: { name = n; value = mergeAt (path ++ [ n ]) (decl.${n} or null) (defsOf n); }) names);
+    if closed && unknown != [ ] then throw "The option `${showPath (path ++ [ (head unknown) ])}' does not exist."
+    else listToAttrs (map (n: { name = n; value = child n; }) names);
 
   # True when a definition contributes anything (its conditions hold somewhere).
   enabled = d:
@@ -175,6 +205,23 @@ let
     removePrefix = pref: s:
       let n = stringLength pref; in
       if substring 0 n s == pref then substring n (stringLength s - n) s else s;
+    inherit (builtins) filter genList listToAttrs elem length head;
+    nameValuePair = name: value: { inherit name value; };
+    genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
+    imap0 = imap0;
+    # lib/strings.nix: split on a literal separator.
+    splitString = sep: s: filter isString (builtins.split (escapeRegex sep) s);
+    hasInfix = infix: content: builtins.length (builtins.split (escapeRegex infix) content) > 1;
+    hasSuffix = suf: s: let n = stringLength s; m = stringLength suf; in n >= m && substring (n - m) m s == suf;
+    # lib/strings.nix escapeShellArg: plain words stay, anything else is single-quoted.
+    escapeShellArg = arg:
+      let s = toString arg; in
+      if builtins.match "[[:alnum:],._+:@%/-]+" s == null then "'${replaceStrings [ "'" ] [ "'\\''" ] s}'" else s;
+    escapeShellArgs = args: builtins.concatStringsSep " " (map lib.escapeShellArg args);
+    concatMapStringsSep = sep: f: l: builtins.concatStringsSep sep (map f l);
+    attrValues = builtins.attrValues;
+    mapAttrs = builtins.mapAttrs;
+    mkOptionType = { name, check ? (_: true), merge ? null, ... }: mkType name check { inherit merge; };
     toInt = s:
       let m = builtins.match "[0-9]+" s; in
       if m == null then throw "toInt: ${s} is not a decimal integer" else builtins.fromJSON s;

@@ -3,20 +3,50 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { NIX_MODULE, harnessExpr, nixEval, nixInstantiate, sandboxEnv } from './tools.js';
+import { HARNESS_DIR, NIX_MODULE, harnessExpr, nixEval, nixEvalError, nixInstantiate, run, sandboxEnv } from './tools.js';
 
 interface Evaluated {
   failed: string[];
-  svc: { serviceConfig: Record<string, unknown>; environment: Record<string, string>; wantedBy: string[] } | null;
+  warnings: string[];
+  svc: { serviceConfig: Record<string, unknown>; environment: Record<string, string>; wantedBy: string[]; restartTriggers: string[] } | null;
   users: Record<string, unknown>;
   fw: number[];
+  bin: { name: string; text: string }[];
 }
 
 const BASE = { enable: true, baseUrl: 'https://acme.n3x.internal:8443/', intermediateKeyPassphraseFile: '/run/agenix/nixca-intermediate' };
 
-async function evalIssuer(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>): Promise<Evaluated> {
-  return (await nixEval(env, harnessExpr({ modules: [NIX_MODULE], config: { services: { nixca } } }, 'h: { failed = h.failedAssertions; svc = h.config.systemd.services.nixca or null; users = h.config.users.users; fw = h.config.networking.firewall.allowedTCPPorts; }'))) as Evaluated;
+async function evalIssuer(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>, modules: string[] = [NIX_MODULE]): Promise<Evaluated> {
+  return (await nixEval(env, harnessExpr({ modules, config: { services: { nixca } } }, 'h: { failed = h.failedAssertions; inherit (h) warnings; svc = h.config.systemd.services.nixca or null; users = h.config.users.users; fw = h.config.networking.firewall.allowedTCPPorts; bin = map (p: { inherit (p) name; text = p.text or ""; }) h.config.environment.systemPackages; }'))) as Evaluated;
 }
+
+// nixpkgs' harmonia module (nixos/modules/services/networking/harmonia.nix): the issuer's unit must
+// be at least this hardened (MemoryDenyWriteExecute aside: V8's JIT needs W+X memory).
+const HARMONIA_HARDENING: Record<string, unknown> = {
+  CapabilityBoundingSet: [''],
+  DeviceAllow: [''],
+  LimitNOFILE: 65536,
+  LockPersonality: true,
+  NoNewPrivileges: true,
+  PrivateDevices: true,
+  PrivateMounts: true,
+  PrivateTmp: true,
+  PrivateUsers: true,
+  ProcSubset: 'pid',
+  ProtectClock: true,
+  ProtectControlGroups: true,
+  ProtectHome: true,
+  ProtectHostname: true,
+  ProtectKernelLogs: true,
+  ProtectKernelModules: true,
+  ProtectKernelTunables: true,
+  ProtectProc: 'invisible',
+  ProtectSystem: 'strict',
+  RestrictNamespaces: true,
+  RestrictRealtime: true,
+  SystemCallArchitectures: 'native',
+  SystemCallFilter: ['@system-service', '~@privileged', '~@resources'],
+};
 
 /** ExecStart as systemd splits it (utils.escapeSystemdExecArgs JSON-quotes every argument). */
 function argv(execStart: unknown): string[] {
@@ -47,7 +77,9 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
     PrivateDevices: true,
     NoNewPrivileges: true,
     RestrictAddressFamilies: ['AF_INET', 'AF_INET6', 'AF_UNIX'],
-    SystemCallFilter: ['@system-service', '~@privileged'],
+    SystemCallFilter: ['@system-service', '~@privileged', '~@resources'],
+    Type: 'notify',
+    NotifyAccess: 'all',
     SystemCallArchitectures: 'native',
     CapabilityBoundingSet: [''],
     AmbientCapabilities: [],
@@ -59,7 +91,9 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
     ProtectControlGroups: true,
     LockPersonality: true,
   };
-  for (const [k, val] of Object.entries(expected)) assert.deepEqual(sc[k], val, k);
+  for (const [k, val] of Object.entries({ ...HARMONIA_HARDENING, ...expected })) assert.deepEqual(sc[k], val, k);
+  assert.deepEqual(v.warnings, []);
+  assert.deepEqual(v.svc!.restartTriggers, ['/nix/store/00000000000000000000000000000000-nixca-0.1.0']);
   const args = argv(sc.ExecStart);
   assert.deepEqual(args.slice(0, 10), [
     '/nix/store/00000000000000000000000000000000-nixca-0.1.0/bin/nixca', 'serve',
@@ -104,7 +138,8 @@ test('a secret inside the Nix store, or as a path literal, fails an assertion th
 
 test('CAP_NET_BIND_SERVICE only below port 1024; firewall only when asked', async (t) => {
   const env = await sandboxEnv(await tempDir(t));
-  const low = await evalIssuer(env, { ...BASE, listen: '[::]:443', openFirewall: true });
+  const low = await evalIssuer(env, { ...BASE, listenAddress: '::', port: 443, openFirewall: true });
+  assert.ok(argv(low.svc!.serviceConfig.ExecStart).join(' ').includes('--listen [::]:443'));
   assert.deepEqual(low.failed, []);
   assert.deepEqual(low.svc!.serviceConfig.CapabilityBoundingSet, ['CAP_NET_BIND_SERVICE']);
   assert.deepEqual(low.svc!.serviceConfig.AmbientCapabilities, ['CAP_NET_BIND_SERVICE']);
@@ -116,11 +151,11 @@ test('CAP_NET_BIND_SERVICE only below port 1024; firewall only when asked', asyn
 
 test('misuse is refused by assertions; systemd specifiers in settings are escaped; disabled = nothing', async (t) => {
   const env = await sandboxEnv(await tempDir(t));
-  const bad = await evalIssuer(env, { ...BASE, stateDir: '/srv/nixca', baseUrl: 'http://acme/', listen: 'acme', settings: { 'passphrase-file': '/tmp/p' } });
+  const bad = await evalIssuer(env, { ...BASE, stateDir: '/srv/nixca', baseUrl: 'http://acme/', listenAddress: '[::1]', settings: { 'passphrase-file': '/tmp/p' } });
   assert.equal(bad.failed.length, 4);
   assert.match(bad.failed.join('\n'), /stateDir must be under \/var\/lib/);
   assert.match(bad.failed.join('\n'), /baseUrl must be an https/);
-  assert.match(bad.failed.join('\n'), /listen must be host:port/);
+  assert.match(bad.failed.join('\n'), /listenAddress is an address without brackets/);
   assert.match(bad.failed.join('\n'), /settings must not set .*passphrase-file/);
 
   const esc = await evalIssuer(env, { ...BASE, settings: { resolve: ['a.n3x.internal=10.0.0.1'], 'log-level': '%h$HOME' } });
@@ -130,4 +165,49 @@ test('misuse is refused by assertions; systemd specifiers in settings are escape
   assert.equal(off.svc, null);
   assert.deepEqual(off.users, {});
   assert.deepEqual(off.failed, []);
+});
+
+test('typed listenAddress/port: a port outside 0-65535 or a string port is a type error, as in NixOS', async (t) => {
+  const env = await sandboxEnv(await tempDir(t));
+  for (const port of [70000, '8443']) {
+    const err = await nixEvalError(env, harnessExpr({ modules: [NIX_MODULE], config: { services: { nixca: { ...BASE, port } } } }, 'h: h.config.systemd.services.nixca.serviceConfig.ExecStart'));
+    assert.match(err, /services\.nixca\.port' is not of type `16 bit unsigned integer/);
+  }
+  // The removed string option is an unknown option now.
+  const gone = await nixEvalError(env, harnessExpr({ modules: [NIX_MODULE], config: { services: { nixca: { ...BASE, listen: '0.0.0.0:8443' } } } }, 'h: h.config.services.nixca'));
+  assert.match(gone, /The option `services\.nixca\.listen' does not exist/);
+});
+
+test('the operator\'s nixca on the issuer host runs as the service user, with its state directory and credentials', async (t) => {
+  const env = await sandboxEnv(await tempDir(t));
+  const v = await evalIssuer(env, { ...BASE, credentials: { other: '/run/secrets/other' } });
+  assert.deepEqual(v.bin.map((b) => b.name), ['nixca']);
+  const text = v.bin[0]!.text;
+  assert.match(text, /systemd-257\/bin\/systemd-run --quiet --wait --collect --service-type=exec "\$mode"/);
+  assert.match(text, /--uid=nixca --gid=nixca --working-directory=\/var\/lib\/nixca/);
+  assert.match(text, /--property='LoadCredential=nixca-intermediate-passphrase:\/run\/agenix\/nixca-intermediate' --property='LoadCredential=other:\/run\/secrets\/other'/);
+  assert.match(text, /--setenv=NIXCA_STATE_DIR=\/var\/lib\/nixca/);
+  assert.match(text, /nixca-0\.1\.0\/bin\/nixca "\$@"/);
+  // Checked by bash itself: the script parses.
+  const dir = await tempDir(t);
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'nixca'), text);
+  const r = await run('bash', ['-n', join(dir, 'nixca')], env);
+  assert.equal(r.code, 0, r.stderr);
+  const off = await evalIssuer(env, { ...BASE, operatorCli: false });
+  assert.deepEqual(off.bin, []);
+});
+
+test('flake.nix nixosModules.default: the issuer module with the flake\'s own package', async (t) => {
+  const dir = await tempDir(t);
+  const env = await sandboxEnv(dir);
+  const { writeFile } = await import('node:fs/promises');
+  const mod = join(dir, 'flake-module.nix');
+  await writeFile(mod, `args: (import ${JSON.stringify(join(HARNESS_DIR, 'flake-eval.nix'))}).self.nixosModules.default args\n`);
+  const v = await evalIssuer(env, BASE, [mod]);
+  assert.deepEqual(v.failed, []);
+  assert.match(argv(v.svc!.serviceConfig.ExecStart)[0]!, /^\/nix\/store\/0+-nixca-0\.1\.0\/bin\/nixca$/);
+  // That package is the buildNpmPackage result (args kept by the stand-in), not the harness's pkgs.nixca.
+  const viaFlake = await nixEval(env, harnessExpr({ modules: [mod], config: { services: { nixca: BASE } } }, 'h: h.config.services.nixca.package.args.pname'));
+  assert.equal(viaFlake, 'nixca');
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NixosError } from '../../src/nixos/errors.js';
-import { parseNixosRelease } from '../../src/nixos/release.js';
 import { checkAcmeDirectoryUrl, checkRuntimePath, checkSubstituterUrl } from '../../src/nixos/validate.js';
 
 test('ACME directory URLs: canonical https with a host and a plain path only', () => {
@@ -20,13 +19,13 @@ test('runtime secret paths: absolute, plain characters, never in /nix', () => {
   }
 });
 
-test('NixOS releases: flat Harmonia options up to 25.11, services.harmonia.cache after', () => {
-  assert.equal(parseNixosRelease('24.11').harmonia, 'flat');
-  assert.equal(parseNixosRelease('25.11').harmonia, 'flat');
-  assert.equal(parseNixosRelease('26.05').harmonia, 'cache');
-  assert.equal(parseNixosRelease('24.05').hasSignKeyPaths, false);
-  assert.equal(parseNixosRelease('24.11').hasSignKeyPaths, true);
-  for (const bad of ['25.12', '2511', 'unstable', '25.5']) assert.throws(() => parseNixosRelease(bad), NixosError);
+test('the development issuer\'s own directory URL is accepted, so `serve --dev` users can emit modules too', () => {
+  for (const ok of ['https://localhost:8443/directory', 'https://localhost/directory', 'https://127.0.0.1:8443/directory', 'https://[::1]:8443/directory']) {
+    assert.equal(checkAcmeDirectoryUrl(ok), ok);
+  }
+  for (const bad of ['https://localhost.:8443/directory', 'https://LOCALHOST:8443/directory', 'https://localhost:8443/directory?x']) {
+    assert.throws(() => checkAcmeDirectoryUrl(bad), NixosError, bad);
+  }
 });
 
 test('substituter URLs are exactly https://<host>?priority=<n>', () => {
