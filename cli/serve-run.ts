@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
-import { planDashboard, planServe, type ServeConfig } from '../src/config/serve.js';
+import { acmeLimitsOf, connectionLimitsOf, planDashboard, planServe, type ServeConfig } from '../src/config/serve.js';
+import { applyConnectionLimits, connectionServerOptions } from '../src/acme/http/connection.js';
 import type { LeafSigner } from '../src/acme/orders.js';
 import type { RunningDashboard } from '../src/dashboard/http/server.js';
 
@@ -116,6 +117,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     signer,
     validator,
     eabRequired: opts.eab === 'required',
+    limits: acmeLimitsOf(opts),
     leafLifetime: { defaultMs: leafLifetimeMs, maxMs: leafLifetimeMs, minMs: Math.min(3_600_000, leafLifetimeMs) },
     validationTimeoutMs: timeoutMs * 3 + 5000,
     challengeWaitMs,
@@ -135,8 +137,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   }
 
   let tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
-  const server = createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, (req, res) => app.routing(req, res));
-  server.keepAliveTimeout = 30_000;
+  const connectionLimits = connectionLimitsOf(opts);
+  const server = createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', ...connectionServerOptions(connectionLimits) }, (req, res) => app.routing(req, res));
+  applyConnectionLimits(server, connectionLimits);
 
   // Renewal of our own certificate at 2/3 of its lifetime, hot-swapped into the listener so no
   // connection is dropped. setTimeout cannot wait longer than ~24.8 days, so long waits re-check.

@@ -6,6 +6,7 @@ import { verifyEab } from './eab.js';
 import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
 import type { AccountRecord, CertificateRecord } from './model.js';
 import { show } from './json.js';
+import { rateLimited } from './limits.js';
 import { problem } from './problems.js';
 import { StoreConflictError } from './store.js';
 
@@ -28,6 +29,20 @@ function checkContact(input: unknown): string[] {
   });
 }
 
+/**
+ * New accounts per EAB credential and per client IP (RFC 8555 §6.6). Checked and counted in one
+ * synchronous step, so a concurrent burst cannot pass the check together.
+ */
+function checkAccountRates(ctx: AcmeContext, eabKeyId: string | null, clientIp: string | undefined, now: number): void {
+  const { accountsPerEab, accountsPerIp } = ctx.limits;
+  const eabWait = eabKeyId === null ? 0 : accountsPerEab.waitFor(eabKeyId, now);
+  if (eabWait > 0) throw rateLimited(`this External Account Binding credential created ${accountsPerEab.limit.count} accounts in the last ${Math.round(accountsPerEab.limit.windowMs / 60_000)} minutes`, eabWait);
+  const ipWait = clientIp === undefined ? 0 : accountsPerIp.waitFor(clientIp, now);
+  if (ipWait > 0) throw rateLimited(`${accountsPerIp.limit.count} accounts were created from this address in the last ${Math.round(accountsPerIp.limit.windowMs / 60_000)} minutes`, ipWait);
+  if (eabKeyId !== null) accountsPerEab.record(eabKeyId, now);
+  if (clientIp !== undefined) accountsPerIp.record(clientIp, now);
+}
+
 /** The account named by a `kid` (resolved to an id by the caller); deactivated → 401 (§7.3.6). */
 export async function accountForKid(ctx: AcmeContext, id: string | undefined): Promise<AccountRecord> {
   const account = id === undefined ? undefined : await ctx.store.getAccount(id);
@@ -44,7 +59,7 @@ export function accountHoldsCertificate(account: AccountRecord, cert: Pick<Certi
   return cert.accountId === account.id || (account.node !== null && account.node === cert.node);
 }
 
-export async function newAccount(ctx: AcmeContext, jws: VerifiedJws): Promise<{ account: AccountRecord; created: boolean }> {
+export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { clientIp?: string } = {}): Promise<{ account: AccountRecord; created: boolean }> {
   const payload = jws.payload;
   if (!isObject(payload)) throw problem('malformed', 'the newAccount payload must be a JSON object');
   const existing = await ctx.store.findAccountByThumbprint(jws.thumbprint);
@@ -69,7 +84,9 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws): Promise<{ 
   } else if (ctx.eabRequired) {
     throw problem('externalAccountRequired', 'this server requires External Account Binding (RFC 8555 §7.3.4): use the node\'s NIXCA_EAB_KEY_ID and NIXCA_EAB_MAC_KEY');
   }
-  const now = ctx.now().toISOString();
+  const when = ctx.now();
+  checkAccountRates(ctx, eabKeyId, from.clientIp, when.getTime());
+  const now = when.toISOString();
   const account: AccountRecord = {
     id: newId(),
     status: 'valid',

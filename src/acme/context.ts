@@ -5,6 +5,7 @@ import type { ChallengeType, ChallengeValidator, ValidationProblemType } from '.
 import type { CertificateRecord, RevocationRecord } from './model.js';
 import type { LeafLifetimePolicy, LeafSigner } from './orders.js';
 import type { AcmeStore } from './store.js';
+import type { LimitState } from './limits.js';
 
 export interface CoreLogger {
   info(obj: object, msg: string): void;
@@ -55,6 +56,8 @@ export interface AcmeContext {
   closing: AbortController;
   log: CoreLogger;
   events: AcmeEvents;
+  /** Resource limits and their counters (RFC 8555 §6.6). */
+  limits: LimitState;
 }
 
 /** Object ids: 128 random bits, base64url (unguessable, so URLs leak nothing about other objects). */

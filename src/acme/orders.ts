@@ -10,7 +10,9 @@ import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } fro
 import type { x509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from './model.js';
 import { decideIdentifiers } from './policy.js';
-import { currentOrderStatus } from './authorizations.js';
+import { currentOrderStatus, orderAuthorizations } from './authorizations.js';
+import { authorizationStatus, orderStatus } from './status.js';
+import { rateLimited } from './limits.js';
 import { checkReplaces, claimReplacement } from './ari.js';
 import { normalizeSerial } from '../ca/serial.js';
 import { StoreConflictError } from './store.js';
@@ -122,14 +124,15 @@ function newAuthorization(accountId: string, value: string, expires: string, now
 
 export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload: unknown): Promise<{ order: OrderRecord; authorizations: AuthorizationRecord[] }> {
   if (!isObject(payload)) throw problem('malformed', 'the newOrder payload must be a JSON object');
-  const decision = decideIdentifiers(payload.identifiers, account, await ctx.inventory.read(), ctx.eabRequired);
+  const decision = decideIdentifiers(payload.identifiers, account, await ctx.inventory.read(), ctx.eabRequired, ctx.limits.limits.identifiersPerOrder);
   const now = ctx.now();
   const validity = requestedValidity(payload, now, ctx.lifetime);
   // RFC 9773 §5: checked before anything is created; reflected in the order as sent.
   const replacesSerial = payload.replaces === undefined ? undefined : await checkReplaces(ctx, account, payload.replaces, decision.identifiers);
   const release = replacesSerial === undefined ? () => undefined : claimReplacement(ctx, replacesSerial);
   try {
-    return await createOrder(ctx, account, payload, decision, validity, replacesSerial, now);
+    // One newOrder per account at a time: the pending counts below stay true until the order is stored.
+    return await ctx.limits.orders.run(account.id, () => createOrder(ctx, account, payload, decision, validity, replacesSerial, now));
   } finally {
     release();
   }
@@ -158,6 +161,7 @@ async function createOrder(
     authorizations.push(a);
     fresh.push(a);
   }
+  await checkPendingLimits(ctx, account.id, fresh.length, now);
   const order: OrderRecord = {
     id: newId(),
     accountId: account.id,
@@ -170,6 +174,34 @@ async function createOrder(
   };
   await ctx.store.createOrder(order, fresh);
   return { order, authorizations };
+}
+
+/**
+ * RFC 8555 §6.6: an account may hold at most so many unfinished orders and pending
+ * authorizations; Retry-After is when its oldest unfinished order expires (and frees its share).
+ */
+async function checkPendingLimits(ctx: AcmeContext, accountId: string, freshAuthorizations: number, now: Date): Promise<void> {
+  const { pendingOrdersPerAccount, pendingAuthorizationsPerAccount } = ctx.limits.limits;
+  let orders = 0;
+  let oldestExpiry = now.getTime() + ctx.orderLifetimeMs;
+  const pendingAuthz = new Set<string>();
+  for (const id of await ctx.store.listOrderIds(accountId)) {
+    const o = await ctx.store.getOrder(id);
+    if (!o) continue;
+    const authzs = await orderAuthorizations(ctx, o);
+    const status = orderStatus(o, authzs, now, ctx.finalizing.has(o.id));
+    if (status !== 'pending' && status !== 'ready' && status !== 'processing') continue;
+    orders++;
+    oldestExpiry = Math.min(oldestExpiry, Date.parse(o.expires));
+    for (const a of authzs) if (authorizationStatus(a, now) === 'pending') pendingAuthz.add(a.id);
+  }
+  const wait = oldestExpiry - now.getTime();
+  if (orders + 1 > pendingOrdersPerAccount) {
+    throw rateLimited(`this account has ${orders} unfinished orders, the most it may hold is ${pendingOrdersPerAccount}: finalize or let them expire`, wait);
+  }
+  if (pendingAuthz.size + freshAuthorizations > pendingAuthorizationsPerAccount) {
+    throw rateLimited(`this account has ${pendingAuthz.size} pending authorizations and this order needs ${freshAuthorizations} more; the most it may hold is ${pendingAuthorizationsPerAccount} (deactivate unused ones, RFC 8555 §7.5.2)`, wait);
+  }
 }
 
 /** Loads an object of this account; another account's object is unauthorized (§7.4, notes §2.6). */

@@ -60,8 +60,8 @@ function syntaxFault(value: string): string {
  * carrying it (§6.7.1); the top-level type is rejectedIdentifier (or unsupportedIdentifier when
  * that is all there is), since clients act on the top-level type.
  */
-export function decideIdentifiers(input: unknown, account: AccountRecord, inventory: InventoryData, eabRequired: boolean): PolicyDecision {
-  const ids = parseIdentifiers(input);
+export function decideIdentifiers(input: unknown, account: AccountRecord, inventory: InventoryData, eabRequired: boolean, maxIdentifiers: number = MAX_IDENTIFIERS): PolicyDecision {
+  const ids = parseIdentifiers(input, maxIdentifiers);
   const sub: ProblemDocument[] = [];
   const accepted: Identifier[] = [];
   let unsupported = 0;

@@ -7,8 +7,10 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { probePathHash } from '../probe/probe.js';
+import { DEFAULT_LIMITS, type AcmeLimits } from '../acme/limits.js';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../acme/http/connection.js';
 import {
-  booleanSetting, durationSetting, enumSetting, listSetting, pathSetting, portSetting, resolveConfig, showConfig, stringSetting,
+  booleanSetting, countSetting, durationSetting, enumSetting, listSetting, pathSetting, portSetting, resolveConfig, showConfig, stringSetting,
   type ConfigOf, type SettingsTable,
 } from './settings.js';
 
@@ -48,7 +50,33 @@ export const SERVE_SETTINGS = {
   probePath: listSetting({ flag: '--probe-path <hash|storepath>', help: "a store path expected in every cache, for the probes' narinfo check (repeatable)", item: (v, o) => {
     if (!probePathHash(v)) throw new ConfigError('CONFIG_INVALID', `${o.what} must be a store path or its 32-character hash, got ${JSON.stringify(v)}`);
   } }),
+  // Limits (RFC 8555 §6.6; README "Limits"): defaults far above an honest fleet.
+  maxPendingOrders: countSetting({ flag: '--max-pending-orders <n>', help: 'unfinished (pending, ready, processing) orders one account may hold', default: DEFAULT_LIMITS.pendingOrdersPerAccount }),
+  maxPendingAuthorizations: countSetting({ flag: '--max-pending-authorizations <n>', help: 'pending authorizations one account may hold', default: DEFAULT_LIMITS.pendingAuthorizationsPerAccount }),
+  maxIdentifiers: countSetting({ flag: '--max-identifiers <n>', help: 'identifiers in one order', default: DEFAULT_LIMITS.identifiersPerOrder }),
+  maxAccountsPerEab: countSetting({ flag: '--max-accounts-per-eab <n>', help: 'new accounts per External Account Binding credential per hour', default: DEFAULT_LIMITS.newAccountsPerEabCredential.count }),
+  maxAccountsPerIp: countSetting({ flag: '--max-accounts-per-ip <n>', help: 'new accounts per client IP address per hour', default: DEFAULT_LIMITS.newAccountsPerIp.count }),
+  maxConnections: countSetting({ flag: '--max-connections <n>', help: 'concurrent connections to the ACME listener; more are closed at once', default: DEFAULT_CONNECTION_LIMITS.maxConnections }),
+  headersTimeout: durationSetting({ flag: '--headers-timeout <duration>', help: 'time a client has to send a request\'s headers', default: DEFAULT_CONNECTION_LIMITS.headersTimeoutMs }),
+  requestTimeout: durationSetting({ flag: '--request-timeout <duration>', help: 'time a client has to send a whole request', default: DEFAULT_CONNECTION_LIMITS.requestTimeoutMs }),
+  keepAliveTimeout: durationSetting({ flag: '--keep-alive-timeout <duration>', help: 'an idle keep-alive connection is closed after this', default: DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs }),
 } satisfies SettingsTable;
+
+/** The limits of the ACME core (AcmeDeps.limits) from the configuration. */
+export function acmeLimitsOf(c: ConfigOf<typeof SERVE_SETTINGS>): Partial<AcmeLimits> {
+  return {
+    pendingOrdersPerAccount: c.maxPendingOrders,
+    pendingAuthorizationsPerAccount: c.maxPendingAuthorizations,
+    identifiersPerOrder: c.maxIdentifiers,
+    newAccountsPerEabCredential: { count: c.maxAccountsPerEab, windowMs: 3_600_000 },
+    newAccountsPerIp: { count: c.maxAccountsPerIp, windowMs: 3_600_000 },
+  };
+}
+
+/** The listener's connection limits from the configuration. */
+export function connectionLimitsOf(c: ConfigOf<typeof SERVE_SETTINGS>): ConnectionLimits {
+  return { maxConnections: c.maxConnections, headersTimeoutMs: c.headersTimeout, requestTimeoutMs: c.requestTimeout, keepAliveTimeoutMs: c.keepAliveTimeout };
+}
 
 /** The effective `serve` configuration (defaults < --config file < flags), state directory resolved. */
 export type ServeConfig = Omit<ConfigOf<typeof SERVE_SETTINGS>, 'state'> & { state: string };

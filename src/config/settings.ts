@@ -62,6 +62,19 @@ export function portSetting(c: Common<number>): Setting<number> {
   };
 }
 
+/** A positive whole number (a limit or a count). */
+export function countSetting(c: Common<number>): Setting<number> {
+  return {
+    ...c,
+    parse: (raw, o) => {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      return Number.isSafeInteger(n) && n >= 1 ? n : bad(o, 'a whole number ≥ 1', raw);
+    },
+    show: (v) => v,
+    schema: { type: 'integer', minimum: 1, description: c.help },
+  };
+}
+
 export function stringSetting<D extends string | undefined>(c: Common<D> & { check?: (v: string, o: Origin) => void }): Setting<string | D> {
   return {
     ...c,

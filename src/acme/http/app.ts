@@ -8,6 +8,7 @@ import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
 import type { AcmeEvents } from '../context.js';
 import type { CrlOptions } from '../crl.js';
+import type { AcmeLimits } from '../limits.js';
 import type { IntermediateInfo } from './metrics.js';
 import type { InventoryData } from '../../inventory/model.js';
 import type { NonceReplayTable } from '../nonces.js';
@@ -70,6 +71,8 @@ export interface AcmeDeps {
   metrics?: boolean;
   /** Add prom-client's process metrics (CPU, memory, event loop) to /metrics (default false; serve: true). */
   processMetrics?: boolean;
+  /** Resource limits (RFC 8555 §6.6); each unset one has its default (src/acme/limits.ts). */
+  limits?: Partial<AcmeLimits>;
   /** Extra directory `meta` fields (termsOfService, website, …). */
   meta?: Record<string, unknown>;
 }

@@ -22,7 +22,21 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   keepAliveTimeoutMs: 5_000,
 };
 
-/** Applies the limits to a node http(s) server (the listener `nixca serve` creates). */
+/**
+ * Options for http(s).createServer: the timeouts, and how often node checks them (by default every
+ * 30 s, which would let a client that never finishes its headers hold a connection that long).
+ */
+export function connectionServerOptions(limits: Partial<ConnectionLimits> = {}) {
+  const l = { ...DEFAULT_CONNECTION_LIMITS, ...limits };
+  return {
+    headersTimeout: l.headersTimeoutMs,
+    requestTimeout: l.requestTimeoutMs,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 2))),
+  };
+}
+
+/** Applies the limits to a node http(s) server created with connectionServerOptions. */
 export function applyConnectionLimits(server: Server, limits: Partial<ConnectionLimits> = {}): ConnectionLimits {
   const l = { ...DEFAULT_CONNECTION_LIMITS, ...limits };
   server.maxConnections = l.maxConnections;

@@ -9,6 +9,7 @@ import { parseUntrustedJson } from '../json.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
 import { NonceStore, SharedNonces } from '../nonces.js';
+import { limitState } from '../limits.js';
 import { finalizeOrder, leafLifetimePolicy, newOrder, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
@@ -70,6 +71,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
       error: (o, m) => app.log.error(o, m),
     },
     events: deps.events ?? {},
+    limits: limitState(deps.limits),
   };
   const prefix = links.prefix;
   const challengeWaitMs = Math.max(0, deps.challengeWaitMs ?? 0);
@@ -217,8 +219,8 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   app.get(prefix + PATHS.newNonce, { exposeHeadRoute: false }, async (_req, reply) => reply.code(204).header('Cache-Control', 'no-store').send());
 
   // --- accounts (§7.3) ---
-  post(PATHS.newAccount, 'jwk', async ({ jws }, _req, reply) => {
-    const { account, created } = await newAccount(ctx, jws);
+  post(PATHS.newAccount, 'jwk', async ({ jws }, req, reply) => {
+    const { account, created } = await newAccount(ctx, jws, { clientIp: req.ip });
     reply.header('Location', links.account(account.id));
     return json(reply, created ? 201 : 200, renderAccount(account, links));
   });
