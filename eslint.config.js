@@ -101,6 +101,17 @@ export default tseslint.config(
     },
   },
   {
+    // The operations API is reached by the CLI, the admin socket and (later) a shared database:
+    // it sees stores only through the interfaces it declares, never a concrete one.
+    files: ['src/ops/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('store', 'cli', 'nixos', 'http'), 'src/ops sees stores through interfaces; cli wires concrete ones.'),
+        restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'src/ops does no storage or HTTP of its own.'),
+      ] }],
+    },
+  },
+  {
     files: ['src/store/**/*.ts'],
     ignores: ['src/store/lowdb.ts'],
     rules: {

@@ -21,6 +21,7 @@ import { registerAudit } from './audit.js';
 import { registerStatus } from './status.js';
 import { registerOperator } from './operator.js';
 import { registerDb } from './db.js';
+import { registerAccount } from './account.js';
 
 const GROUPS: RegisterGroup[] = [
   registerRoot,
@@ -36,6 +37,7 @@ const GROUPS: RegisterGroup[] = [
   registerStatus,
   registerOperator,
   registerDb,
+  registerAccount,
 ];
 
 function version(): string {

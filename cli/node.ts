@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
-import type { EabCredential, NodeRecord } from '../src/inventory/model.js';
+import { ADMIN_SOCKET_OPTION_HELP } from './ops.js';
+import { addStoreOptions, type StoreFlags } from './store-option.js';
+import type { EabCredential } from '../src/inventory/model.js';
+import type { EabData, PublicNode as NodeView } from '../src/ops/nodes.js';
 
 
 function parsePriority(v: string): number {
@@ -11,21 +14,7 @@ function parsePriority(v: string): number {
   return Number(v);
 }
 
-/** What `node show/list --json` prints: everything but the EAB MAC key. */
-function publicNodeView(n: NodeRecord) {
-  return {
-    name: n.name,
-    dnsNames: n.dnsNames,
-    dnsSuffixes: n.dnsSuffixes,
-    site: n.site,
-    priority: n.priority,
-    createdAt: n.createdAt,
-    eabKeyId: n.eab?.keyId ?? null,
-    renewAfter: n.renewAfter,
-  };
-}
-
-function nodeText(n: ReturnType<typeof publicNodeView>): string {
+function nodeText(n: NodeView): string {
   return [
     `node ${n.name}`,
     `  dns names:    ${n.dnsNames.join(', ') || '-'}`,
@@ -62,18 +51,26 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--priority <n>', 'substituter priority, lower is preferred', parsePriority)
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { dns?: string[]; dnsSuffix?: string[]; site?: string; priority?: number; state?: string; json?: boolean }) => {
-      const { addNode } = await import('../src/inventory/inventory.js');
-      const inv = await store(ctx, opts.state);
-      const { recordAudit } = await import('./audit.js');
-      const state = stateDir(ctx, opts.state);
-      const added = await inv.update(async (d) => {
-        const n = addNode(d, { name, dnsNames: opts.dns, dnsSuffixes: opts.dnsSuffix, site: opts.site, priority: opts.priority }, ctx.io.now());
-        // Audited before the inventory is written: if the audit log refuses, nothing changes.
-        await recordAudit(state, { type: 'node.added', subject: n.name, node: n.name, details: { dnsNames: n.dnsNames, dnsSuffixes: n.dnsSuffixes, site: n.site, priority: n.priority } });
-        return n;
-      });
-      emit(ctx.io, opts, publicNodeView(added), (n) => `added ${nodeText(n)}`);
+    .option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP)
+    .action(async (name: string, opts: { dns?: string[]; dnsSuffix?: string[]; site?: string; priority?: number; state?: string; adminSocket?: string; json?: boolean }) => {
+      const { runOperation, printResult } = await import('./ops.js');
+      const r = await runOperation(ctx, opts, { op: 'node.add', node: { name, dnsNames: opts.dns, dnsSuffixes: opts.dnsSuffix, site: opts.site, priority: opts.priority } });
+      printResult(ctx, opts.json, { ...r, summary: `added ${nodeText(r.data as NodeView)}` });
+    });
+
+  node
+    .command('update')
+    .description("change a node's site or substituter priority (its names stay: remove and add it to change them)")
+    .argument('<node>')
+    .option('--site <site>', "site label; '' clears it")
+    .option('--priority <n>', 'substituter priority, lower is preferred', parsePriority)
+    .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { site?: string; priority?: number; state?: string; adminSocket?: string; json?: boolean }) => {
+      const { runOperation, printResult } = await import('./ops.js');
+      const site = opts.site === undefined ? {} : { site: opts.site === '' ? null : opts.site };
+      printResult(ctx, opts.json, await runOperation(ctx, opts, { op: 'node.update', name, ...site, ...(opts.priority !== undefined ? { priority: opts.priority } : {}) }));
     });
 
   node
@@ -82,6 +79,7 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: { state?: string; json?: boolean }) => {
+      const { publicNodeView } = await import('../src/ops/nodes.js');
       const inv = await store(ctx, opts.state);
       const nodes = (await inv.read()).nodes.map(publicNodeView);
       emit(ctx.io, opts, nodes, (ns) =>
@@ -97,65 +95,46 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { state?: string; json?: boolean }) => {
       const { getNode } = await import('../src/inventory/inventory.js');
+      const { publicNodeView } = await import('../src/ops/nodes.js');
       const inv = await store(ctx, opts.state);
       emit(ctx.io, opts, publicNodeView(getNode(await inv.read(), name)), nodeText);
     });
 
-  node
-    .command('remove')
-    .description('remove a node (its certificates stay in the store for audit and revocation)')
+  addStoreOptions(node
+    .command('remove'))
+    .description('remove a node and deactivate its ACME accounts (its certificates stay in the store for audit and revocation)')
     .argument('<node>')
     .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { state?: string; json?: boolean }) => {
-      const { removeNode } = await import('../src/inventory/inventory.js');
-      const inv = await store(ctx, opts.state);
-      const { recordAudit } = await import('./audit.js');
-      const state = stateDir(ctx, opts.state);
-      const removed = await inv.update(async (d) => {
-        const n = removeNode(d, name);
-        await recordAudit(state, { type: 'node.removed', subject: n.name, node: n.name, details: { dnsNames: n.dnsNames, dnsSuffixes: n.dnsSuffixes, eabKeyId: n.eab?.keyId ?? null } });
-        return n;
-      });
-      emit(ctx.io, opts, publicNodeView(removed), (n) => `removed node ${n.name}`);
+    .action(async (name: string, opts: StoreFlags & { adminSocket?: string; json?: boolean }) => {
+      const { runOperation, printResult } = await import('./ops.js');
+      printResult(ctx, opts.json, await runOperation(ctx, opts, { op: 'node.remove', name }));
     });
 
-  node
-    .command('eab')
+  addStoreOptions(node
+    .command('eab'))
     .description("write the node's External Account Binding credential as an env file for Caddy (mode 0600)")
     .argument('<node>')
     .requiredOption('--out <file>', "env file to write (NIXCA_EAB_KEY_ID, NIXCA_EAB_MAC_KEY); '-' for stdout")
-    .option('--rotate', 'replace the credential (accounts already bound keep working; new accounts need the new one)')
+    .option('--rotate', 'replace the credential (accounts made with the old one keep working unless --deactivate-accounts)')
+    .option('--deactivate-accounts', 'with --rotate: deactivate the accounts bound with the old credential (their clients must register again with the new one)')
     .option('--state <dir>', STATE_OPTION_HELP)
+    .option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP)
     .option('--json', 'print JSON (without the MAC key)')
-    .action(async (name: string, opts: { out: string; rotate?: boolean; state?: string; json?: boolean }) => {
-      const { ensureEab } = await import('../src/inventory/inventory.js');
+    .action(async (name: string, opts: StoreFlags & { out: string; rotate?: boolean; deactivateAccounts?: boolean; adminSocket?: string; json?: boolean }) => {
+      if (opts.deactivateAccounts && !opts.rotate) throw new CliError('usage', '--deactivate-accounts goes with --rotate');
       const { writeFileAtomic } = await import('./files.js');
-      const inv = await store(ctx, opts.state);
-      const { recordAudit } = await import('./audit.js');
-      const state = stateDir(ctx, opts.state);
-      const { node: n, created } = await inv.update(async (d) => {
-        const previousKeyId = d.nodes.find((x) => x.name === name)?.eab?.keyId ?? null;
-        const r = ensureEab(d, name, ctx.io.now(), Boolean(opts.rotate));
-        // The key id only: the MAC key is a secret and never enters the log.
-        if (r.created) {
-          await recordAudit(state, {
-            type: previousKeyId ? 'node.eab-rotated' : 'node.eab-created',
-            subject: r.node.name,
-            node: r.node.name,
-            details: { eabKeyId: r.node.eab!.keyId, previousEabKeyId: previousKeyId },
-          });
-        }
-        return r;
-      });
-      const eab = n.eab!;
-      const envFile = eabEnvFile(eab);
+      const { runOperation, printResult } = await import('./ops.js');
+      const r = await runOperation(ctx, opts, { op: 'node.eab', name, rotate: Boolean(opts.rotate), deactivateAccounts: Boolean(opts.deactivateAccounts) });
+      const d = r.data as EabData;
+      const envFile = eabEnvFile(d.credential);
       if (opts.out === '-') ctx.io.out(envFile);
       else await writeFileAtomic(opts.out, envFile, 0o600);
+      // The MAC key goes only into the env file, never into JSON or text output.
+      const { credential: _secret, ...pub } = d;
       if (opts.out !== '-' || opts.json) {
-        emit(ctx.io, opts, { node: n.name, keyId: eab.keyId, created, out: opts.out }, (r) =>
-          `${r.created ? 'created' : 'kept'} EAB credential ${r.keyId} for ${r.node}; wrote ${r.out} (mode 0600)`,
-        );
-      }
+        printResult(ctx, opts.json, { ...r, summary: `${r.summary}; wrote ${opts.out} (mode 0600)` }, { ...pub, keyId: d.credential.keyId, out: opts.out });
+      } else for (const w of r.warnings) ctx.io.err(`warning: ${w}`);
     });
 };

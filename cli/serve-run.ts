@@ -11,6 +11,10 @@ import { acmeLimitsOf, connectionLimitsOf, planDashboard, planServe, type ServeC
 import { applyConnectionLimits, connectionServerOptions } from '../src/acme/http/connection.js';
 import type { LeafSigner } from '../src/acme/orders.js';
 import type { RunningDashboard } from '../src/dashboard/http/server.js';
+import type { AcmeStore } from '../src/acme/store.js';
+import type { InventoryStore } from '../src/store/inventory.js';
+import type { AriPollRecorder } from '../src/store/ari-polls.js';
+import type { publishCrlNow as PublishCrlNow } from '../src/acme/http/app.js';
 
 export interface RunningServer {
   server: HttpsServer;
@@ -30,6 +34,31 @@ async function issueServerCertificate(issuer: LoadedIssuer, names: readonly stri
   const notAfter = new Date(Math.min(now + lifetimeMs, issuer.certificate.notAfter.getTime()));
   const cert = await issueLeaf(issuer, { publicKey: keys.publicKey, dnsNames: names, notBefore: new Date(now - Math.min(5 * 60_000, lifetimeMs)), notAfter });
   return { key: await exportPrivateKeyPem(keys.privateKey), cert: cert.toString('pem') + '\n' + issuer.intermediatePem, serial: cert.serialNumber.toLowerCase(), notAfter, issuedAt: now };
+}
+
+/** The admin socket: operations of src/ops applied in this process, which owns the store. */
+async function startAdmin(
+  opts: ServeConfig,
+  o: { dir: string; store: AcmeStore; inventory: InventoryStore; ariPolls: AriPollRecorder; app: Parameters<typeof PublishCrlNow>[0]; log: Logger },
+) {
+  const { startAdminServer } = await import('../src/ops/admin-socket.js');
+  const { publishCrlNow } = await import('../src/acme/http/app.js');
+  const { ADMIN_SOCKET_FILE } = await import('../src/ops/admin-socket.js');
+  const { join } = await import('node:path');
+  const { opsDeps } = await import('./ops.js');
+  const path = opts.adminSocket ?? join(o.dir, ADMIN_SOCKET_FILE);
+  const deps = await opsDeps({
+    state: o.dir,
+    store: o.store,
+    inventory: o.inventory,
+    now: () => new Date(),
+    appliedBy: 'issuer',
+    ariPolls: () => o.ariPolls.read(),
+    afterRevocation: async () => void (await publishCrlNow(o.app, 'operator revocation')),
+  });
+  const admin = await startAdminServer({ path, deps, allowedUids: [process.getuid?.() ?? 0], log: o.log });
+  o.log.info({ adminSocket: path }, 'admin socket listening (root and this user only)');
+  return admin;
 }
 
 /** Starts everything; resolves once listening. Used by the command and by tests. */
@@ -108,6 +137,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
   const inventory = await openInventoryStore(dir);
+  const { openAriPollRecorder } = await import('../src/store/ari-polls.js');
+  const ariPolls = await openAriPollRecorder(dir, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
+  const audited = auditAcmeEvents(dir);
   const app = buildAcmeApp({
     baseUrl,
     store,
@@ -123,7 +155,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     challengeWaitMs,
     ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
     // Every issuance and revocation through ACME becomes a signed audit entry before the response.
-    events: auditAcmeEvents(dir),
+    events: { ...audited, renewalInfoFetched: (e) => ariPolls.record(e) },
     intermediate: { notBefore: issuer.certificate.notBefore, notAfter: issuer.certificate.notAfter },
     metrics: opts.metrics,
     processMetrics: true,
@@ -135,6 +167,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     const outsideInventory = (await inventory.read()).nodes.flatMap((n) => [...n.dnsNames, ...n.dnsSuffixes].filter((d) => !dnsNamePermitted(d, permitted)).map((d) => `${n.name}:${d}`));
     if (outsideInventory.length) log.warn({ names: outsideInventory, permitted }, 'inventory names outside the intermediate\'s name constraints will be refused at finalize');
   }
+
+  // The admin channel (docs/operations.md): operator changes applied inside this process.
+  const admin = await startAdmin(opts, { dir, store, inventory, ariPolls, app, log });
 
   let tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
   const connectionLimits = connectionLimitsOf(opts);
@@ -205,7 +240,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
       force.unref();
       await closing;
       clearTimeout(force);
+      await admin.close();
       await app.close();
+      await ariPolls.close();
       await store.close();
     },
   };

@@ -55,6 +55,7 @@ function render(r: FleetStatus & { probe: ProbeReport[] | null; ok: boolean }): 
       out.push(`  certificate ${c.serial}  until ${c.notAfter} (${fmtDays(c.daysLeft)})${c.revoked ? `  REVOKED ${c.revoked.revokedAt}` : ''}`);
       out.push(`  renewal window ${c.renewalWindow.start} – ${c.renewalWindow.end} (${c.renewalWindow.reason})`);
     } else out.push('  certificate -');
+    out.push(`  ARI: ${n.ari.ari === 'polling' ? `polls renewalInfo (last ${n.ari.lastPolledAt}${n.ari.userAgent ? `, ${n.ari.userAgent}` : ''})` : n.ari.ari === 'never' ? 'never fetched renewalInfo (renew-now cannot reach this client)' : '-'}`);
     out.push(`  signing keys: ${n.signingKeys.map((k) => `${k.name} ${k.state}${k.shared ? ' (shared)' : ''}`).join(', ') || '-'}`);
     const p = r.probe?.find((x) => x.node === n.name);
     if (p) {
@@ -103,7 +104,8 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
       const inventory = await (await openInventoryStore(state)).read();
       const issued = await readIssued(state);
       const now = ctx.io.now();
-      const fleet = fleetStatus({ inventory, ...issued, now });
+      const { readAriPolls } = await import('../src/store/ari-polls.js');
+      const fleet = fleetStatus({ inventory, ...issued, now, ariPolls: await readAriPolls(state) });
       let probe: ProbeReport[] | null = null;
       if (opts.probe) {
         const { probeFleet, probePathHash } = await import('../src/probe/probe.js');

@@ -1,6 +1,7 @@
 // Accounts (RFC 8555 §7.3): creation with External Account Binding, lookup, update, deactivation,
 // key rollover. The account is bound to the inventory node whose EAB key MACed its creation.
 import type { JWK } from 'jose';
+import type { InventoryData } from '../inventory/model.js';
 import { emit, isObject, newId, type AcmeContext } from './context.js';
 import { verifyEab } from './eab.js';
 import { thumbprintOf, verifyInnerJws, type VerifiedJws } from './jws.js';
@@ -43,11 +44,28 @@ function checkAccountRates(ctx: AcmeContext, eabKeyId: string | null, clientIp: 
   if (clientIp !== undefined) accountsPerIp.record(clientIp, now);
 }
 
+/**
+ * Why a node-bound account no longer follows its node, or null while it does. An account is bound
+ * to the node's identity, not to its name: a node removed and added again under the same name is a
+ * new identity (NodeRecord.id), and accounts of the old one stay refused even before an operator's
+ * deactivation reaches the store. Accounts and nodes from before identities compare creation times
+ * (an EAB-bound account cannot predate the node whose credential made it).
+ */
+export function nodeBindingBroken(account: Pick<AccountRecord, 'node' | 'nodeId' | 'createdAt'>, inventory: InventoryData): string | null {
+  if (account.node === null) return null;
+  const node = inventory.nodes.find((n) => n.name === account.node);
+  if (!node) return `the account's node ${account.node} was removed from the inventory`;
+  const same = account.nodeId !== undefined && node.id !== undefined ? account.nodeId === node.id : account.createdAt >= node.createdAt;
+  return same ? null : `the account belongs to an earlier node named ${account.node} (removed, then added again)`;
+}
+
 /** The account named by a `kid` (resolved to an id by the caller); deactivated → 401 (§7.3.6). */
 export async function accountForKid(ctx: AcmeContext, id: string | undefined): Promise<AccountRecord> {
   const account = id === undefined ? undefined : await ctx.store.getAccount(id);
   if (!account) throw problem('accountDoesNotExist', 'no account exists at this "kid" URL');
   if (account.status !== 'valid') throw problem('unauthorized', `the account is ${account.status}`, { status: 401 });
+  const broken = nodeBindingBroken(account, await ctx.inventory.read());
+  if (broken) throw problem('unauthorized', broken, { status: 401 });
   return account;
 }
 
@@ -66,6 +84,8 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { cli
   if (existing) {
     // §7.3.1: a known key gets the unchanged account (any fields ignored), 200 + Location.
     if (existing.status !== 'valid') throw problem('unauthorized', `the account for this key is ${existing.status}`, { status: 401 });
+    const broken = nodeBindingBroken(existing, await ctx.inventory.read());
+    if (broken) throw problem('unauthorized', broken, { status: 401 });
     return { account: existing, created: false };
   }
   if (payload.onlyReturnExisting === true) throw problem('accountDoesNotExist', 'no account exists for this key (onlyReturnExisting)');
@@ -76,9 +96,11 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { cli
   let node: string | null = null;
   let eab: AccountRecord['externalAccountBinding'] = null;
   let eabKeyId: string | null = null;
+  let nodeId: string | undefined;
   if (payload.externalAccountBinding !== undefined) {
     const v = await verifyEab(payload.externalAccountBinding, { outerUrl: jws.header.url, accountJwk: jws.jwk, inventory: await ctx.inventory.read() });
     node = v.node.name;
+    nodeId = v.node.id;
     eab = v.jws;
     eabKeyId = v.keyId;
   } else if (ctx.eabRequired) {
@@ -94,6 +116,7 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { cli
     thumbprint: jws.thumbprint,
     contact,
     node,
+    ...(nodeId !== undefined ? { nodeId } : {}),
     eabKeyId,
     externalAccountBinding: eab,
     createdAt: now,

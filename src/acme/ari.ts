@@ -4,7 +4,7 @@
 import { decodeCertId, renewalInfoBody, retryAfterSeconds, windowForNode } from '../status/ari-window.js';
 import { accountHoldsCertificate } from './accounts.js';
 import { currentOrderStatus } from './authorizations.js';
-import type { AcmeContext } from './context.js';
+import { emit, type AcmeContext } from './context.js';
 import type { AccountRecord, CertificateRecord, Identifier } from './model.js';
 import { problem } from './problems.js';
 
@@ -31,8 +31,11 @@ async function certificateOf(ctx: AcmeContext, id: { akiKeyIdHex: string; serial
   return cert;
 }
 
-/** GET renewalInfo/<certID> (§4.2): unauthenticated; 404 for a certificate this CA did not issue. */
-export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<RenewalInfo> {
+/**
+ * GET renewalInfo/<certID> (§4.2): unauthenticated; 404 for a certificate this CA did not issue.
+ * `client` says who asked, as far as an unauthenticated GET can (recorded: does this node poll ARI).
+ */
+export async function renewalInfo(ctx: AcmeContext, certId: string, client: { userAgent?: string } = {}): Promise<RenewalInfo> {
   const id = parseCertId(certId, 'the renewalInfo path');
   const cert = await certificateOf(ctx, id);
   if (!cert) throw problem('malformed', 'no certificate with this certID was issued here', { status: 404 });
@@ -42,6 +45,7 @@ export async function renewalInfo(ctx: AcmeContext, certId: string): Promise<Ren
   // A node since removed from the inventory: its certificate still gets the default window. A
   // revoked certificate gets a window in the past (§4.2: replace at once); windowForNode decides.
   const window = windowForNode(node ?? (cert.node === null ? null : { name: cert.node, renewAfter: null }), cert, revocation?.revokedAt);
+  await emit(ctx, 'renewalInfoFetched', { serial: cert.serial, node: cert.node, accountId: cert.accountId, userAgent: client.userAgent?.slice(0, 200) ?? null, at: now });
   return { body: renewalInfoBody(window), retryAfter: retryAfterSeconds(window, now) };
 }
 

@@ -23,6 +23,8 @@ export interface AcmeEvents {
   certificateRevoked?(revocation: RevocationRecord, cert: CertificateRecord): void | Promise<void>;
   validationFinished?(e: { type: ChallengeType; identifier: string; valid: boolean; problem?: ValidationProblemType; ms: number }): void | Promise<void>;
   accountCreated?(e: { id: string; node: string | null }): void | Promise<void>;
+  /** A renewalInfo answer for an issued certificate (RFC 9773 §4.2): which clients poll ARI. */
+  renewalInfoFetched?(e: { serial: string; node: string | null; accountId: string; userAgent: string | null; at: Date }): void | Promise<void>;
 }
 
 export async function emit<K extends keyof AcmeEvents>(ctx: AcmeContext, name: K, ...args: Parameters<NonNullable<AcmeEvents[K]>>): Promise<void> {

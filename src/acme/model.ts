@@ -24,6 +24,11 @@ export interface AccountRecord {
   contact: string[];
   /** The inventory node this account is bound to through EAB (§7.3.4), or null without EAB. */
   node: string | null;
+  /**
+   * The identity (NodeRecord.id) of the node at binding time: the account works only while a node
+   * with this identity is in the inventory. Absent on accounts made before node identities.
+   */
+  nodeId?: string;
   /** The EAB key id used at creation, echoed as `externalAccountBinding` evidence. */
   eabKeyId: string | null;
   /** The protected header + payload of the EAB JWS as received (no MAC key); echoed in the account object. */

@@ -34,6 +34,8 @@ export interface AcmeStore {
   findAccountByThumbprint(thumbprint: string): Promise<AccountRecord | undefined>;
   /** Creates an account; fails with StoreConflictError if the thumbprint is already in use. */
   createAccount(account: AccountRecord): Promise<AccountRecord>;
+  /** Every account (its current version), oldest first; `node` narrows to accounts bound to that node name. */
+  listAccounts(query?: { node?: string }): Promise<AccountRecord[]>;
   /** Updates an account (contact, status, key). A new thumbprint already in use → StoreConflictError. */
   updateAccount(id: string, fn: (a: AccountRecord) => AccountRecord | undefined): Promise<AccountRecord | undefined>;
 

@@ -41,6 +41,7 @@ export const SERVE_SETTINGS = {
     if (!/^postgres(ql)?:\/\//i.test(v)) throw new ConfigError('CONFIG_INVALID', `${o.what} must be a postgres:// URL (absent: the embedded store in --state)`);
   } }),
   storePasswordFile: pathSetting({ flag: '--store-password-file <file>', help: 'file holding the database password (else $CREDENTIALS_DIRECTORY/nixca-store-password if present, else peer authentication)', default: undefined }),
+  adminSocket: pathSetting({ flag: '--admin-socket <path>', help: 'unix socket for operator commands while serving (mode 0600; root and this user only; never TCP); default: $NIXCA_ADMIN_SOCKET or STATE/admin.sock', default: undefined }),
   dev: booleanSetting({ flag: '--dev', help: 'development mode: create (first run) or reuse a DEVELOPMENT root, intermediate and example node, print next steps, then serve' }),
   dashboard: booleanSetting({ flag: '--dashboard', help: 'also serve the read-only fleet dashboard (HTTPS, own listener; docs/dashboard.md)' }),
   dashboardListen: stringSetting({ flag: '--dashboard-listen <host:port>', help: `dashboard address (default ${DEFAULT_DASHBOARD_LISTEN}); a non-loopback address requires operator certificates (nixca operator cert)`, default: DEFAULT_DASHBOARD_LISTEN, check: (v, o) => void parseListen(v, o.what) }),

@@ -79,6 +79,7 @@ export function addNode(data: InventoryData, input: NewNode, now: Date): NodeRec
   }
   const node: NodeRecord = {
     name: input.name,
+    id: 'node-' + randomBytes(12).toString('base64url'),
     dnsNames,
     dnsSuffixes,
     site,

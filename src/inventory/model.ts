@@ -41,6 +41,12 @@ export interface EabCredential {
 export interface NodeRecord {
   /** Short node name (`nuc-1`): a DNS label, also used in file names of emitted modules. */
   name: string;
+  /**
+   * The node's identity: random, set when the node is added. A node removed and added again under
+   * the same name is a new identity, so accounts bound to the old one never work again. Absent on
+   * nodes added before identities existed (then `createdAt` tells the identities apart).
+   */
+  id?: string;
   /** Exact DNS names the node owns. */
   dnsNames: string[];
   /** DNS suffixes under which the node owns every name (`bench.test` owns `a.bench.test`). */

@@ -4,6 +4,7 @@
 import type { InventoryData, NodeRecord, SigningKeyState } from '../inventory/model.js';
 import { isPublished, isSigning, keysForNode } from '../inventory/signing-keys.js';
 import { windowForNode } from './ari-window.js';
+import { ariStatusByNode, emptyAriPolls, type AriPollData, type NodeAriStatus } from './ari-polls.js';
 
 /** What status needs of an issued certificate (src/acme/model.ts CertificateRecord fits). */
 export interface IssuedCertificate {
@@ -59,6 +60,8 @@ export interface NodeStatus {
   certificate: CertificateView | null;
   /** How many certificates were ever issued to the node. */
   issued: number;
+  /** Whether the node's ACME client polls renewalInfo (RFC 9773), as the issuer recorded it. */
+  ari: Omit<NodeAriStatus, 'node'>;
   signingKeys: SigningKeyView[];
   problems: StatusProblem[];
 }
@@ -91,8 +94,9 @@ function certView(node: NodeRecord, c: IssuedCertificate, rev: RevokedCertificat
   };
 }
 
-export function fleetStatus(input: { inventory: InventoryData; certificates: readonly IssuedCertificate[]; revocations: readonly RevokedCertificate[]; now: Date }): FleetStatus {
+export function fleetStatus(input: { inventory: InventoryData; certificates: readonly IssuedCertificate[]; revocations: readonly RevokedCertificate[]; now: Date; ariPolls?: AriPollData }): FleetStatus {
   const { inventory, now } = input;
+  const polls = input.ariPolls ?? emptyAriPolls();
   const revoked = new Map(input.revocations.map((r) => [r.serial, r]));
   const byNode = new Map<string, IssuedCertificate[]>();
   for (const c of input.certificates) {
@@ -123,6 +127,10 @@ export function fleetStatus(input: { inventory: InventoryData; certificates: rea
       published: isPublished(k),
       signing: isSigning(k),
     }));
+    const [{ node: _n, ...ari }] = ariStatusByNode([node], polls, () => certs.length);
+    if (node.renewAfter && ari.ari === 'never' && certificate && !certificate.revoked && Date.parse(certificate.issuedAt) < Date.parse(node.renewAfter)) {
+      problems.push({ severity: 'warning', code: 'renew-now-unreachable', message: `renew-now at ${node.renewAfter}, but this node's ACME client never fetched renewalInfo (ARI): it renews on its own schedule; revoke or restart its client to force it` });
+    }
     if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: 'no active signing key (nixca key add / key rotate)' });
     return {
       name: node.name,
@@ -131,6 +139,7 @@ export function fleetStatus(input: { inventory: InventoryData; certificates: rea
       renewAfter: node.renewAfter,
       certificate,
       issued: certs.length,
+      ari,
       signingKeys,
       problems,
     };

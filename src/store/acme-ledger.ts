@@ -143,6 +143,17 @@ export class Ledger {
     return buf;
   }
 
+  /** Every account's current version, oldest first (rare: operator listings, node removal). */
+  async listAccounts(query: { node?: string } = {}): Promise<AccountRecord[]> {
+    const ids = [...new Set([...this.index.accountLoc.keys(), ...this.#pendingAccounts.keys()])];
+    const out: AccountRecord[] = [];
+    for (const id of ids) {
+      const a = await this.getAccount(id);
+      if (a && (query.node === undefined || a.node === query.node)) out.push(a);
+    }
+    return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
   async getAccount(id: string): Promise<AccountRecord | undefined> {
     const p = this.#pendingAccounts.get(id) ?? this.#accountCache.get(id);
     if (p) return p;

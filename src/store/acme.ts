@@ -188,6 +188,7 @@ function assemble(p: Parts): AcmeStore {
     readOnly: p.ro,
     getAccount: (id) => ledger.getAccount(id),
     findAccountByThumbprint: (tp) => ledger.findAccountByThumbprint(tp),
+    listAccounts: (query) => ledger.listAccounts(query),
     async createAccount(account) {
       guard();
       return ledger.createAccount(account);

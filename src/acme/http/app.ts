@@ -2,7 +2,7 @@
 // tests use inject). All wiring arrives in AcmeDeps (every I/O seam is a parameter).
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createAcmeServer } from './server.js';
-export { AcmeSetupError } from './server.js';
+export { AcmeSetupError, publishCrlNow } from './server.js';
 import type { ChallengeValidator } from '../challenges.js';
 import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';

@@ -39,6 +39,19 @@ export class AcmeSetupError extends Error {
   readonly kind = 'conflict';
 }
 
+const publishers = new WeakMap<FastifyInstance, CrlPublisher>();
+
+/**
+ * Regenerates the app's CRL now and serves it (after a revocation made outside ACME, e.g. by the
+ * operator through the admin socket); false when the app serves no CRL.
+ */
+export async function publishCrlNow(app: FastifyInstance, why: string): Promise<boolean> {
+  const crl = publishers.get(app);
+  if (!crl) return false;
+  await crl.refresh(why);
+  return true;
+}
+
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
@@ -149,6 +162,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   ctx.events = composeEvents(obs.events, deps.events);
   registerObservabilityRoutes(app, { health: prefix + PATHS.health, metrics: deps.metrics === false ? null : prefix + PATHS.metrics }, ctx, obs, { crl, intermediate: deps.intermediate });
   if (crl) {
+    publishers.set(app, crl);
     // At start: revocations may have been written by `nixca cert revoke` while we were stopped.
     app.addHook('onReady', async () => {
       await crl.refresh('start');
@@ -320,7 +334,8 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
 
   // --- ARI (RFC 9773 §4): unauthenticated GET, no nonce needed ---
   app.get(prefix + PATHS.renewalInfoCert, async (req, reply) => {
-    const info = await renewalInfo(ctx, (req.params as { certId: string }).certId);
+    const ua = req.headers['user-agent'];
+    const info = await renewalInfo(ctx, (req.params as { certId: string }).certId, typeof ua === 'string' ? { userAgent: ua } : {});
     reply.header('Retry-After', String(info.retryAfter));
     return json(reply, 200, info.body);
   });

@@ -42,13 +42,20 @@ function withCertificate(row: { record: OrderRecord; version: number; cert: stri
   return { record, version: row.version };
 }
 
-function accountMethods(db: pg.Pool): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'createAccount' | 'updateAccount'> {
+function accountMethods(db: pg.Pool): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
   const holder = async (thumbprint: string) =>
     (await q<{ id: string }>(db, 'acct-holder', 'SELECT id FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.id;
   const read = async (id: string) => (await q<Row<AccountRecord>>(db, 'acct-get', 'SELECT record, version FROM accounts WHERE id = $1', [id])).rows[0];
   return {
     async getAccount(id) {
       return (await read(id))?.record;
+    },
+    async listAccounts(query = {}) {
+      // Operator listings and node removal: rare, so one plain scan (the node column is indexed).
+      const rows = query.node === undefined
+        ? (await q<{ record: AccountRecord }>(db, 'acct-list', `SELECT record FROM accounts ORDER BY record->>'createdAt', id`, [])).rows
+        : (await q<{ record: AccountRecord }>(db, 'acct-list-node', `SELECT record FROM accounts WHERE node = $1 ORDER BY record->>'createdAt', id`, [query.node])).rows;
+      return rows.map((r) => r.record);
     },
     async findAccountByThumbprint(thumbprint) {
       return (await q<{ record: AccountRecord }>(db, 'acct-by-tp', 'SELECT record FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.record;

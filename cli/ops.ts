@@ -1,0 +1,108 @@
+// How the CLI runs an operation of src/ops: through the running issuer's admin socket when one
+// answers (the issuer owns the store: it applies, audits, republishes its CRL), else directly on
+// the store, as the one process writing it. docs/operations.md "Operating a running issuer".
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { storeSelection, type StoreFlags } from './store-option.js';
+import type { AcmeStore } from '../src/acme/store.js';
+import type { InventoryStore } from '../src/store/inventory.js';
+import type { Operation, OpResult, OpsDeps } from '../src/ops/types.js';
+import type { AriPollData } from '../src/status/ari-polls.js';
+
+export const ADMIN_SOCKET_OPTION_HELP = "the running issuer's admin socket (default: $NIXCA_ADMIN_SOCKET or STATE/admin.sock)";
+
+export async function adminSocketPath(ctx: CliContext, state: string, flag: string | undefined): Promise<string> {
+  const { join } = await import('node:path');
+  const { ADMIN_SOCKET_FILE } = await import('../src/ops/admin-socket.js');
+  return flag ?? ctx.io.env.NIXCA_ADMIN_SOCKET ?? join(state, ADMIN_SOCKET_FILE);
+}
+
+/** The wiring of OpsDeps shared by the issuer (in-process) and the CLI (direct on the store). */
+export async function opsDeps(o: {
+  state: string;
+  store: AcmeStore | null;
+  inventory: InventoryStore;
+  now: () => Date;
+  appliedBy: OpsDeps['appliedBy'];
+  ariPolls: () => Promise<AriPollData> | AriPollData;
+  afterRevocation?: () => Promise<void>;
+}): Promise<OpsDeps> {
+  const { appendAudit } = await import('../src/audit/log.js');
+  return {
+    store: o.store,
+    inventory: o.inventory,
+    audit: async (events) => void (await appendAudit(o.state, events)),
+    now: o.now,
+    appliedBy: o.appliedBy,
+    ...(o.afterRevocation ? { afterRevocation: o.afterRevocation } : {}),
+    async ariNeverPolled(nodes) {
+      const polls = await o.ariPolls();
+      const counts = new Map<string, number>();
+      if (o.store) for (const c of await o.store.listCertificates()) if (c.node) counts.set(c.node, (counts.get(c.node) ?? 0) + 1);
+      return nodes.filter((n) => !polls.nodes[n] && (counts.get(n) ?? 0) > 0);
+    },
+  };
+}
+
+/** Refuses (exit 6) a user who may not read (or, to change things, write) the state directory. */
+export async function requireStateAccess(state: string, write: boolean): Promise<void> {
+  const { access, constants } = await import('node:fs/promises');
+  const mode = constants.R_OK | constants.X_OK | (write ? constants.W_OK : 0);
+  if (!(await access(state, mode).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'EACCES' && e.code !== 'EPERM'))) {
+    throw new CliError('auth', `permission denied: ${state} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
+  }
+}
+
+function denied(path: string): CliError {
+  const uid = process.getuid?.();
+  return new CliError('auth', `permission denied: only root and the issuer's own user may operate nixca (admin socket ${path}, state directory); running as uid ${uid ?? '?'}`);
+}
+
+/** Runs `op` through the running issuer if there is one, else directly on the store. */
+export async function runOperation(ctx: CliContext, opts: StoreFlags & { adminSocket?: string }, op: Operation): Promise<OpResult> {
+  const sel = storeSelection(ctx, opts);
+  const state = sel.state;
+  const path = await adminSocketPath(ctx, state, opts.adminSocket);
+  // A shared store has many writers: the operation goes to the database, every issuer follows it.
+  if (sel.url !== undefined) return runDirect(ctx, sel, op, path);
+  const { sendOperation } = await import('../src/ops/admin-client.js');
+  const sent = await sendOperation(path, op);
+  if (!('unreachable' in sent)) return sent;
+  if (sent.unreachable === 'denied') throw denied(path);
+  return runDirect(ctx, sel, op, path);
+}
+
+async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>, op: Operation, socketPath: string): Promise<OpResult> {
+  const state = sel.state;
+  const { join } = await import('node:path');
+  const { ensureDir, exists } = await import('./files.js');
+  // An existing state directory this user may not write: refused as a whole, before anything.
+  if (await exists(state)) await requireStateAccess(state, true);
+  else await ensureDir(state);
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  const { ACME_DIR } = await import('../src/store/acme.js');
+  const { openSelectedStore } = await import('../src/store/open.js');
+  const { readAriPolls } = await import('../src/store/ari-polls.js');
+  const { applyOperation } = await import('../src/ops/operations.js');
+  const shared = sel.url !== undefined;
+  const store = shared || (await exists(join(state, ACME_DIR))) ? (await openSelectedStore(sel)).acme : null;
+  try {
+    if (store?.readOnly && op.op !== 'node.add' && op.op !== 'node.update' && op.op !== 'renew-now') {
+      throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
+    }
+    const deps = await opsDeps({ state, store, inventory: await openInventoryStore(state), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state) });
+    return await applyOperation(deps, op);
+  } finally {
+    await store?.close();
+  }
+}
+
+/**
+ * Prints an OpResult: --json gives its data with `appliedBy` and `warnings` beside the fields (so a
+ * command's JSON keeps its shape whichever way it ran); text gives the summary. Warnings go to stderr.
+ */
+export function printResult(ctx: CliContext, json: boolean | undefined, r: OpResult, data: object = r.data as object): void {
+  if (json) ctx.io.out(JSON.stringify({ ...data, appliedBy: r.appliedBy, warnings: r.warnings }, null, 2));
+  else ctx.io.out(r.summary);
+  for (const w of r.warnings) ctx.io.err(`warning: ${w}`);
+}

@@ -1,0 +1,174 @@
+// Operating a running issuer (real processes): a real `nixca serve`, certificates from real lego,
+// and the operator's CLI as separate processes, through the admin socket. Revocation reaches the
+// served CRL at once; EAB rotation with --deactivate-accounts and node remove + add refuse the old
+// accounts; the same commands as an unprivileged user (nobody) are refused and change nothing.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NIXCA_BIN, tempDir, type CliResult } from '../helpers/cli.js';
+import { addNodeWithEab, opensslText, requireTool, run, startIssuer, type Issuer } from './helpers.js';
+
+const PORT = 15600;
+const HTTP01 = 15601;
+const N1 = 'ops-n1.interop.n3x.internal';
+const N2 = 'ops-n2.interop.n3x.internal';
+const NOBODY = 65534;
+
+/** The CLI as a real process, optionally as another user (setpriv drops root to `uid`). */
+function cli(args: readonly string[], asUid?: number): Promise<CliResult> {
+  const argv = asUid === undefined ? [process.execPath, NIXCA_BIN, ...args] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', process.execPath, NIXCA_BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function getDer(url: string, ca: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, agent: false, timeout: 5000 }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`GET ${url}: ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function legoFor(issuer: Issuer, dir: string, path: string, eab: { kid: string; hmac: string }, name: string) {
+  const env = { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: issuer.rootPath };
+  const base = ['--server', issuer.directory, '--path', path, '--accept-tos', '--email', 'ops@n3x.internal', '--eab', '--kid', eab.kid, '--hmac', eab.hmac, '--domains', name, '--http', '--http.port', `127.0.0.1:${HTTP01}`];
+  return (args: string[]) => run('lego', [...base, ...args], { env, timeoutMs: 90_000 });
+}
+
+const why = (issuer: Issuer, r: { code: number | null; stdout: string; stderr: string }) => `exit ${r.code}\n${r.stdout}\n${r.stderr.slice(-3000)}\n--- issuer log ---\n${issuer.log().slice(-3000)}`;
+
+async function certStatus(state: string, serial: string): Promise<string> {
+  const r = await cli(['cert', 'list', '--json', '--state', state]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { serial: string; status: string }[]).find((c) => c.serial === serial)?.status ?? 'absent';
+}
+
+describe('operating a running nixca serve (admin socket)', { timeout: 600_000 }, () => {
+  it('revoke, EAB rotation and node re-adding take effect at once; nobody is refused', async (t) => {
+    await requireTool('lego');
+    await requireTool('openssl', ['version']);
+    await requireTool('setpriv', ['--version']);
+    const dir = await tempDir(t, 'nixca-ops-');
+    const state = join(dir, 'state');
+    const eab1 = await addNodeWithEab(state, 'n1', [N1]);
+    const eab2 = await addNodeWithEab(state, 'n2', [N2]);
+    // A second socket path outside the private state directory, to show the application-level
+    // peer check on its own when the socket file is (mis)configured world-writable.
+    const open = await mkdtemp(join(tmpdir(), 'nixca-ops-sock-'));
+    t.after(() => rm(open, { recursive: true, force: true }));
+    await chmod(open, 0o755);
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2] });
+    const sock = join(state, 'admin.sock');
+    const st = await stat(sock);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600);
+
+    const lego1 = legoFor(issuer, dir, join(dir, 'lego1'), eab1, N1);
+    const got = await lego1(['run']);
+    assert.equal(got.code, 0, why(issuer, got));
+    const leaf = join(dir, 'lego1', 'certificates', `${N1}.crt`);
+    const chain = join(dir, 'lego1', 'certificates', `${N1}.issuer.crt`);
+    const serial = (await opensslText(leaf)).serial;
+
+    await t.test('an unprivileged user is refused (exit 6, one line) and changes nothing', async () => {
+      for (const args of [
+        ['cert', 'revoke', serial, '--reason', 'keyCompromise'],
+        ['node', 'eab', 'n1', '--rotate', '--deactivate-accounts', '--out', '-'],
+        ['node', 'remove', 'n2'],
+        ['renew-now', '--all'],
+        ['cert', 'list'],
+      ]) {
+        const r = await cli([...args, '--state', state], NOBODY);
+        assert.equal(r.code, 6, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /permission denied/);
+      }
+      assert.equal(await certStatus(state, serial), 'valid');
+      const nodes = await cli(['node', 'list', '--json', '--state', state]);
+      assert.deepEqual((JSON.parse(nodes.stdout) as { name: string; eabKeyId: string }[]).map((n) => [n.name, n.eabKeyId]), [['n1', eab1.kid], ['n2', eab2.kid]]);
+    });
+
+    await t.test('cert revoke through the running issuer: CRL within 2 s, openssl rejects, audited, listed', async () => {
+      const r = await cli(['cert', 'revoke', serial, '--reason', 'keyCompromise', '--state', state]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /serves a CRL listing it now/);
+      const ca = await readFile(issuer.rootPath, 'utf8');
+      const crlPem = join(dir, 'crl.pem');
+      const deadline = Date.now() + 2000;
+      let listed = false;
+      while (!listed && Date.now() < deadline) {
+        await writeFile(join(dir, 'crl.der'), await getDer(`https://localhost:${PORT}/crl`, ca));
+        const txt = await run('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-text'], { timeoutMs: 10_000 });
+        listed = txt.stdout.toLowerCase().replace(/:/g, '').includes(serial.toUpperCase().toLowerCase());
+      }
+      assert.ok(listed, 'the served CRL lists the serial within 2 s');
+      assert.equal((await run('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-out', crlPem], { timeoutMs: 10_000 })).code, 0);
+      const v = await run('openssl', ['verify', '-crl_check', '-CAfile', issuer.rootPath, '-untrusted', chain, '-CRLfile', crlPem, leaf], { timeoutMs: 10_000 });
+      assert.notEqual(v.code, 0);
+      assert.match(v.stdout + v.stderr, /certificate revoked/);
+      const audit = await cli(['audit', 'show', '--json', '--state', state]);
+      assert.ok((JSON.parse(audit.stdout) as { type: string; subject: string; details: { reason?: string } }[]).some((e) => e.type === 'certificate.revoked' && e.subject === serial && e.details.reason === 'keyCompromise'));
+      assert.equal(await certStatus(state, serial), 'revoked');
+    });
+
+    await t.test('node eab --rotate --deactivate-accounts: the old account is unauthorized, a new one works', async () => {
+      const out = join(dir, 'n1-new.env');
+      const r = await cli(['node', 'eab', 'n1', '--rotate', '--deactivate-accounts', '--out', out, '--json', '--state', state]);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as { appliedBy: string; deactivatedAccounts: string[] };
+      assert.equal(res.appliedBy, 'issuer');
+      assert.equal(res.deactivatedAccounts.length, 1);
+      const renew = await lego1(['renew', '--days', '30', '--no-random-sleep']);
+      assert.notEqual(renew.code, 0, why(issuer, renew));
+      assert.match(renew.stdout + renew.stderr, /unauthorized/);
+      const env = await readFile(out, 'utf8');
+      const fresh = { kid: /NIXCA_EAB_KEY_ID=(.*)/.exec(env)![1]!, hmac: /NIXCA_EAB_MAC_KEY=(.*)/.exec(env)![1]! };
+      const again = await legoFor(issuer, dir, join(dir, 'lego1b'), fresh, N1)(['run']);
+      assert.equal(again.code, 0, why(issuer, again));
+    });
+
+    await t.test('node remove + node add while serving: the old account of n2 is refused', async () => {
+      const lego2 = legoFor(issuer, dir, join(dir, 'lego2'), eab2, N2);
+      const first = await lego2(['run']);
+      assert.equal(first.code, 0, why(issuer, first));
+      assert.equal((await cli(['node', 'remove', 'n2', '--state', state])).code, 0);
+      const add = await cli(['node', 'add', 'n2', '--dns', N2, '--json', '--state', state]);
+      assert.equal(add.code, 0, add.stderr);
+      assert.equal((JSON.parse(add.stdout) as { appliedBy: string }).appliedBy, 'issuer');
+      const renew = await lego2(['renew', '--days', '30', '--no-random-sleep']);
+      assert.notEqual(renew.code, 0, why(issuer, renew));
+      assert.match(renew.stdout + renew.stderr, /unauthorized/);
+      const accounts = await cli(['account', 'list', '--node', 'n2', '--json', '--state', state]);
+      assert.ok((JSON.parse(accounts.stdout) as { status: string }[]).every((a) => a.status === 'deactivated'));
+    });
+
+    await t.test('the peer check refuses nobody even on a world-writable socket', async () => {
+      await issuer.stop();
+      const alt = join(open, 'admin.sock');
+      const second = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2], extraArgs: ['--admin-socket', alt] });
+      await chmod(alt, 0o666);
+      const r = await cli(['renew-now', '--all', '--admin-socket', alt, '--state', state], NOBODY);
+      assert.equal(r.code, 6, r.stdout + r.stderr);
+      assert.match(r.stderr, /refused by the issuer's admin socket: uid 65534/);
+      assert.match(second.log(), /admin socket: refused a peer/);
+      const ok = await cli(['renew-now', '--all', '--admin-socket', alt, '--state', state]);
+      assert.equal(ok.code, 0, ok.stderr);
+    });
+  });
+});
