@@ -57,7 +57,13 @@ export interface DashboardSnapshot extends FleetStatus {
   probe: ProbeReport[] | null;
   probedAt: string | null;
   ari: Record<string, AriPolling>;
+  /**
+   * Certificates still of interest, newest first: valid ones, and expired or revoked ones whose
+   * notAfter is at most CERTIFICATE_HISTORY_MS ago; at most MAX_CERTIFICATES (the page polls this).
+   */
   certificates: CertificateRow[];
+  /** How many issued certificates the list above leaves out. */
+  certificatesOmitted: number;
   keyRotation: KeyRotationRow[];
   audit: AuditSummary;
   crl: CrlSummary | null;
@@ -74,17 +80,23 @@ export interface SnapshotInput {
   crl: CrlSummary | null;
 }
 
+export const CERTIFICATE_HISTORY_MS = 14 * 86_400_000;
+export const MAX_CERTIFICATES = 2000;
+
 function certificateRows(input: SnapshotInput): CertificateRow[] {
+  const since = input.now.getTime() - CERTIFICATE_HISTORY_MS;
   const revoked = new Map(input.revocations.map((r) => [r.serial, r]));
   const nodes = new Map(input.inventory.nodes.map((n) => [n.name, n]));
   return input.certificates
+    .filter((c) => Date.parse(c.notAfter) > since)
     .map((c): CertificateRow => {
       const r = revoked.get(c.serial);
       const w = windowForNode(c.node ? (nodes.get(c.node) ?? { name: c.node, renewAfter: null }) : null, c, r?.revokedAt);
       const state: CertificateState = r ? 'revoked' : new Date(c.notAfter) <= input.now ? 'expired' : 'valid';
       return { ...c, names: [...c.names], state, revokedAt: r?.revokedAt ?? null, reason: r?.reason ?? null, renewalWindow: { start: w.start.toISOString(), end: w.end.toISOString() } };
     })
-    .sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.serial.localeCompare(b.serial));
+    .sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.serial.localeCompare(b.serial))
+    .slice(0, MAX_CERTIFICATES);
 }
 
 function keyRotation(inv: InventoryData): KeyRotationRow[] {
@@ -102,13 +114,15 @@ export function buildSnapshot(input: SnapshotInput): DashboardSnapshot {
   const ok = fleet.ok && (probe ?? []).every((p) => !hasError(p.problems));
   const ari: Record<string, AriPolling> = {};
   for (const n of input.inventory.nodes) ari[n.name] = input.ari?.[n.name] ?? null;
+  const certificates = certificateRows(input);
   return {
     ...fleet,
     ok,
     probe,
     probedAt: input.probe?.at.toISOString() ?? null,
     ari,
-    certificates: certificateRows(input),
+    certificates,
+    certificatesOmitted: input.certificates.length - certificates.length,
     keyRotation: keyRotation(input.inventory),
     audit: input.audit,
     crl: input.crl,
@@ -123,5 +137,6 @@ export function nodeSeverity(s: DashboardSnapshot, node: string): number {
 
 /** Nodes with problems first (errors, then warnings), then by name. */
 export function nodesProblemsFirst(s: DashboardSnapshot): DashboardSnapshot['nodes'] {
-  return [...s.nodes].sort((a, b) => nodeSeverity(s, b.name) - nodeSeverity(s, a.name) || a.name.localeCompare(b.name));
+  const sev = new Map(s.nodes.map((n) => [n.name, nodeSeverity(s, n.name)]));
+  return [...s.nodes].sort((a, b) => sev.get(b.name)! - sev.get(a.name)! || a.name.localeCompare(b.name));
 }

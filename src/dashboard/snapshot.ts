@@ -37,6 +37,8 @@ export class SnapshotSource {
   #snapshot: { at: number; value: DashboardSnapshot } | null = null;
   #pending: Promise<DashboardSnapshot> | null = null;
   #verified: { size: number; at: number; value: NonNullable<AuditSummary['verification']> } | null = null;
+  /** The parsed tail of the log for its size: an append-only log that did not grow did not change. */
+  #read: { size: number; recent: AuditSummary['recent']; total: number } | null = null;
 
   constructor(
     readonly sources: DashboardSources,
@@ -69,7 +71,10 @@ export class SnapshotSource {
       return { recent: [], total: 0, verification: null, error: 'no audit log yet (nothing recorded)' };
     }
     try {
-      const { records } = await readAudit(dir);
+      if (this.#read?.size !== size) {
+        const { records } = await readAudit(dir);
+        this.#read = { size, total: records.length, recent: records.slice(-AUDIT_RECENT).map(({ seq, time, type, subject, node, details }) => ({ seq, time, type, subject, node, details })) };
+      }
       const now = this.sources.now().getTime();
       const v = this.#verified;
       if (!v || (v.size !== size && now - v.at >= AUDIT_VERIFY_MIN_MS)) {
@@ -80,8 +85,7 @@ export class SnapshotSource {
           value: { ok: r.ok, checkedAt: new Date(now).toISOString(), entries: r.entries, firstBadSeq: r.firstBadSeq, certified: r.signer.certified, explanation: r.signer.explanation, problems: r.problems.slice(0, 10).map((p) => `${p.seq === null ? 'signer' : `seq ${p.seq}`}: ${p.reason}`) },
         };
       }
-      const recent = records.slice(-AUDIT_RECENT).map(({ seq, time, type, subject, node, details }) => ({ seq, time, type, subject, node, details }));
-      return { recent, total: records.length, verification: this.#verified!.value, error: null };
+      return { recent: this.#read.recent, total: this.#read.total, verification: this.#verified!.value, error: null };
     } catch (err) {
       return { recent: [], total: 0, verification: null, error: `audit log unreadable: ${(err as Error).message}` };
     }

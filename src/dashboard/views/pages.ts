@@ -46,7 +46,7 @@ export function certificatesBody(s: DashboardSnapshot, f: CertificateFilter, now
 <label>Expiring within <select name="expiring">${option('', 'any time', f.expiringDays === null)}${EXPIRING.map((d) => option(String(d), `${d} day(s)`, f.expiringDays === d))}</select></label>
 <button type="submit">Filter</button>
 </form>
-<p>${rows.length} of ${s.certificates.length} certificate(s)${rows.length > MAX_ROWS ? `, newest ${MAX_ROWS} shown` : ''}.</p>
+<p>${rows.length} of ${s.certificates.length} certificate(s)${rows.length > MAX_ROWS ? `, newest ${MAX_ROWS} shown` : ''}${s.certificatesOmitted ? ` (${s.certificatesOmitted} older ones, expired over 14 days ago, are left out)` : ''}.</p>
 <div class="scroll" tabindex="0" role="region" aria-label="Certificates table"><table class="certificates">
 <caption>Issued certificates, newest first</caption>
 <thead><tr><th scope="col">Serial</th><th scope="col">Node</th><th scope="col">Names</th><th scope="col">Status</th><th scope="col">Issued</th><th scope="col">Not after</th><th scope="col">Time left</th><th scope="col">Renewal window</th></tr></thead>

@@ -28,9 +28,14 @@ export function timelineSvg(s: DashboardSnapshot, now: Date): Html {
     const day = new Date(t).toISOString().slice(5, 10);
     ticks.push(html`<line class="tick" x1="${r1(x(t))}" y1="${TOP - 4}" x2="${r1(x(t))}" y2="${height - 8}"/>${d % 2 === 0 ? html`<text class="tick-label" x="${r1(x(t))}" y="${TOP - 8}">${day}</text>` : ''}`);
   }
+  const inView = new Map<string, CertificateRow[]>();
+  for (const c of s.certificates) {
+    if (!c.node || Date.parse(c.notAfter) <= t0 || Date.parse(c.notBefore) >= t1) continue;
+    inView.set(c.node, [...(inView.get(c.node) ?? []), c]);
+  }
   const lanes = nodes.map((n, i) => {
     const y = TOP + i * LANE_H;
-    const certs = s.certificates.filter((c) => c.node === n.name && Date.parse(c.notAfter) > t0 && Date.parse(c.notBefore) < t1);
+    const certs = inView.get(n.name) ?? [];
     return html`<g class="lane" data-node="${n.name}">
 <title>${n.name}: ${certs.length} certificate(s) in view</title>
 <rect class="lane-bg" x="0" y="${y}" width="${LABEL_W + PLOT_W}" height="${LANE_H - 2}"/>
