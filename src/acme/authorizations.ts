@@ -148,8 +148,8 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
     ...(outcome.valid ? {} : { problem: outcome.problem.type }),
     ms: Date.now() - started,
   });
-  ctx.log.info(
-    { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, valid: outcome.valid, ms: Date.now() - started, ...(outcome.valid ? {} : { problem: outcome.problem.type }) },
-    'challenge validated',
-  );
+  const fields = { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, account: authz.accountId, ms: Date.now() - started };
+  // A failed validation is what an operator looks for when a node cannot renew: warn, with the reason.
+  if (outcome.valid) ctx.log.info({ ...fields, valid: true }, 'challenge validated');
+  else ctx.log.warn({ ...fields, valid: false, problem: outcome.problem.type, detail: outcome.problem.detail }, 'challenge validation failed');
 }

@@ -88,7 +88,13 @@ export async function encryptPrivateKey(privateKey: CryptoKey, passphrase: strin
   return ko.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string;
 }
 
-/** Opens an encrypted PKCS#8 PEM. A wrong passphrase is CA_PASSPHRASE_WRONG, a damaged file CA_PEM_INVALID. */
+/**
+ * Opens an encrypted PKCS#8 PEM. A wrong passphrase is CA_PASSPHRASE_WRONG; a damaged file is
+ * CA_PEM_INVALID and says "corrupted". PBES2 has no integrity check, so the two are told apart by
+ * where decryption fails: a wrong key fails the CBC padding check ("bad decrypt"); damaged bytes
+ * fail the envelope (algorithm parameters, base64) or the decrypted PKCS#8 structure. Only damage
+ * to the last cipher block looks like a wrong passphrase, and the message says so.
+ */
 export async function decryptPrivateKey(pem: string, passphrase: string): Promise<CryptoKeyPair> {
   if (!pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
     throw new CaError('CA_PEM_INVALID', 'not an encrypted PKCS#8 private key (expected "BEGIN ENCRYPTED PRIVATE KEY")');
@@ -97,12 +103,11 @@ export async function decryptPrivateKey(pem: string, passphrase: string): Promis
   try {
     ko = createPrivateKey({ key: pem, format: 'pem', passphrase });
   } catch (err) {
-    const msg = String((err as Error).message);
-    // OpenSSL reports a wrong passphrase as a decrypt/padding failure; anything else is a damaged file.
-    if (/bad decrypt|DECRYPT|decrypt|unsupported/i.test(msg) || (err as { code?: string }).code === 'ERR_OSSL_BAD_DECRYPT') {
-      throw new CaError('CA_PASSPHRASE_WRONG', 'wrong passphrase for the encrypted private key', { cause: err });
+    const e = err as Error & { code?: string };
+    if (e.code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(e.message)) {
+      throw new CaError('CA_PASSPHRASE_WRONG', 'wrong passphrase for the encrypted private key (or its last bytes are damaged)', { cause: err });
     }
-    throw new CaError('CA_PEM_INVALID', `cannot read the encrypted private key: ${msg}`, { cause: err });
+    throw new CaError('CA_PEM_INVALID', `the encrypted private key is corrupted (${e.message}); restore it from a backup`, { cause: err });
   }
   return keyObjectToCryptoKeyPair(ko);
 }

@@ -109,4 +109,33 @@ describe('RFC 8555 requirements', () => {
       assert.equal((await client.post(body.finalize as string, { csr: base64url.encode(leaf.der) })).json().status, 'valid');
     });
   });
+
+  describe('§7.5.1 validation outcome in the log', () => {
+    it('§7.5.1: a failed validation is logged at warn with its reason; a successful one at info', async (t) => {
+      const lines: Array<Record<string, unknown>> = [];
+      const logEnv = await testEnv({ logger: { level: 'info', stream: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } } });
+      const logApp = buildAcmeApp(logEnv.deps);
+      t.after(async () => {
+        await logApp.close();
+        await logEnv.cleanup();
+      });
+      const c = await TestAcmeClient.create(injectTransport(logApp), DIR_URL);
+      await c.newAccount({ eab: logEnv.eab[NODE_A.name] });
+      logEnv.validator.decide = () => ({ valid: false, problem: { type: 'connection', detail: 'connection refused by 192.0.2.1:80' } });
+      await c.readyOrder([NODE_A.dns[0]!]);
+      const logged = async (msg: string) => {
+        for (let i = 0; i < 500 && !lines.some((l) => l.msg === msg); i++) await new Promise((r) => setTimeout(r, 10));
+        return lines.find((l) => l.msg === msg);
+      };
+      const failed = await logged('challenge validation failed');
+      assert.ok(failed, JSON.stringify(lines.map((l) => l.msg)));
+      assert.equal(failed.level, 40, 'warn');
+      assert.equal(failed.problem, 'connection');
+      assert.equal(failed.detail, 'connection refused by 192.0.2.1:80');
+      assert.equal(failed.identifier, NODE_A.dns[0]);
+      logEnv.validator.decide = () => ({ valid: true });
+      await c.readyOrder([NODE_A.dns[1]!]);
+      assert.equal((await logged('challenge validated'))?.level, 30, 'info');
+    });
+  });
 });
