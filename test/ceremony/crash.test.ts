@@ -4,7 +4,9 @@
 // happened; then the transcript verifies and the ceremony goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { issueRootCrl } from '../../src/ceremony/crl.js';
@@ -13,7 +15,7 @@ import type { CommitPoint } from '../../src/ceremony/root-dir.js';
 import { rotateRoot } from '../../src/ceremony/rotate.js';
 import { signIntermediate } from '../../src/ceremony/sign-intermediate.js';
 import { runCli } from '../helpers/cli.js';
-import { countingPassphrase, fixture, type Fixture } from './fixture.js';
+import { countingPassphrase, fixture, ROOT_PASS, type Fixture } from './fixture.js';
 
 type Outcome = 'before' | 'after' | 'detected';
 
@@ -180,4 +182,22 @@ test('sign-intermediate --out in a missing directory fails before anything is si
   assert.equal(r.code, 7, r.stderr);
   assert.match(r.stderr, /cannot write intermediate certificate .*missing-dir\/x\.pem: the directory .*missing-dir does not exist/);
   assert.deepEqual(await snapshot(dir), before);
+});
+
+test('a process killed (SIGKILL) inside the commit: the lock is free and the next command refuses until repair', async (t) => {
+  const f = await fixture(t);
+  const module = new URL('../../src/ceremony/sign-intermediate.js', import.meta.url).href;
+  for (const at of ['transcript', 'ledger'] as const) {
+    const dir = await f.root(`killed-${at}`);
+    // The child signs with a fault hook that kills its own process at the write point: no
+    // finally block, no lock release, no cleanup runs, as in a power cut.
+    const script = `
+      const { signIntermediate } = await import(${JSON.stringify(module)});
+      const [dir, csrPath, out, pass, at] = process.argv.slice(1);
+      await signIntermediate({ dir, csrPath, out, secret: { passphrase: async () => pass }, fault: (p) => { if (p === at) process.kill(process.pid, 'SIGKILL'); } });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir, f.csr, join(f.base, 'out', `killed-${at}.pem`), ROOT_PASS, at], { stdio: 'ignore' });
+    const [, signal] = await once(child, 'exit');
+    assert.equal(signal, 'SIGKILL');
+    await checkAfterCrash(f, dir, 'detected', 'root.sign-intermediate', ['root.init']);
+  }
 });
