@@ -68,6 +68,12 @@ secret; \`secrets.json\` says which secrets each node needs and where they go.
    Rebuild it when the root changes (a root rotation ships two roots in \`root-ca.pem\`).
 2. Append \`nix.conf\` to \`/etc/nix/nix.conf\` and restart the daemon
    (Linux: \`systemctl restart nix-daemon\`; macOS: \`launchctl kickstart -k system/org.nixos.nix-daemon\`).
-3. Check: \`nix config show\` (Nix 2.19+; older: \`nix show-config\`) lists the substituters and keys.
+3. A Nix without the \`ssl-cert-file\` setting (older releases, e.g. Debian's 2.8, warn
+   \`unknown setting 'ssl-cert-file'\` and ignore it) takes the bundle from the environment instead:
+   - multi-user on Linux: \`systemctl edit nix-daemon\`, add \`[Service]\` and \`Environment=NIX_SSL_CERT_FILE=${b}\`, restart;
+   - macOS: set \`NIX_SSL_CERT_FILE\` to \`${b}\` in \`/Library/LaunchDaemons/org.nixos.nix-daemon.plist\` (EnvironmentVariables), restart;
+   - single-user: \`export NIX_SSL_CERT_FILE=${b}\` in the shell profile.
+4. Check: \`nix config show\` (older: \`nix show-config\`) lists the substituters and keys, and
+   \`nix path-info --store https://<cache name> <a store path>\` answers over verified TLS.
 `;
 }
