@@ -97,6 +97,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const leafTemplate = await createLeafTemplate(issuer);
   const { problem } = await import('../src/acme/problems.js');
   const signer: LeafSigner = {
+    refusedNames: (names) =>
+      permitted ? names.filter((n) => !dnsNamePermitted(n, permitted)).map((name) => ({ name, reason: `outside the intermediate's permitted DNS names (${permitted.join(', ')}); fix the inventory or the ceremony's --permit-dns` })) : [],
     async signLeaf(req) {
       // The inventory may name hosts the root's name constraints do not permit (RFC 5280
       // §4.2.1.10): such a leaf would be rejected by every client, so it is not issued at all.
@@ -165,7 +167,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   await app.ready();
   if (permitted) {
     const outsideInventory = (await inventory.read()).nodes.flatMap((n) => [...n.dnsNames, ...n.dnsSuffixes].filter((d) => !dnsNamePermitted(d, permitted)).map((d) => `${n.name}:${d}`));
-    if (outsideInventory.length) log.warn({ names: outsideInventory, permitted }, 'inventory names outside the intermediate\'s name constraints will be refused at finalize');
+    if (outsideInventory.length) log.warn({ names: outsideInventory, permitted }, 'inventory names outside the intermediate\'s name constraints will be refused at newOrder');
   }
 
   // The admin channel (docs/operations.md): operator changes applied inside this process.

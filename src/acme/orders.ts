@@ -1,5 +1,5 @@
 // Orders (RFC 8555 §7.4): creation under policy, finalization, issuance through a LeafSigner.
-import { AcmeProblem, problem } from './problems.js';
+import { AcmeProblem, problem, problemDocument } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
 import { emit, isObject, newId, newToken, type AcmeContext } from './context.js';
 import { checkCsr, jwkSpki } from './csr.js';
@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
 import type { x509 } from '../ca/x509.js';
-import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from './model.js';
+import type { AccountRecord, AuthorizationRecord, CertificateRecord, Identifier, OrderRecord } from './model.js';
 import { decideIdentifiers } from './policy.js';
 import { currentOrderStatus, orderAuthorizations } from './authorizations.js';
 import { authorizationStatus, orderStatus } from './status.js';
@@ -41,6 +41,12 @@ export interface LeafSigner {
     /** RFC 5280 §4.2.1.1 keyIdentifier of the issuer, hex, when the signer knows it (saves a parse). */
     akiKeyId?: string;
   }>;
+  /**
+   * Names this signer can never certify (RFC 5280 §4.2.1.10: outside the issuing chain's name
+   * constraints), each with the reason; asked at newOrder so such a name is refused before any
+   * authorization is created, not at finalize. Absent: every name is permitted.
+   */
+  refusedNames?(dnsNames: readonly string[]): Array<{ name: string; reason: string }>;
 }
 
 /** Leaf validity policy (docs/DESIGN.md: 7 days by default; notBefore backdated for clock skew). */
@@ -125,6 +131,7 @@ function newAuthorization(accountId: string, value: string, expires: string, now
 export async function newOrder(ctx: AcmeContext, account: AccountRecord, payload: unknown): Promise<{ order: OrderRecord; authorizations: AuthorizationRecord[] }> {
   if (!isObject(payload)) throw problem('malformed', 'the newOrder payload must be a JSON object');
   const decision = decideIdentifiers(payload.identifiers, account, await ctx.inventory.read(), ctx.eabRequired, ctx.limits.limits.identifiersPerOrder);
+  checkSignable(ctx, decision.identifiers);
   const now = ctx.now();
   const validity = requestedValidity(payload, now, ctx.lifetime);
   // RFC 9773 §5: checked before anything is created; reflected in the order as sent.
@@ -174,6 +181,14 @@ async function createOrder(
   };
   await ctx.store.createOrder(order, fresh);
   return { order, authorizations };
+}
+
+/** Names the signer can never certify are rejectedIdentifier now, one subproblem each (§6.7.1). */
+function checkSignable(ctx: AcmeContext, identifiers: readonly Identifier[]): void {
+  const refused = ctx.signer.refusedNames?.(identifiers.map((i) => i.value)) ?? [];
+  if (!refused.length) return;
+  const sub = refused.map((r) => problemDocument('rejectedIdentifier', `${r.name}: ${r.reason}`, { type: 'dns', value: r.name }));
+  throw problem('rejectedIdentifier', sub.length === 1 ? sub[0]!.detail : `${sub.length} identifiers cannot be certified by this CA; see subproblems`, { subproblems: sub });
 }
 
 /**

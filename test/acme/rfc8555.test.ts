@@ -138,4 +138,28 @@ describe('RFC 8555 requirements', () => {
       assert.equal((await logged('challenge validated'))?.level, 30, 'info');
     });
   });
+
+  describe('name constraints at newOrder', () => {
+    it('§7.4 / RFC 5280 §4.2.1.10: a name the signer can never certify is rejectedIdentifier at newOrder, before any authorization exists', async (t) => {
+      const ncEnv = await testEnv();
+      const base = ncEnv.deps.signer;
+      ncEnv.deps.signer = {
+        signLeaf: (r) => base.signLeaf(r),
+        refusedNames: (names) => names.filter((n) => n === NODE_A.dns[1]).map((name) => ({ name, reason: 'outside the permitted subtrees' })),
+      };
+      const ncApp = buildAcmeApp(ncEnv.deps);
+      t.after(async () => {
+        await ncApp.close();
+        await ncEnv.cleanup();
+      });
+      const c = await TestAcmeClient.create(injectTransport(ncApp), DIR_URL);
+      await c.newAccount({ eab: ncEnv.eab[NODE_A.name] });
+      const before = ncEnv.store.stats().authorizations;
+      const p = problemOf(await c.newOrder([NODE_A.dns[0]!, NODE_A.dns[1]!]), 'rejectedIdentifier', 400);
+      assert.deepEqual(p.subproblems?.map((x) => x.identifier.value), [NODE_A.dns[1]]);
+      assert.match(p.subproblems![0]!.detail, /outside the permitted subtrees/);
+      assert.equal(ncEnv.store.stats().authorizations, before, 'no authorization was created');
+      assert.equal((await c.newOrder([NODE_A.dns[0]!])).status, 201);
+    });
+  });
 });
