@@ -45,12 +45,22 @@ interface NewRootFlags {
   sharesDir?: string;
 }
 
+/** An impossible M-of-N is a mistake in the flags (usage), not a failed unlock (auth). */
+function checkShareFlags(flags: NewRootFlags): void {
+  if (flags.shares === undefined || flags.threshold === undefined) throw new CliError('usage', '--shares and --threshold go together');
+  const { shares, threshold } = flags;
+  if (threshold < 2 || shares < threshold || shares > 255) {
+    throw new CliError('usage', `--threshold must be at least 2 and at most --shares (at most 255), got --shares ${shares} --threshold ${threshold}`);
+  }
+}
+
 /** The new root's passphrase: a file, a credential or a prompt asked twice; with shares and none of those, a random one. */
 async function newRootInput(io: Io, flags: NewRootFlags, passphraseFile: string | undefined, credential: string) {
   const { join, resolve } = await import('node:path');
   const { exists } = await import('./files.js');
   const { getPassphrase } = await import('./secrets.js');
   const splitting = flags.shares !== undefined || flags.threshold !== undefined;
+  if (splitting) checkShareFlags(flags);
   const hasCredential = Boolean(io.env.CREDENTIALS_DIRECTORY) && (await exists(join(io.env.CREDENTIALS_DIRECTORY!, credential)));
   const random = splitting && !passphraseFile && !hasCredential;
   return {

@@ -1,7 +1,7 @@
 // Binds the audit signing key to the issuer: the intermediate certifies it, so that `audit verify`
 // can check every entry with a key the root (through the intermediate) vouches for. Called where the
 // intermediate key is already unlocked (`nixca issuer install`, `nixca serve` start); idempotent.
-import { readFile, writeFile, rename, open } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, rename, open } from 'node:fs/promises';
 import { spkiFingerprint } from '../ca/inspect.js';
 import { signingAlgorithm } from '../ca/keys.js';
 import type { IssuerMaterial } from '../ca/leaf.js';
@@ -63,6 +63,8 @@ export async function certifyAuditKey(
   const now = opts.now ?? new Date();
   const minRemainingMs = (opts.minRemainingDays ?? 30) * 86_400_000;
   const p = auditPaths(stateDir);
+  // The lock file lives in the audit directory, which does not exist before the first entry.
+  await mkdir(p.dir, { recursive: true, mode: 0o700 });
   const result = await withFileLock(p.lock, async (): Promise<CertifyResult & { keyId: string }> => {
     const { keys } = await loadOrCreateAuditKey(stateDir);
     const keyId = await keyIdOf(keys.publicKey);

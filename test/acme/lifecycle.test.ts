@@ -52,14 +52,14 @@ describe('lifecycle', () => {
     }
   });
 
-  it('a second server on a store another process writes is refused (AcmeSetupError, conflict), before anything is served', async () => {
+  it('a second server on a store another process writes is refused (AcmeSetupError, io: a locked store), before anything is served', async () => {
     const env = await testEnv();
     const second = await openAcmeStore(env.dir);
     try {
       assert.equal(second.readOnly, true, 'the first store holds the writer lock');
       assert.throws(() => buildAcmeApp({ ...env.deps, store: second }), (err: Error & { kind?: string }) => {
         assert.equal(err.name, 'AcmeSetupError');
-        assert.equal(err.kind, 'conflict');
+        assert.equal(err.kind, 'io');
         assert.match(err.message, /read-only/);
         return true;
       });

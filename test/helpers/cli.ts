@@ -64,3 +64,19 @@ export async function tempDir(t: { after(fn: () => unknown): void }, prefix = 'n
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * A loopback TCP port nothing listens on right now (the kernel picks it: listen on port 0, read
+ * the port, close). For servers that must be told their port on the command line.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePromise, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePromise(port));
+    });
+  });
+}

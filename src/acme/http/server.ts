@@ -34,9 +34,10 @@ interface Authenticated {
 }
 
 /** A wiring mistake the operator must fix (exit code by `kind`, cli/errors.ts). */
+/** A store another process holds the writer lock of: `io` (exit 7), like any locked file. */
 export class AcmeSetupError extends Error {
   override readonly name = 'AcmeSetupError';
-  readonly kind = 'conflict';
+  readonly kind = 'io';
 }
 
 const publishers = new WeakMap<FastifyInstance, CrlPublisher>();
