@@ -1,10 +1,10 @@
 // `nixca node …`: the fleet inventory (nodes, the DNS names each owns, EAB credentials).
 import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import { ADMIN_SOCKET_OPTION_HELP } from './ops.js';
-import { addStoreOptions, type StoreFlags } from './store-option.js';
+import { addStoreOptions, storeSelection, type StoreFlags } from './store-option.js';
 import type { EabCredential } from '../src/inventory/model.js';
 import type { EabData, PublicNode as NodeView } from '../src/ops/nodes.js';
 
@@ -30,12 +30,13 @@ export function eabEnvFile(eab: EabCredential): string {
   return `NIXCA_EAB_KEY_ID=${eab.keyId}\nNIXCA_EAB_MAC_KEY=${eab.macKey}\n`;
 }
 
-async function store(ctx: CliContext, state: string | undefined) {
-  const { openInventoryStore } = await import('../src/store/inventory.js');
+/** The inventory of --store (shared database) or of --state (inventory.json). */
+async function store(ctx: CliContext, flags: StoreFlags) {
+  const { openSelectedInventory } = await import('../src/store/open.js');
   const { ensureDir } = await import('./files.js');
-  const dir = stateDir(ctx, state);
-  await ensureDir(dir);
-  return openInventoryStore(dir);
+  const sel = storeSelection(ctx, flags);
+  if (sel.url === undefined) await ensureDir(sel.state);
+  return openSelectedInventory(sel);
 }
 
 export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) => {
@@ -80,7 +81,7 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .option('--json', 'print JSON')
     .action(async (opts: { state?: string; json?: boolean }) => {
       const { publicNodeView } = await import('../src/ops/nodes.js');
-      const inv = await store(ctx, opts.state);
+      const inv = await store(ctx, opts);
       const nodes = (await inv.read()).nodes.map(publicNodeView);
       emit(ctx.io, opts, nodes, (ns) =>
         ns.length === 0 ? 'no nodes (add one with: nixca node add NODE --dns NAME)' : ns.map((n) => `${n.name}\t${[...n.dnsNames, ...n.dnsSuffixes.map((s) => '*.' + s)].join(' ')}`).join('\n'),
@@ -96,7 +97,7 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
     .action(async (name: string, opts: { state?: string; json?: boolean }) => {
       const { getNode } = await import('../src/inventory/inventory.js');
       const { publicNodeView } = await import('../src/ops/nodes.js');
-      const inv = await store(ctx, opts.state);
+      const inv = await store(ctx, opts);
       emit(ctx.io, opts, publicNodeView(getNode(await inv.read(), name)), nodeText);
     });
 
@@ -137,4 +138,6 @@ export const registerNode: RegisterGroup = (program: Command, ctx: CliContext) =
         printResult(ctx, opts.json, { ...r, summary: `${r.summary}; wrote ${opts.out} (mode 0600)` }, { ...pub, keyId: d.credential.keyId, out: opts.out });
       } else for (const w of r.warnings) ctx.io.err(`warning: ${w}`);
     });
+  // Every node command works on the shared inventory with --store (docs/postgres.md).
+  for (const c of node.commands) if (!c.options.some((o) => o.long === '--store')) addStoreOptions(c);
 };

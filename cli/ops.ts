@@ -79,9 +79,8 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   // An existing state directory this user may not write: refused as a whole, before anything.
   if (await exists(state)) await requireStateAccess(state, true);
   else await ensureDir(state);
-  const { openInventoryStore } = await import('../src/store/inventory.js');
   const { ACME_DIR } = await import('../src/store/acme.js');
-  const { openSelectedStore } = await import('../src/store/open.js');
+  const { openSelectedStore, openSelectedInventory } = await import('../src/store/open.js');
   const { readAriPolls } = await import('../src/store/ari-polls.js');
   const { applyOperation } = await import('../src/ops/operations.js');
   const shared = sel.url !== undefined;
@@ -90,7 +89,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
     if (store?.readOnly && op.op !== 'node.add' && op.op !== 'node.update' && op.op !== 'renew-now') {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
-    const deps = await opsDeps({ state, store, inventory: await openInventoryStore(state), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state) });
+    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state) });
     return await applyOperation(deps, op);
   } finally {
     await store?.close();

@@ -138,7 +138,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   }
   const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
-  const inventory = await openInventoryStore(dir);
+  // The shared store's inventory follows other instances' and the CLI's changes without a restart.
+  const inventory = opened.inventory ?? (await openInventoryStore(dir));
   const { openAriPollRecorder } = await import('../src/store/ari-polls.js');
   const ariPolls = await openAriPollRecorder(dir, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
   const audited = auditAcmeEvents(dir);

@@ -3,7 +3,9 @@
 // directory still holds each issuer host's key material either way.
 import type { NonceReplayTable } from '../acme/nonces.js';
 import type { AcmeStore } from '../acme/store.js';
+import { mkdir } from 'node:fs/promises';
 import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
+import { openInventoryStore, type InventoryStore } from './inventory.js';
 import { StoreConfigError } from './pg/connect.js';
 import { isPostgresUrl, openPgStore, redactStoreUrl } from './pg/index.js';
 
@@ -18,10 +20,24 @@ export interface StoreSelection {
 export interface OpenedStore {
   kind: 'embedded' | 'postgres';
   acme: AcmeStore;
+  /** The shared inventory (postgres); absent for the embedded store (inventory.json in --state). */
+  inventory?: InventoryStore;
   /** Shared nonces (several instances); absent for the embedded store (nonces in memory). */
   nonceReplay?: NonceReplayTable;
   /** Where the store is, safe to log (a URL without secrets, or the directory). */
   display: string;
+}
+
+/**
+ * The inventory of the selected store: inventory.json in --state, or the shared database's.
+ */
+export async function openSelectedInventory(sel: StoreSelection): Promise<InventoryStore> {
+  checkStoreSelection(sel);
+  if (sel.url === undefined) {
+    await mkdir(sel.state, { recursive: true, mode: 0o700 });
+    return openInventoryStore(sel.state);
+  }
+  return (await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { listen: false })).inventory;
 }
 
 export function checkStoreSelection(sel: Pick<StoreSelection, 'url' | 'passwordFile'>): void {
@@ -29,11 +45,11 @@ export function checkStoreSelection(sel: Pick<StoreSelection, 'url' | 'passwordF
   if (sel.passwordFile !== undefined && sel.url === undefined) throw new StoreConfigError('--store-password-file needs --store postgres://…');
 }
 
-export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void } = {}): Promise<OpenedStore> {
+export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void; listen?: boolean } = {}): Promise<OpenedStore> {
   checkStoreSelection(sel);
   if (sel.url === undefined) {
     return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
   }
-  const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log });
-  return { kind: 'postgres', acme: s.acme, nonceReplay: s.nonceReplay, display: s.pool.display };
+  const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
+  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, nonceReplay: s.nonceReplay, display: s.pool.display };
 }

@@ -12,14 +12,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import https from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { FlattenedSign, generateKeyPair, exportJWK } from 'jose';
 import { configureAcmeClient, Http01Responder, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions } from '../../bench/lib/flow.js';
 import { resilientFlow } from '../../bench/lib/resilient.js';
-import { DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from '../../bench/lib/nixca.js';
+import { BENCH_NODE, DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from '../../bench/lib/nixca.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
 import { spawnCli } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
@@ -96,8 +98,11 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
   let opts: FlowOptions;
   let ca: Buffer;
   let responder: Http01Responder;
+  let stateDir: string;
   const names = Array.from({ length: 321 }, (_, i) => `aa${process.pid}-${i}.${DEFAULT_SUFFIX}`);
   const stops: (() => Promise<unknown>)[] = [];
+  // Owned by no node when the instances start (added later from the CLI); resolvable for http-01.
+  const LATE = `late${process.pid}.fresh.n3x.internal`;
 
   before(async () => {
     cluster = await startTestCluster();
@@ -114,10 +119,16 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     const m = await spawnCli(['db', 'migrate', '--store', url]);
     assert.equal(m.code, 0, m.stderr);
 
-    a = await startNixca({ port: portA, http01Port, names, logLevel: 'warn', extraArgs: common });
-    stops.push(() => a.stop());
+    // The inventory lives in the database: the bench node and its EAB credential go there.
+    stateDir = mkdtempSync(join(tmpdir(), 'nixca-aa-'));
+    const add = await spawnCli(['node', 'add', BENCH_NODE, '--dns-suffix', DEFAULT_SUFFIX, '--store', url, '--state', stateDir]);
+    assert.equal(add.code, 0, add.stderr);
+    const eab = await spawnCli(['node', 'eab', BENCH_NODE, '--out', join(stateDir, 'bench.eab.env'), '--store', url, '--state', stateDir]);
+    assert.equal(eab.code, 0, eab.stderr);
+    a = await startNixca({ port: portA, http01Port, names: [...names, LATE], logLevel: 'warn', stateDir, extraArgs: common });
+    stops.push(() => a.stop().then(() => rmSync(stateDir, { recursive: true, force: true })));
     // B: another process on the same database (and, on this one test host, the same issuer state).
-    b = await startNixca({ port: portB, http01Port, names, logLevel: 'warn', stateDir: a.stateDir, keepState: true, extraArgs: common });
+    b = await startNixca({ port: portB, http01Port, names: [...names, LATE], logLevel: 'warn', stateDir: a.stateDir, keepState: true, extraArgs: common });
     stops.unshift(() => b.stop({ keepState: true }));
     proxy = new AlternatingProxy([portA, portB]);
     await proxy.listen(proxyPort);
@@ -146,6 +157,23 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     assert.equal(atB.json.type, 'urn:ietf:params:acme:error:externalAccountRequired', JSON.stringify(atB.json));
     const again = await post(direct(a, 'new-account'), ca, await signed(nonce));
     assert.equal(again.json.type, 'urn:ietf:params:acme:error:badNonce', 'the same nonce a second time, at A');
+  });
+
+  it('a node added and given EAB from the CLI can obtain certificates through both instances without a restart', async () => {
+    const name = LATE;
+    const add = await spawnCli(['node', 'add', 'late-node', '--dns', name, '--store', url, '--state', stateDir]);
+    assert.equal(add.code, 0, add.stderr);
+    const eabFile = join(stateDir, 'late.eab.env');
+    const eab = await spawnCli(['node', 'eab', 'late-node', '--out', eabFile, '--store', url, '--state', stateDir]);
+    assert.equal(eab.code, 0, eab.stderr);
+    const env = Object.fromEntries(readFileSync(eabFile, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const late = { ...opts, eab: { kid: env.NIXCA_EAB_KEY_ID!, hmacKey: env.NIXCA_EAB_MAC_KEY! } };
+    // Two flows through the alternating proxy: both instances serve the new node's requests.
+    const [p1, p2] = await prepare([name, name]);
+    for (const p of [p1!, p2!]) {
+      const r = await runFlow(p, late);
+      assert.ok(r.ok, r.ok ? '' : r.error);
+    }
   });
 
   let revokeSerial = '';

@@ -10,7 +10,7 @@ import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord
 import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
 import { migrate, checkSchema } from '../../src/store/pg/migrate.js';
 import { openPool, redactStoreUrl } from '../../src/store/pg/connect.js';
-import { SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -52,11 +52,12 @@ describe('PostgreSQL store (src/store/pg)', () => {
     try {
       await assert.rejects(checkSchema(p.pool, 'DB'), /has no nixca schema: run `nixca db migrate --store DB`/);
       const [a, b] = await Promise.all([migrate(p.pool), migrate(p.pool)]);
-      assert.deepEqual([a.applied.length + b.applied.length, a.to, b.to], [1, SCHEMA_VERSION, SCHEMA_VERSION], 'exactly one of two concurrent runs applies');
+      assert.deepEqual([a.applied.length + b.applied.length, a.to, b.to], [MIGRATIONS.length, SCHEMA_VERSION, SCHEMA_VERSION], 'exactly one of two concurrent runs applies each migration');
+      assert.ok(a.applied.length === 0 || b.applied.length === 0, 'the runs serialize: one does everything');
       assert.deepEqual((await migrate(p.pool)).applied, [], 'a third run has nothing to do');
       assert.equal(await checkSchema(p.pool, 'DB'), SCHEMA_VERSION);
       await p.pool.query('INSERT INTO nixca_schema (version, name, checksum) VALUES ($1, $2, $3)', [SCHEMA_VERSION + 1, 'future', 'x']);
-      await assert.rejects(checkSchema(p.pool, 'DB'), /schema version 2, newer than this nixca knows \(1\): upgrade nixca/);
+      await assert.rejects(checkSchema(p.pool, 'DB'), new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this nixca knows \\(${SCHEMA_VERSION}\\): upgrade nixca`));
       await assert.rejects(migrate(p.pool), /newer than this nixca knows/);
       await p.pool.query('DELETE FROM nixca_schema WHERE version = $1', [SCHEMA_VERSION + 1]);
       await p.pool.query("UPDATE nixca_schema SET checksum = 'altered' WHERE version = 1");
@@ -74,7 +75,7 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.match(st0.stderr, /has no nixca schema: run `nixca db migrate --store postgres:\/\/nixca@\/cli\?host=/);
     const m1 = await runCli(['db', 'migrate', '--store', url], { env });
     assert.equal(m1.code, 0, m1.stderr);
-    assert.match(m1.stdout, /applied migration 1: .*\nschema is at version 1/);
+    assert.match(m1.stdout, new RegExp(`applied migration 1: [^\\n]*\\n(.*\\n)*schema is at version ${SCHEMA_VERSION}`));
     const m2 = await runCli(['db', 'migrate', '--json'], { env: { ...env, NIXCA_STORE: url } });
     assert.deepEqual(JSON.parse(m2.stdout).applied, [], 'NIXCA_STORE selects the store; nothing left to do');
     const st = await runCli(['db', 'status', '--store', url, '--json'], { env });
@@ -169,5 +170,32 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal(await nb.redeem(old), 'unknown', 'an expired nonce');
     const rows = await cluster.sql<{ n: string }>(a!.pool.config.database!, 'SELECT count(*) AS n FROM nonces_used');
     assert.equal(Number(rows[0]!.n), 1, 'only redeemed nonces are written');
+  });
+
+  it('the inventory is shared: a change by one instance (or the CLI) is seen by the other without a restart', async () => {
+    const { db, url, stores: [a, b] } = await fresh(2);
+    assert.deepEqual((await a!.inventory.read()).nodes, []);
+    await b!.inventory.update((d) => void d.nodes.push({ name: 'nuc-1', dnsNames: ['a.n3x.internal'], dnsSuffixes: [], site: null, priority: 40, eab: null, createdAt: iso(0) } as never));
+    const seen = async () => {
+      for (let i = 0; i < 100; i++) {
+        if ((await a!.inventory.read()).nodes.length === 1) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    assert.ok(await seen(), 'A sees B\'s change');
+    await assert.rejects(a!.inventory.update((d) => {
+      d.nodes.length = 0;
+      throw new Error('refused');
+    }), /refused/);
+    assert.equal((await b!.inventory.read()).nodes.length, 1, 'a refused change writes nothing');
+    const env = { PATH: process.env.PATH };
+    const state = cluster.dir + '/cli-state-' + db;
+    const added = await runCli(['node', 'add', 'nuc-2', '--dns', 'b.n3x.internal', '--store', url, '--state', state], { env });
+    assert.equal(added.code, 0, added.stderr);
+    const listed = await runCli(['node', 'list', '--json'], { env: { ...env, NIXCA_STORE: url, NIXCA_STATE_DIR: state } });
+    assert.deepEqual((JSON.parse(listed.stdout) as { name: string }[]).map((n) => n.name).sort(), ['nuc-1', 'nuc-2']);
+    for (let i = 0; i < 100 && (await b!.inventory.read()).nodes.length !== 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await b!.inventory.read()).nodes.length, 2, 'B sees the CLI\'s change');
   });
 });

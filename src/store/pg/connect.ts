@@ -25,6 +25,8 @@ export interface PgStoreConfig {
   max?: number;
   /** application_name seen in pg_stat_activity (default nixca). */
   applicationName?: string;
+  /** Let the process exit while the pool is idle (one-shot CLI commands). */
+  allowExitOnIdle?: boolean;
 }
 
 export function isPostgresUrl(s: string): boolean {
@@ -94,6 +96,7 @@ export async function poolConfig(cfg: PgStoreConfig): Promise<pg.PoolConfig> {
     ...(cfg.passwordFile ? { password: await readPassword(cfg.passwordFile) } : {}),
     max: cfg.max ?? 20,
     application_name: cfg.applicationName ?? 'nixca',
+    allowExitOnIdle: cfg.allowExitOnIdle ?? false,
     // Also bounds the wait for a free pooled connection under load (pg-pool queues requests).
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,

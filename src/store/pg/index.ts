@@ -6,11 +6,14 @@ import { createPgAcmeStore, type PgAcmeStore, type PgAcmeStoreOptions } from './
 import { describeConnectError, openPool, type PgPool, type PgStoreConfig } from './connect.js';
 import { checkSchema, SchemaError } from './migrate.js';
 import { ChangeFeed } from './notify.js';
+import { createPgInventory } from './inventory.js';
+import type { InventoryStore } from '../inventory.js';
 
 export { isPostgresUrl, redactStoreUrl, type PgStoreConfig } from './connect.js';
 
 export interface PgStore {
   acme: PgAcmeStore;
+  inventory: InventoryStore;
   nonceReplay: NonceReplayTable;
   feed: ChangeFeed;
   pool: PgPool;
@@ -20,6 +23,11 @@ export interface PgStore {
 export interface OpenPgOptions extends PgAcmeStoreOptions {
   /** Connection trouble worth a log line (never carries a secret). */
   log?: (msg: string, err?: Error) => void;
+  /**
+   * Listen for other instances' changes (default true: serve). A one-shot CLI command passes
+   * false: no extra connection, and the process may exit while the pool is idle.
+   */
+  listen?: boolean;
 }
 
 /** The shared nonce MAC key: created once by whichever instance comes first, then read by all. */
@@ -31,12 +39,13 @@ async function nonceKey(pool: PgPool): Promise<Buffer> {
 
 export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}): Promise<PgStore> {
   const log = opts.log ?? (() => undefined);
-  const pool = await openPool(cfg, (err) => log('a pooled database connection failed (it is replaced on next use)', err));
+  const listen = opts.listen ?? true;
+  const pool = await openPool(listen ? cfg : { ...cfg, max: cfg.max ?? 2, allowExitOnIdle: true }, (err) => log('a pooled database connection failed (it is replaced on next use)', err));
   const feed = new ChangeFeed(pool.config, log);
   try {
     await checkSchema(pool.pool, pool.display);
     const key = await nonceKey(pool);
-    await feed.start();
+    if (listen) await feed.start();
     const acme = createPgAcmeStore(pool.pool, opts);
     const closeAcme = acme.close.bind(acme);
     const store: PgStore = {
@@ -49,6 +58,7 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
           await pool.end();
         },
       }),
+      inventory: createPgInventory(pool.pool, listen ? feed : undefined),
       nonceReplay: { key, claim: (nonce, expires) => acme.claimNonce(nonce, expires) },
       feed,
       pool,

@@ -110,6 +110,21 @@ CREATE TABLE instances (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'inventory',
+    sql: `
+-- The fleet inventory (nodes, names, EAB credentials, signing-key states) as one document, as
+-- the embedded inventory.json: changes are whole-document read-modify-writes under a row lock,
+-- announced with NOTIFY nixca_inventory so that every instance re-reads it at once.
+CREATE TABLE inventory (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  version bigint NOT NULL,
+  data jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** The newest schema this build knows. */
