@@ -1,0 +1,79 @@
+# The nixca issuer on the shared PostgreSQL store (docs/postgres.md), as an addition to
+# ./nixca.nix: import both. Either a local services.postgresql (the database and a role named
+# like the service user, peer authentication over /run/postgresql: no password anywhere), or a
+# remote server with a password handed over as the systemd credential nixca-store-password.
+#   imports = [ ./nix-module/nixca.nix ./nix-module/nixca-postgres.nix ];
+#   services.nixca.database.enable = true;                       # local, peer auth
+#   services.nixca.database = { enable = true; createLocally = false;
+#     url = "postgres://nixca@db.internal:5432/nixca";
+#     passwordFile = config.age.secrets.nixca-db.path; };        # remote
+# Every instance runs `nixca db migrate` before it starts (idempotent, under an advisory lock).
+{ config, lib, ... }:
+let
+  cfg = config.services.nixca;
+  db = cfg.database;
+  localUrl = "postgres://nixca@/${db.name}?host=/run/postgresql";
+  url = if db.createLocally then localUrl else db.url;
+in
+{
+  options.services.nixca.database = {
+    enable = lib.mkEnableOption "the shared PostgreSQL store (several issuers, one database)";
+    createLocally = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Use a local services.postgresql: create the database and the role `nixca` (peer authentication over the unix socket; no password).";
+    };
+    name = lib.mkOption {
+      type = lib.types.str;
+      default = "nixca";
+      description = "Database name (createLocally).";
+    };
+    url = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "postgres://nixca@db.internal:5432/nixca";
+      description = "postgres:// URL of a remote database, without a password (it would be world-readable on the command line and in the store); see passwordFile.";
+    };
+    passwordFile = lib.mkOption {
+      type = lib.types.nullOr lib.types.str;
+      default = null;
+      example = "/run/agenix/nixca-db";
+      description = "Runtime path of the file holding the database password (remote database), handed to the service as the systemd credential `nixca-store-password`.";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && db.enable) {
+    assertions = [
+      {
+        assertion = db.createLocally || db.url != null;
+        message = "services.nixca.database: set url (a remote database) or createLocally = true.";
+      }
+      {
+        assertion = url == null || lib.hasPrefix "postgres://" url || lib.hasPrefix "postgresql://" url;
+        message = "services.nixca.database.url must be a postgres:// URL.";
+      }
+      {
+        assertion = url == null || builtins.match "postgres(ql)?://[^/@]*:[^/@]*@.*" url == null;
+        message = "services.nixca.database.url must not contain a password: use passwordFile.";
+      }
+    ];
+
+    services.postgresql = lib.mkIf db.createLocally {
+      enable = true;
+      ensureDatabases = [ db.name ];
+      ensureUsers = [{ name = "nixca"; ensureDBOwnership = db.name == "nixca"; }];
+    };
+
+    services.nixca.settings.store = url;
+    services.nixca.credentials = lib.optionalAttrs (db.passwordFile != null) { nixca-store-password = db.passwordFile; };
+
+    systemd.services.nixca = {
+      requires = lib.optional db.createLocally "postgresql.service";
+      after = lib.optional db.createLocally "postgresql.service";
+      environment.NIXCA_STORE = url;
+      # The schema this package needs, before serve checks it (serve itself never migrates).
+      # NIXCA_STORE and the credential are seen by ExecStartPre as by the service itself.
+      serviceConfig.ExecStartPre = [ "${cfg.package}/bin/nixca db migrate" ];
+    };
+  };
+}
