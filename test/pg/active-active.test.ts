@@ -24,18 +24,21 @@ import { resilientFlow } from '../../bench/lib/resilient.js';
 import { BENCH_NODE, DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from '../../bench/lib/nixca.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
 import { spawnCli } from '../helpers/cli.js';
+import { opensslVerify, requireTool, run } from '../interop/helpers.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 
 /** Round-robin per connection over the backends that accept; a refused backend is skipped. */
 class AlternatingProxy {
   #next = 0;
+  /** Send every new connection to this backend only (undefined: alternate). */
+  pinned: number | undefined;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   constructor(readonly backends: number[]) {
     this.#server = createServer((client) => this.#route(client, 0));
   }
   #route(client: Socket, tries: number): void {
-    const port = this.backends[this.#next++ % this.backends.length]!;
+    const port = this.pinned ?? this.backends[this.#next++ % this.backends.length]!;
     const upstream = connect(port, '127.0.0.1');
     let connected = false;
     this.#sockets.add(client).add(upstream);
@@ -103,6 +106,9 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
   const stops: (() => Promise<unknown>)[] = [];
   // Owned by no node when the instances start (added later from the CLI); resolvable for http-01.
   const LATE = `late${process.pid}.fresh.n3x.internal`;
+  const LEGO = `lego${process.pid}.${DEFAULT_SUFFIX}`;
+  const CERTBOT = `certbot${process.pid}.${DEFAULT_SUFFIX}`;
+  let ports: { a: number; b: number; http01: number };
 
   before(async () => {
     cluster = await startTestCluster();
@@ -112,6 +118,7 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     configureAcmeClient(120_000);
     const proxyPort = await freePort(17000, 17999);
     const [portA, portB, http01Port] = [await freePort(17000, 17999), await freePort(17000, 17999), await freePort(17000, 17999)];
+    ports = { a: portA, b: portB, http01: http01Port };
     const common = ['--store', url, '--base-url', `https://localhost:${proxyPort}/`];
 
     // Without the schema, serve refuses with the command that fixes it (exit code 5, conflict).
@@ -125,10 +132,10 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     assert.equal(add.code, 0, add.stderr);
     const eab = await spawnCli(['node', 'eab', BENCH_NODE, '--out', join(stateDir, 'bench.eab.env'), '--store', url, '--state', stateDir]);
     assert.equal(eab.code, 0, eab.stderr);
-    a = await startNixca({ port: portA, http01Port, names: [...names, LATE], logLevel: 'warn', stateDir, extraArgs: common });
+    a = await startNixca({ port: portA, http01Port, names: [...names, LATE, LEGO, CERTBOT], logLevel: 'warn', stateDir, extraArgs: common });
     stops.push(() => a.stop().then(() => rmSync(stateDir, { recursive: true, force: true })));
     // B: another process on the same database (and, on this one test host, the same issuer state).
-    b = await startNixca({ port: portB, http01Port, names: [...names, LATE], logLevel: 'warn', stateDir: a.stateDir, keepState: true, extraArgs: common });
+    b = await startNixca({ port: portB, http01Port, names: [...names, LATE, LEGO, CERTBOT], logLevel: 'warn', stateDir: a.stateDir, keepState: true, extraArgs: common });
     stops.unshift(() => b.stop({ keepState: true }));
     proxy = new AlternatingProxy([portA, portB]);
     await proxy.listen(proxyPort);
@@ -206,6 +213,38 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     t.diagnostic(`B's CRL listed the revocation after ${ms} ms`);
     assert.ok(listed, 'B never listed the revocation');
     assert.ok(ms <= 2000, `B listed the revocation only after ${ms} ms`);
+  });
+
+  it('real lego obtains a certificate through A, real certbot through B', async () => {
+    await requireTool('lego', ['--version']);
+    await requireTool('certbot');
+    const dir = mkdtempSync(join(tmpdir(), 'nixca-aa-tools-'));
+    const root = a.target.issuerRoot!;
+    // lego and certbot answer http-01 themselves, on the port the issuers validate.
+    await responder.close();
+    try {
+      proxy.pinned = ports.a;
+      const lego = await run('lego', ['--server', opts.directory, '--path', join(dir, 'lego'), '--accept-tos', '--email', 'ops@n3x.internal', '--eab', '--kid', a.target.eab!.kid, '--hmac', a.target.eab!.hmacKey,
+        '--domains', LEGO, '--http', '--http.port', `127.0.0.1:${ports.http01}`, 'run'], { env: { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: root }, timeoutMs: 120_000 });
+      assert.equal(lego.code, 0, `lego: ${lego.stdout}\n${lego.stderr.slice(-3000)}`);
+      await opensslVerify(root, join(dir, 'lego', 'certificates', `${LEGO}.crt`), join(dir, 'lego', 'certificates', `${LEGO}.issuer.crt`));
+      proxy.pinned = ports.b;
+      const cb = join(dir, 'certbot');
+      const certbot = await run('certbot', ['certonly', '--standalone', '--preferred-challenges', 'http', '--http-01-port', String(ports.http01), '--http-01-address', '127.0.0.1',
+        '--agree-tos', '--register-unsafely-without-email', '--eab-kid', a.target.eab!.kid, '--eab-hmac-key', a.target.eab!.hmacKey, '-d', CERTBOT, '--cert-name', 'aa',
+        '--non-interactive', '--config-dir', join(cb, 'config'), '--work-dir', join(cb, 'work'), '--logs-dir', join(cb, 'logs'), '--server', opts.directory],
+      { env: { PATH: process.env.PATH, HOME: dir, REQUESTS_CA_BUNDLE: root }, timeoutMs: 120_000 });
+      const log = readFileSync(join(cb, 'logs', 'letsencrypt.log'), 'utf8');
+      assert.equal(certbot.code, 0, `certbot: ${certbot.stderr}\n${log.slice(-3000)}`);
+      const live = join(cb, 'config', 'live', 'aa');
+      await opensslVerify(root, join(live, 'cert.pem'), join(live, 'chain.pem'));
+    } finally {
+      proxy.pinned = undefined;
+      responder = new Http01Responder(ports.http01);
+      await responder.start();
+      opts.responder = responder;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('A killed with SIGKILL during 200 concurrent issuances: clients finish on B, nothing lost or doubled', async (t) => {
