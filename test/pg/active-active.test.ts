@@ -119,7 +119,8 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     const proxyPort = await freePort(17000, 17999);
     const [portA, portB, http01Port] = [await freePort(17000, 17999), await freePort(17000, 17999), await freePort(17000, 17999)];
     ports = { a: portA, b: portB, http01: http01Port };
-    const common = ['--store', url, '--base-url', `https://localhost:${proxyPort}/`];
+    // One EAB credential and one client address for every flow here: lift the per-hour account limits.
+    const common = ['--store', url, '--base-url', `https://localhost:${proxyPort}/`, '--max-accounts-per-eab', '100000', '--max-accounts-per-ip', '100000'];
 
     // Without the schema, serve refuses with the command that fixes it (exit code 5, conflict).
     await assert.rejects(startNixca({ port: portA, http01Port, names, logLevel: 'warn', extraArgs: common }), /has no nixca schema: run `nixca db migrate --store postgres:/);
