@@ -131,7 +131,7 @@ export function fleetStatus(input: { inventory: InventoryData; certificates: rea
     if (node.renewAfter && ari.ari === 'never' && certificate && !certificate.revoked && Date.parse(certificate.issuedAt) < Date.parse(node.renewAfter)) {
       problems.push({ severity: 'warning', code: 'renew-now-unreachable', message: `renew-now at ${node.renewAfter}, but this node's ACME client never fetched renewalInfo (ARI): it renews on its own schedule; revoke or restart its client to force it` });
     }
-    if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: 'no active signing key (nixca key add / key rotate)' });
+    if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: 'no active signing key (nixca key rotate NODE --secret-out FILE, then nixca key rotate NODE)' });
     return {
       name: node.name,
       dnsNames: node.dnsNames,
