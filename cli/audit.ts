@@ -62,13 +62,13 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       const state = stateDir(ctx, opts.state);
       const anchor = opts.anchor ? parseAnchor(opts.anchor) : undefined;
       const trust = await auditTrust(state, opts);
-      const v = await verifyAudit(state, { ...trust, anchor, allowUncertified: opts.allowUncertified });
+      const { auditedStoreSerials } = await import('../src/audit/verify.js');
+      const v = await verifyAudit(state, { ...trust, anchor, allowUncertified: opts.allowUncertified, store: await auditedStoreSerials(state) });
       emit(ctx.io, opts, v, (r) => {
         const lines = [
           `${r.ok ? 'ok' : 'FAILED'}: ${r.entries} entries${r.head ? `, head ${r.head.seq}:${r.head.hash}` : ''}`,
           `signer: ${r.signer.certified ? '' : 'NOT certified: '}${r.signer.explanation}`,
         ];
-        if (r.tornTail) lines.push(`torn last line: ${r.tornTail.bytes} bytes after entry ${r.tornTail.afterSeq} (an interrupted append, not tampering; the next append removes it and records that)`);
         for (const p of r.problems) lines.push(`  ${p.seq === null ? 'signer' : `seq ${p.seq}`}: ${p.reason}`);
         return lines.join('\n');
       });

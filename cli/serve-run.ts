@@ -10,6 +10,7 @@ import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
 import { acmeLimitsOf, connectionLimitsOf, planDashboard, planServe, type ServeConfig } from '../src/config/serve.js';
 import { applyConnectionLimits, connectionServerOptions } from '../src/acme/http/connection.js';
 import type { LeafSigner } from '../src/acme/orders.js';
+import type { StoreRepair } from '../src/store/acme-recovery.js';
 import type { RunningDashboard } from '../src/dashboard/http/server.js';
 import type { AcmeStore } from '../src/acme/store.js';
 import type { InventoryStore } from '../src/store/inventory.js';
@@ -126,7 +127,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
   const { issuerCrlSigner } = await import('../src/acme/crl.js');
-  const { auditAcmeEvents } = await import('../src/audit/acme-events.js');
+  const { auditTrail } = await import('../src/audit/acme-events.js');
+  const { recoverAuditEntries } = await import('../src/audit/recover.js');
   const { certifyAuditKey } = await import('../src/audit/certify.js');
   // The intermediate key is unlocked here anyway: make sure it certifies the audit log's key
   // (docs/operations.md). Not fatal: the log is still written and verifiable with --allow-uncertified.
@@ -136,13 +138,23 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not certify the audit log signing key');
   }
-  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { log: (msg, err) => log.warn({ err: err?.message }, msg) });
+  // A torn last line (kill -9 mid-append) is dropped at open; its bytes are kept beside the log.
+  const onRepair = (r: StoreRepair) => log.warn({ file: r.file, offset: r.offset, droppedBytes: r.droppedBytes, keptIn: r.keptIn }, 'dropped a torn last line of the ACME store (a write interrupted by a crash; never acknowledged)');
+  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onRepair, log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
+  // Before answering: every certificate and revocation in the store has its audit entry (fail
+  // closed: if the log cannot take the missing entries, the issuer does not start).
+  try {
+    const rec = await recoverAuditEntries(dir, store);
+    if (rec.certificates.length || rec.revocations.length) log.warn({ certificates: rec.certificates, revocations: rec.revocations }, 'wrote audit entries, marked recovered, for records committed without one');
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // The shared store's inventory follows other instances' and the CLI's changes without a restart.
   const inventory = opened.inventory ?? (await openInventoryStore(dir));
   const { openAriPollRecorder } = await import('../src/store/ari-polls.js');
   const ariPolls = await openAriPollRecorder(dir, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
-  const audited = auditAcmeEvents(dir);
   const app = buildAcmeApp({
     baseUrl,
     store,
@@ -157,8 +169,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     validationTimeoutMs: timeoutMs * 3 + 5000,
     challengeWaitMs,
     ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
-    // Every issuance and revocation through ACME becomes a signed audit entry before the response.
-    events: { ...audited, renewalInfoFetched: (e) => ariPolls.record(e) },
+    // Every issuance and revocation through ACME is committed with its signed audit entry, or fails.
+    audit: auditTrail(dir),
+    events: { renewalInfoFetched: (e) => ariPolls.record(e) },
     intermediate: { notBefore: issuer.certificate.notBefore, notAfter: issuer.certificate.notAfter },
     metrics: opts.metrics,
     processMetrics: true,

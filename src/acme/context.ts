@@ -4,6 +4,7 @@ import type { InventoryData } from '../inventory/model.js';
 import type { ChallengeType, ChallengeValidator, ValidationProblemType } from './challenges.js';
 import type { CertificateRecord, RevocationRecord } from './model.js';
 import type { LeafLifetimePolicy, LeafSigner } from './orders.js';
+import { problem } from './problems.js';
 import type { AcmeStore } from './store.js';
 import type { LimitState } from './limits.js';
 
@@ -25,6 +26,35 @@ export interface AcmeEvents {
   accountCreated?(e: { id: string; node: string | null }): void | Promise<void>;
   /** A renewalInfo answer for an issued certificate (RFC 9773 §4.2): which clients poll ARI. */
   renewalInfoFetched?(e: { serial: string; node: string | null; accountId: string; userAgent: string | null; at: Date }): void | Promise<void>;
+}
+
+/**
+ * The issuer's audit trail (src/audit): an issuance or a revocation is done only once its entry is
+ * written. The store calls these through its commit hook (src/acme/store.ts CommitHook), after the
+ * record is durable and before anyone can see it; if they throw, the request fails.
+ */
+export interface AuditTrail {
+  certificateIssued(cert: CertificateRecord): Promise<void>;
+  certificateRevoked(revocation: RevocationRecord, cert: CertificateRecord): Promise<void>;
+  /** For /health: resolves while entries can be appended, throws (with the reason) otherwise. */
+  check(): Promise<void>;
+}
+
+/**
+ * The store commit hook that writes the audit entry; a failure becomes serverInternal (RFC 8555
+ * §6.7) for the client, with the cause in the issuer's log, not in the problem document.
+ */
+export function auditCommit(ctx: AcmeContext, what: string, write: (audit: AuditTrail) => Promise<void>): (() => Promise<void>) | undefined {
+  const audit = ctx.audit;
+  if (!audit) return undefined;
+  return async () => {
+    try {
+      await write(audit);
+    } catch (err) {
+      ctx.log.error({ err: (err as Error).message, what }, 'the audit log refused an entry; the request fails');
+      throw problem('serverInternal', `the ${what} could not be recorded in the audit log, so it was not done; the operator is alerted by /health`);
+    }
+  };
 }
 
 export async function emit<K extends keyof AcmeEvents>(ctx: AcmeContext, name: K, ...args: Parameters<NonNullable<AcmeEvents[K]>>): Promise<void> {
@@ -60,6 +90,8 @@ export interface AcmeContext {
   events: AcmeEvents;
   /** Resource limits and their counters (RFC 8555 §6.6). */
   limits: LimitState;
+  /** Written as part of every issuance and revocation (fail closed); absent: no audit log. */
+  audit?: AuditTrail;
 }
 
 /** Object ids: 128 random bits, base64url (unguessable, so URLs leak nothing about other objects). */

@@ -1,7 +1,7 @@
 // Orders (RFC 8555 §7.4): creation under policy, finalization, issuance through a LeafSigner.
 import { AcmeProblem, problem, problemDocument } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
-import { emit, isObject, newId, newToken, type AcmeContext } from './context.js';
+import { auditCommit, emit, isObject, newId, newToken, type AcmeContext } from './context.js';
 import { checkCsr, jwkSpki } from './csr.js';
 import { sha256Hex } from '../ca/inspect.js';
 import { X509Certificate } from 'node:crypto';
@@ -317,7 +317,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       ...(order.replacesSerial ? { replaces: order.replacesSerial } : {}),
     };
     try {
-      await ctx.store.putCertificate(record, issued.chainPem);
+      await ctx.store.putCertificate(record, issued.chainPem, auditCommit(ctx, 'issuance', (a) => a.certificateIssued(record)));
     } catch (err) {
       // A store shared by several instances allows one certificate per order: if another instance
       // finalized this order meanwhile, its certificate stands and this one is never handed out.

@@ -1,12 +1,14 @@
-// The ACME core's event hooks (src/acme/context.ts AcmeEvents) that write the audit log: every
-// issuance and every revocation through ACME becomes a signed, chained entry. `nixca serve` wires
-// them: buildAcmeApp({ …, events: auditAcmeEvents(stateDir) }). The core awaits the hooks, so the
-// entry is durable before the response; a failing hook is logged by the core, never fails the
-// request (the certificate or revocation is already committed).
-import type { AcmeEvents } from '../acme/context.js';
+// The ACME core's audit trail (src/acme/context.ts AuditTrail): every issuance and every
+// revocation through ACME becomes a signed, chained entry as part of its commit. The store calls
+// the trail after the record is durable and before it is visible; if the append fails, the request
+// fails (serverInternal) and the record stays invisible until the next start, whose recovery
+// (src/audit/recover.ts) writes its entry marked as recovered. /health reports 503 while appends
+// fail: its check first retries the entries that failed (marked recovered), then proves an append
+// would work (lock, key, newest entry, write permission).
+import type { AuditTrail } from '../acme/context.js';
 import type { CertificateRecord, RevocationRecord } from '../acme/model.js';
 import { x509 } from '../ca/x509.js';
-import { appendAudit, type AppendOptions } from './log.js';
+import { appendAudit, checkAuditAppendable, type AppendOptions, type AuditEvent } from './log.js';
 
 export function issuedEvent(cert: CertificateRecord) {
   return {
@@ -38,13 +40,40 @@ export function revokedEvent(rev: RevocationRecord, cert: CertificateRecord | un
   };
 }
 
-export function auditAcmeEvents(stateDir: string, opts: AppendOptions = {}): Required<Pick<AcmeEvents, 'certificateIssued' | 'certificateRevoked'>> {
+/** The same event, marked as written after the fact (its record was committed before its entry). */
+export function recoveredEvent(e: AuditEvent, at: Date, why: string): AuditEvent {
+  return { ...e, details: { ...e.details, recovered: true, recoveredAt: at.toISOString(), recoveredBecause: why } };
+}
+
+export function auditTrail(stateDir: string, opts: AppendOptions = {}): AuditTrail {
+  const now = opts.now ?? (() => new Date());
+  /** Entries of committed-but-withheld records whose append failed, oldest first. */
+  let failed: AuditEvent[] = [];
+  let lastError: Error | undefined;
+  const append = async (e: AuditEvent) => {
+    try {
+      await appendAudit(stateDir, e, opts);
+    } catch (err) {
+      failed.push(e);
+      lastError = err as Error;
+      throw err;
+    }
+  };
   return {
-    async certificateIssued(cert) {
-      await appendAudit(stateDir, issuedEvent(cert), opts);
-    },
-    async certificateRevoked(rev, cert) {
-      await appendAudit(stateDir, revokedEvent(rev, cert), opts);
+    certificateIssued: (cert) => append(issuedEvent(cert)),
+    certificateRevoked: (rev, cert) => append(revokedEvent(rev, cert)),
+    async check() {
+      if (failed.length) {
+        const retry = failed;
+        try {
+          await appendAudit(stateDir, retry.map((e) => recoveredEvent(e, now(), `the first append failed: ${lastError?.message ?? 'unknown'}`)), opts);
+        } catch (err) {
+          throw new Error(`audit entries cannot be appended (${retry.length} waiting): ${(err as Error).message}`, { cause: err });
+        }
+        failed = failed.slice(retry.length);
+        lastError = undefined;
+      }
+      await checkAuditAppendable(stateDir);
     },
   };
 }

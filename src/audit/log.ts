@@ -17,7 +17,8 @@
 // line (a crash during an append) is reported by `verify` as such, not as tampering, and the next
 // append truncates it and records what it removed in an `audit.repaired` entry.
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendEntry, canonicalJson, entryHash, isChainEntry, serializeEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { CaError } from '../ca/errors.js';
@@ -30,12 +31,15 @@ export const AUDIT_DIR = 'audit';
 export const AUDIT_LOG_FILE = 'log.jsonl';
 export const AUDIT_KEY_FILE = 'signing-key.pem';
 export const AUDIT_CERT_FILE = 'signing-cert.pem';
+/** The newest entry (seq, hash) as of the last append: `audit verify` notices entries cut off the end. */
+export const AUDIT_HEAD_FILE = 'head.json';
 
 /** What can happen in the fleet that the log records (dot-separated: area.action). */
 export const AUDIT_EVENT_TYPES = [
   'audit.init',
   'audit.repaired',
   'audit.certified',
+  'audit.recovered',
   'certificate.issued',
   'certificate.revoked',
   'node.added',
@@ -77,7 +81,7 @@ export interface AuditRecord {
 
 export function auditPaths(stateDir: string) {
   const dir = join(stateDir, AUDIT_DIR);
-  return { dir, log: join(dir, AUDIT_LOG_FILE), key: join(dir, AUDIT_KEY_FILE), cert: join(dir, AUDIT_CERT_FILE), lock: join(dir, AUDIT_LOG_FILE + '.lock') };
+  return { dir, log: join(dir, AUDIT_LOG_FILE), key: join(dir, AUDIT_KEY_FILE), cert: join(dir, AUDIT_CERT_FILE), lock: join(dir, AUDIT_LOG_FILE + '.lock'), head: join(dir, AUDIT_HEAD_FILE) };
 }
 
 // Field names whose values are secrets wherever they appear (EAB MAC keys, private keys, passphrases).
@@ -309,6 +313,66 @@ async function drainAppends(stateDir: string, key: string, q: { waiting: Pending
 
 const lastAppended = new Map<string, { ino: number; size: number; keys: CryptoKeyPair; entry: ChainEntry }>();
 
+/**
+ * The newest complete entry, checked against our key (one signature): an append never continues a
+ * damaged log or one that another key wrote (a replaced key file).
+ */
+async function checkNewest(last: string | null, keys: CryptoKeyPair, p: ReturnType<typeof auditPaths>): Promise<ChainEntry | null> {
+  if (last === null) return null;
+  const previous = parseEntryLine(last);
+  if (!previous) throw new AuditError('AUDIT_DAMAGED', `the newest complete entry of ${p.log} is damaged; run nixca audit verify and restore the log before anything else is recorded`);
+  const one = await verifyLog(last + '\n', keys.publicKey).catch(() => undefined);
+  if (!one || one.problems.some((pr) => /signature/.test(pr.reason))) {
+    throw new AuditError('AUDIT_KEY_MISMATCH', `${p.key} did not sign the newest entry of ${p.log}; the key was replaced, refusing to append`);
+  }
+  return previous;
+}
+
+/**
+ * Proves that an append would work now without writing an entry (/health): the lock is free
+ * within the timeout, the key file loads and signed the newest entry, and the log and its
+ * directory take writes. A full disk shows only when an append fails; the caller remembers that.
+ */
+export async function checkAuditAppendable(stateDir: string, lockTimeoutMs = 2_000): Promise<void> {
+  const p = auditPaths(stateDir);
+  try {
+    await withFileLock(p.lock, async () => {
+      const { keys } = await loadOrCreateAuditKey(stateDir);
+      await checkNewest((await readTail(p.log)).last, keys, p);
+      await access(p.dir, fsConstants.W_OK);
+      await access(p.log, fsConstants.W_OK).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }, lockTimeoutMs);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw new AuditError('AUDIT_LOCKED', `the audit log is locked by another nixca process: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The head recorded by the last append, if any (null: none yet, or a log older than the head file). */
+export async function readAuditHead(stateDir: string): Promise<{ seq: number; hash: string } | null> {
+  const text = await readFile(auditPaths(stateDir).head, 'utf8').catch(() => undefined);
+  if (text === undefined) return null;
+  try {
+    const v = JSON.parse(text) as { seq?: unknown; hash?: unknown };
+    if (Number.isSafeInteger(v.seq) && typeof v.hash === 'string' && /^[0-9a-f]{64}$/.test(v.hash)) return { seq: v.seq as number, hash: v.hash };
+  } catch {
+    // fall through: reported by verify
+  }
+  throw new AuditError('AUDIT_DAMAGED', `${auditPaths(stateDir).head} is damaged (it records the newest entry of the log)`);
+}
+
+/**
+ * Records the newest entry next to the log (temp + rename; not fsync'd: after a crash it may lag
+ * behind the log, which only weakens it, never makes a good log look bad).
+ */
+async function writeHead(p: ReturnType<typeof auditPaths>, entry: ChainEntry): Promise<void> {
+  const tmp = `${p.head}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ seq: entry.seq, hash: entryHash(entry) }) + '\n', { mode: 0o600 });
+  await rename(tmp, p.head);
+}
+
 /** `list` was checked (checkEvent) by appendAudit, per caller. */
 async function appendLocked(stateDir: string, list: readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
   const now = opts.now ?? (() => new Date());
@@ -327,17 +391,7 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       const known = lastAppended.get(p.log);
       const cached = known && st && known.keys === keys && st.ino === known.ino && st.size === known.size ? known.entry : undefined;
       const tail = cached ? { last: null, torn: null, completeSize: st!.size } : await readTail(p.log);
-      let previous: ChainEntry | null = cached ?? null;
-      if (!cached && tail.last !== null) {
-        previous = parseEntryLine(tail.last);
-        if (!previous) throw new AuditError('AUDIT_DAMAGED', `the newest complete entry of ${p.log} is damaged; run nixca audit verify and restore the log before anything else is recorded`);
-        // One signature check against our key: refuses to continue a log someone else's key wrote.
-        const one = await verifyLog(tail.last + '\n', keys.publicKey).catch(() => undefined);
-        const sigProblem = one?.problems.find((pr) => /signature/.test(pr.reason));
-        if (!one || sigProblem) {
-          throw new AuditError('AUDIT_KEY_MISMATCH', `${p.key} did not sign the newest entry of ${p.log}; the key was replaced, refusing to append`);
-        }
-      }
+      let previous: ChainEntry | null = cached ?? (await checkNewest(tail.last, keys, p));
       const out: ChainEntry[] = [];
       const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
         const entry = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, keys.privateKey);
@@ -374,6 +428,8 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       } finally {
         await fh.close();
       }
+      // The entries are durable: a head that cannot be updated only lags (verify stays correct).
+      await writeHead(p, out[out.length - 1]!).catch(() => undefined);
       // A new file is durable only once its directory entry is.
       if (creating) await fsyncDir(p.dir);
       return out;

@@ -1,12 +1,14 @@
 // `nixca audit verify`: the whole chain (src/ca/chainlog.ts verifyLog: every signature, every
 // `prev`, every `seq`), with the key that the intermediate certified, that certificate up to the
 // root, and optionally an externally anchored head (detects truncation of the newest entries).
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { entryHash, verifyLog } from '../ca/chainlog.js';
 import type { x509 } from '../ca/x509.js';
 import { spkiFingerprint } from '../ca/inspect.js';
 import { readAuditCertificates, signedBy } from './certify.js';
 import { AuditError } from './errors.js';
-import { importSpkiP256, parseEntryLine, readLogText } from './log.js';
+import { importSpkiP256, parseEntryLine, readAuditHead, readLogText } from './log.js';
 
 export interface AuditTrust {
   /** Candidate issuers of the audit certificate (the intermediate(s) of the state directory). */
@@ -17,6 +19,28 @@ export interface AuditTrust {
   anchor?: { seq: number; hash: string };
   /** Accept a log whose key has no certificate yet (before `issuer install`). */
   allowUncertified?: boolean;
+  /**
+   * Serials the ACME store holds (certificates, revocations): each must have its entry. Catches
+   * entries cut off the end of the log as long as the store still has their records.
+   */
+  store?: { certificates: readonly string[]; revocations: readonly string[] };
+}
+
+/** Problems of the log's end: cut mid-line, shorter than its recorded head, records without entries. */
+function endProblems(v: { entries: Array<{ seq: number }>; hashOf(seq: number): string | undefined }, torn: string, head: { seq: number; hash: string } | null, store: AuditTrust['store'], audited: { issued: Set<string>; revoked: Set<string> }): AuditProblem[] {
+  const out: AuditProblem[] = [];
+  const lastSeq = v.entries.at(-1)?.seq ?? null;
+  if (torn) {
+    out.push({ seq: lastSeq === null ? 0 : lastSeq + 1, line: v.entries.length + 1, reason: `the log is cut in the middle of an entry (${Buffer.byteLength(torn)} bytes after entry ${lastSeq ?? 'none'}): an append interrupted by a crash, or a truncation; nixca serve records and removes it at start` });
+  }
+  if (head) {
+    const at = v.hashOf(head.seq);
+    if (at === undefined) out.push({ seq: head.seq, line: null, reason: `the log ends at entry ${lastSeq ?? 'none'} but audit/head.json records entry ${head.seq}: entries were removed from its end` });
+    else if (at !== head.hash) out.push({ seq: head.seq, line: null, reason: `entry ${head.seq} differs from the one audit/head.json records: the log was rewritten` });
+  }
+  for (const s of store?.certificates ?? []) if (!audited.issued.has(s)) out.push({ seq: lastSeq === null ? 0 : lastSeq + 1, line: null, reason: `certificate ${s} is in the ACME store but has no certificate.issued entry (removed from the log, or not yet recovered: nixca serve writes missing entries at start)` });
+  for (const s of store?.revocations ?? []) if (!audited.revoked.has(s)) out.push({ seq: lastSeq === null ? 0 : lastSeq + 1, line: null, reason: `revocation of ${s} is in the ACME store but has no certificate.revoked entry (removed from the log, or not yet recovered: nixca serve writes missing entries at start)` });
+  return out;
 }
 
 export interface AuditProblem {
@@ -33,7 +57,7 @@ export interface AuditVerification {
   /** The first entry position that does not check out: edited, removed, reordered or damaged. */
   firstBadSeq: number | null;
   problems: AuditProblem[];
-  /** An interrupted append (crash), not tampering: the next append truncates it and records that. */
+  /** The log ends mid-entry (a crash mid-append, or a cut): also reported as a problem. */
   tornTail: { bytes: number; afterSeq: number | null } | null;
   signer: {
     keyId: string | null;
@@ -42,6 +66,8 @@ export interface AuditVerification {
     explanation: string;
   };
   anchor: { seq: number; hash: string; ok: boolean } | null;
+  /** The head the last append recorded (audit/head.json), null for a log older than that file. */
+  recordedHead: { seq: number; hash: string } | null;
 }
 
 function describe(c: x509.X509Certificate) {
@@ -98,6 +124,7 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
   let head: AuditVerification['head'] = null;
   let entries = 0;
   let anchor: AuditVerification['anchor'] = null;
+  let recordedHead: { seq: number; hash: string } | null = null;
   if (!key) {
     problems.push({ seq: 0, line: 1, reason: 'the first entry is not a readable audit.init entry and no certificate names the signing key' });
   } else {
@@ -107,6 +134,24 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
     if (!init || init.event !== 'audit.init') problems.push({ seq: 0, line: 1, reason: 'the log does not start with its audit.init entry (its beginning was removed or replaced)' });
     const last = v.entries.at(-1);
     if (last) head = { seq: last.seq, hash: entryHash(last) };
+    const hashes = new Map(v.entries.map((e) => [e.seq, e]));
+    const audited = { issued: new Set<string>(), revoked: new Set<string>() };
+    for (const e of v.entries) {
+      const subject = (e.data as { subject?: unknown }).subject;
+      if (typeof subject !== 'string') continue;
+      if (e.event === 'certificate.issued') audited.issued.add(subject);
+      else if (e.event === 'certificate.revoked') audited.revoked.add(subject);
+    }
+    const recorded = await readAuditHead(stateDir).catch((err: Error) => {
+      problems.push({ seq: null, line: null, reason: err.message });
+      return null;
+    });
+    recordedHead = recorded;
+    const hashOf = (seq: number) => {
+      const e = hashes.get(seq);
+      return e ? entryHash(e) : undefined;
+    };
+    problems.push(...endProblems({ entries: v.entries, hashOf }, torn, recorded, trust.store, audited));
     if (trust.anchor) {
       const at = v.entries.find((e) => e.seq === trust.anchor!.seq);
       const ok = !!at && entryHash(at) === trust.anchor.hash.toLowerCase();
@@ -132,7 +177,23 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
     tornTail: torn ? { bytes: Buffer.byteLength(torn), afterSeq: head?.seq ?? null } : null,
     signer: { keyId: claimedKeyId, certified, certificate: certificate ? describe(certificate) : null, explanation },
     anchor,
+    recordedHead,
   };
+}
+
+/**
+ * The serials of the state directory's ACME store (read-only open, safe next to nixca serve), for
+ * AuditTrust.store; undefined when the state has no ACME store.
+ */
+export async function auditedStoreSerials(stateDir: string): Promise<AuditTrust['store']> {
+  const { ACME_DIR, openAcmeStore } = await import('../store/acme.js');
+  if (!(await stat(join(stateDir, ACME_DIR)).then(() => true, () => false))) return undefined;
+  const store = await openAcmeStore(stateDir, { readOnly: true });
+  try {
+    return { certificates: (await store.listCertificates()).map((c) => c.serial), revocations: (await store.listRevocations()).map((r) => r.serial) };
+  } finally {
+    await store.close();
+  }
 }
 
 /** Parses `SEQ:HASH` as printed by `nixca audit head`. */

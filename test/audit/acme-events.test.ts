@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditAcmeEvents, revokedEvent } from '../../src/audit/acme-events.js';
+import { auditTrail, revokedEvent } from '../../src/audit/acme-events.js';
 import { readAudit } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import type { CertificateRecord } from '../../src/acme/model.js';
@@ -20,7 +20,7 @@ const cert = (i: number): CertificateRecord => ({
 
 test('ACME issuance and revocation hooks append chained entries, also when many requests finish at once', async (t) => {
   const dir = await tempDir(t);
-  const events = auditAcmeEvents(dir);
+  const events = auditTrail(dir);
   const n = 40;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: n }, (_, i) => events.certificateIssued(cert(i))));

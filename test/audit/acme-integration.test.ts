@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { base64url } from 'jose';
-import { auditAcmeEvents } from '../../src/audit/acme-events.js';
+import { auditTrail } from '../../src/audit/acme-events.js';
 import { auditPaths, readAudit } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/cli.js';
 
 test('ACME issuance and revokeCert through the real core are audited, chained, and free of secrets', async (t) => {
   const dir = await tempDir(t);
-  const env = await testEnv({ events: auditAcmeEvents(dir) }, { dir });
+  const env = await testEnv({ audit: auditTrail(dir) }, { dir });
   const app = buildAcmeApp(env.deps);
   t.after(async () => {
     await app.close();

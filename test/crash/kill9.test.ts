@@ -1,7 +1,8 @@
 // Crash safety under load (issue #6): a real `nixca serve` process, 200 concurrent issuances by
 // acme-client, and SIGKILL at random moments (restarting on the same state each time). Afterwards:
 // nothing on disk is half-written, the store opens, every certificate a client received is in the
-// store, no serial was issued twice, and every interrupted client completed its order or a new one.
+// store, no serial was issued twice, every interrupted client completed its order or a new one,
+// every certificate in the store has its audit entry, and `nixca audit verify` passes.
 // No timing is asserted: how long it took is printed, never checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,9 @@ import { pool, prepare, runFlow, splitPem, verifyChain } from '../../bench/lib/f
 import { resilientFlow, type ResilientResult } from '../../bench/lib/resilient.js';
 import { startRig } from '../../bench/lib/rig.js';
 import { openAcmeStore } from '../../src/store/acme.js';
+import { readAudit } from '../../src/audit/log.js';
+import { auditedSerials } from '../../src/audit/recover.js';
+import { runCli } from '../helpers/cli.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
 
 // Ports in this issue's range (16000–16999), picked free at run time: 16500–16599 / 16100–16199.
@@ -159,7 +163,16 @@ test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store
       .map((e) => e.v.serial!);
     assert.equal(new Set(ledgerSerials).size, ledgerSerials.length, 'a serial appears twice in the ledger');
     t.diagnostic(`store: ${all.length} certificates (${all.length - received.size - 1} issued but never downloaded by a client, 1 after the torn-log restart)`);
+    // Every certificate and revocation in the store has its audit entry (written with it, or
+    // recovered at a restart), and the log verifies, with the store cross-checked.
+    const { issued, revoked } = await auditedSerials(server.stateDir);
+    assert.deepEqual(all.map((c) => c.serial).filter((s) => !issued.has(s)), [], 'certificates without an audit entry');
+    assert.deepEqual((await store.listRevocations()).map((r) => r.serial).filter((s) => !revoked.has(s)), [], 'revocations without an audit entry');
+    const recovered = (await readAudit(server.stateDir)).records.filter((r) => r.details.recovered === true).length;
+    t.diagnostic(`audit: ${issued.size} certificate.issued entries, ${recovered} of them recovered at a restart`);
   } finally {
     await store.close();
   }
+  const verify = await runCli(['audit', 'verify', '--state', server.stateDir]);
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });

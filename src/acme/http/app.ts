@@ -6,7 +6,7 @@ export { AcmeSetupError, publishCrlNow } from './server.js';
 import type { ChallengeValidator } from '../challenges.js';
 import type { LeafLifetimePolicy, LeafSigner } from '../orders.js';
 import type { AcmeStore } from '../store.js';
-import type { AcmeEvents } from '../context.js';
+import type { AcmeEvents, AuditTrail } from '../context.js';
 import type { CrlOptions } from '../crl.js';
 import type { AcmeLimits } from '../limits.js';
 import type { IntermediateInfo } from './metrics.js';
@@ -58,8 +58,13 @@ export interface AcmeDeps {
   authorizationLifetimeMs?: number;
   /** How often expired orders/authorizations are pruned from the store (default 10 minutes). */
   pruneIntervalMs?: number;
-  /** Hooks for metrics and the audit log (issue #7). */
+  /** Hooks for metrics (best effort: a failing hook is logged). */
   events?: AcmeEvents;
+  /**
+   * The audit trail, written as part of every issuance and revocation: if it cannot be written the
+   * request fails (serverInternal) and /health reports 503 until it can.
+   */
+  audit?: AuditTrail;
   /**
    * Serve the intermediate-signed CRL of revoked leaves at <base>crl (RFC 5280 §5), regenerated at
    * start, on every revocation and daily. Absent: no CRL (then leaves must carry no CDP either).

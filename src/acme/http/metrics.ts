@@ -26,6 +26,8 @@ export interface HealthReport {
   status: 'ok' | 'fail';
   checks: {
     store: { ok: boolean; detail?: string };
+    /** Present when the issuer keeps an audit log: can entries be appended right now? */
+    audit?: { ok: boolean; detail?: string };
     intermediate?: { ok: boolean; notBefore: string; notAfter: string; daysUntilExpiry: number };
     crl?: { ok: boolean; crlNumber: number | null; thisUpdate: string | null; nextUpdate: string | null };
   };
@@ -190,6 +192,14 @@ export async function healthReport(ctx: AcmeContext, opts: { crl?: CrlPublisher;
     storeCheck = { ok: false, detail: (err as Error).message };
   }
   const checks: HealthReport['checks'] = { store: storeCheck };
+  if (ctx.audit) {
+    try {
+      await ctx.audit.check();
+      checks.audit = { ok: true };
+    } catch (err) {
+      checks.audit = { ok: false, detail: (err as Error).message };
+    }
+  }
   if (opts.intermediate) {
     const { notBefore, notAfter } = opts.intermediate;
     checks.intermediate = {

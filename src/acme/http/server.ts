@@ -86,6 +86,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     },
     events: deps.events ?? {},
     limits: limitState(deps.limits),
+    ...(deps.audit ? { audit: deps.audit } : {}),
   };
   const prefix = links.prefix;
   const challengeWaitMs = Math.max(0, deps.challengeWaitMs ?? 0);

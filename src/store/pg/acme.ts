@@ -134,7 +134,7 @@ function workingSetMethods(db: pg.Pool): Pick<AcmeStore, 'createOrder' | 'getOrd
 
 function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
   return {
-    async putCertificate(cert, chainPem) {
+    async putCertificate(cert, chainPem, commit) {
       pending.add(cert.serial);
       try {
         // The certificate and its order's certificateSerial in one statement (one commit).
@@ -155,6 +155,9 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
       } finally {
         pending.delete(cert.serial);
       }
+      // The audit entry (src/acme/store.ts CommitHook). Not yet inside the transaction: the record is
+      // already visible if it fails; the request still fails and start-up recovery writes the entry.
+      await commit?.();
     },
     async getCertificate(serial) {
       return (await q<{ record: CertificateRecord }>(db, 'cert-get', 'SELECT record FROM certificates WHERE serial = $1', [serial])).rows[0]?.record;
@@ -182,7 +185,7 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
 
 function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getRevocation' | 'listRevocations'> {
   return {
-    async putRevocation(rev) {
+    async putRevocation(rev, commit) {
       try {
         // NOTIFY is delivered at commit: every instance regenerates its CRL (src/store/pg/notify.ts).
         await q(db, 'rev-insert', `WITH r AS (INSERT INTO revocations (serial, revoked_at, record) VALUES ($1, $2, $3) RETURNING serial)
@@ -191,6 +194,7 @@ function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getR
         if (uniqueViolation(err) !== undefined) throw conflict(`serial ${rev.serial} is already revoked`);
         throw err;
       }
+      await commit?.(); // as in putCertificate
     },
     async getRevocation(serial) {
       return (await q<{ record: RevocationRecord }>(db, 'rev-get', 'SELECT record FROM revocations WHERE serial = $1', [serial])).rows[0]?.record;
