@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile, appendFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -127,20 +127,25 @@ test('an anchored head detects truncation of the newest entries', async (t) => {
   const ls = await lines(dir);
   await writeLines(dir, ls.slice(0, -2));
   const plain = await verifyAudit(dir, trust);
-  assert.equal(plain.ok, true, 'without an anchor, cutting off the newest entries is invisible (documented)');
+  assert.equal(plain.ok, false, 'audit/head.json still names the removed newest entry');
+  assert.match(plain.problems.map((p) => p.reason).join('\n'), /entries were removed from its end/);
+  // Without head.json too (rewritten by someone who can write the state), only an anchor tells.
+  await rm(auditPaths(dir).head);
+  assert.equal((await verifyAudit(dir, trust)).ok, true, 'removing the log end and head.json together is invisible without an anchor (documented)');
   const anchored = await verifyAudit(dir, { ...trust, anchor: head });
   assert.equal(anchored.ok, false);
   assert.equal(anchored.firstBadSeq, head.seq);
   assert.match(anchored.problems.at(-1)!.reason, /missing \(the log was truncated\)/);
 });
 
-test('a torn last line is reported as such (not tampering) and the next append repairs and records it', async (t) => {
+test('a torn last line is reported as a cut mid-line and the next append repairs and records it', async (t) => {
   const { dir, trust } = await certifiedLog(t, 2);
   const before = await verifyAudit(dir, trust);
   const torn = '{"data":{"details":{"i":3},"node":"nuc-1","subject":"nuc-1"},"event":"node.ad';
   await appendFile(auditPaths(dir).log, torn);
   const v = await verifyAudit(dir, trust);
-  assert.equal(v.ok, true);
+  assert.equal(v.ok, false, 'a cut mid-line cannot be told from a truncation: reported, not excused');
+  assert.match(v.problems.map((p) => p.reason).join('\n'), /the log is cut in the middle of an entry/);
   assert.deepEqual(v.tornTail, { bytes: torn.length, afterSeq: before.head!.seq });
   await appendAudit(dir, ev(4));
   const after = await verifyAudit(dir, trust);
