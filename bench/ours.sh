@@ -6,6 +6,8 @@
 # then execs `nixca serve` (so the harness measures exactly the server's PID). Passphrases are
 # random, in files 0600 inside the throw-away state dir. EAB is optional here because the harness
 # runs Pebble and Caddy without EAB too; names still have to belong to a node of the inventory.
+# Every flow is a new account from 127.0.0.1, so the per-address account limit is raised (the
+# harness is a load generator, not a fleet); the other limits keep their defaults.
 # Env: NIXCA_BENCH_PORT (16443), NIXCA_BENCH_HTTP01_PORT (80: where the harness serves http-01),
 #      NIXCA_BENCH_LOG_LEVEL (info).
 set -euo pipefail
@@ -26,4 +28,4 @@ nixca node add bench --dns-suffix bench.test --state "$S/state"
 cp "$S/root/root.pem" "$S/tls-root.pem.tmp" && mv "$S/tls-root.pem.tmp" "$S/tls-root.pem"
 exec node "$ROOT/dist/cli/main.js" serve --state "$S/state" --listen "127.0.0.1:${NIXCA_BENCH_PORT:-16443}" \
   --http01-port "${NIXCA_BENCH_HTTP01_PORT:-80}" --eab optional --passphrase-file "$S/int.pass" \
-  --log-level "${NIXCA_BENCH_LOG_LEVEL:-info}"
+  --log-level "${NIXCA_BENCH_LOG_LEVEL:-info}" --max-accounts-per-ip 1000000 --max-accounts-per-eab 1000000

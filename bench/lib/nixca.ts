@@ -135,6 +135,12 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
     'required',
     '--log-level',
     o.logLevel ?? 'info',
+    // Every flow is a new account from one EAB credential and one address: a load generator,
+    // not a fleet. The account-creation limits (RFC 8555 §6.6) are raised for it; the rest stay.
+    '--max-accounts-per-eab',
+    '1000000',
+    '--max-accounts-per-ip',
+    '1000000',
     ...resolveArgs,
     ...(o.extraArgs ?? []),
   ];
