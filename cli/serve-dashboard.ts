@@ -8,6 +8,7 @@ import type { DashboardPlan, ServeConfig } from '../src/config/serve.js';
 import type { AcmeStore } from '../src/acme/store.js';
 import type { InventoryData } from '../src/inventory/model.js';
 import type { RunningDashboard } from '../src/dashboard/http/server.js';
+import type { AriPollData } from '../src/status/ari-polls.js';
 
 export interface DashboardWiring {
   issuer: LoadedIssuer;
@@ -17,6 +18,8 @@ export interface DashboardWiring {
   acmeApp: FastifyInstance;
   crlPath: string | null;
   tls: { key: string; cert: string };
+  /** The renewalInfo fetches this issuer has seen (RFC 9773), as `status` reads them. */
+  ariPolls: () => AriPollData;
   /** serve --resolve: where the probes connect for a name. */
   resolve: ReadonlyMap<string, readonly string[]>;
   log: Logger;
@@ -47,6 +50,11 @@ export async function startDashboard(plan: DashboardPlan, opts: Pick<ServeConfig
       if (!w.crlPath) return null;
       const r = await w.acmeApp.inject({ method: 'GET', url: w.crlPath });
       return r.statusCode === 200 ? new Uint8Array(r.rawPayload) : null;
+    },
+    async ari() {
+      const { ariPollingByNode } = await import('../src/dashboard/model.js');
+      const [inventory, { certificates }] = await Promise.all([w.inventory.read(), issued()]);
+      return ariPollingByNode(inventory.nodes, w.ariPolls(), certificates);
     },
     auditTrust: { intermediates: [w.issuer.certificate], root: w.issuer.root },
     probes,

@@ -238,7 +238,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   if (dashboardPlan) {
     const { startDashboard } = await import('./serve-dashboard.js');
     const crlPath = crlUrl && new URL(crlUrl).origin === baseUrl.origin ? new URL(crlUrl).pathname : null;
-    dashboard = await startDashboard(dashboardPlan, opts, { issuer, store, inventory, acmeApp: app, crlPath, tls, resolve: overrides, log });
+    dashboard = await startDashboard(dashboardPlan, opts, { issuer, store, inventory, acmeApp: app, crlPath, tls, ariPolls: () => ariPolls.read(), resolve: overrides, log });
   }
   return {
     server,

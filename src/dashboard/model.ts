@@ -6,6 +6,7 @@ import type { InventoryData, SigningKeyState } from '../inventory/model.js';
 import type { ProbeReport } from '../probe/probe.js';
 import { fleetStatus, type FleetStatus, type IssuedCertificate, type RevokedCertificate, type StatusProblem } from '../status/status.js';
 import { windowForNode } from '../status/ari-window.js';
+import { ariStatusByNode, type AriPollData } from '../status/ari-polls.js';
 
 export type CertificateState = 'valid' | 'expired' | 'revoked';
 
@@ -47,8 +48,16 @@ export interface CrlSummary {
   entries: number;
 }
 
-/** Whether a node's ACME client fetches renewalInfo (RFC 9773); null: the store keeps no record of it. */
+/** Whether a node's ACME client fetches renewalInfo (RFC 9773); null: no certificate to ask about yet. */
 export type AriPolling = { polls: boolean; lastFetchedAt: string | null } | null;
+
+/** The ARI column from the issuer's fetch record (the same rule as `status`). */
+export function ariPollingByNode(nodes: readonly { name: string }[], polls: AriPollData, certificates: readonly { node: string | null }[]): Record<string, AriPolling> {
+  const count = (node: string) => certificates.filter((c) => c.node === node).length;
+  const out: Record<string, AriPolling> = {};
+  for (const a of ariStatusByNode(nodes, polls, count)) out[a.node] = a.ari === 'no-certificates' ? null : { polls: a.ari === 'polling', lastFetchedAt: a.lastPolledAt };
+  return out;
+}
 
 export interface DashboardSnapshot extends FleetStatus {
   /** Error-level problems from status and probes; like `status --json`. */

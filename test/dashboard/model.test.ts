@@ -1,8 +1,10 @@
 // The snapshot the page polls stays bounded: certificates that expired long ago are counted, not listed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot, CERTIFICATE_HISTORY_MS, MAX_CERTIFICATES } from '../../src/dashboard/model.js';
-import { inventory } from './fixtures.js';
+import { ariPollingByNode, buildSnapshot, CERTIFICATE_HISTORY_MS, MAX_CERTIFICATES } from '../../src/dashboard/model.js';
+import { addAriPoll, emptyAriPolls } from '../../src/status/ari-polls.js';
+import { buildDashboardApp } from '../../src/dashboard/http/app.js';
+import { inventory, snapshot } from './fixtures.js';
 
 test('the snapshot lists current and recent certificates, newest first, at most MAX_CERTIFICATES', () => {
   const now = new Date('2026-06-01T00:00:00Z');
@@ -18,4 +20,20 @@ test('the snapshot lists current and recent certificates, newest first, at most 
   assert.equal(big.certificates.length, MAX_CERTIFICATES);
   assert.equal(big.certificatesOmitted, 5);
   assert.equal(big.certificates[0]!.serial, (MAX_CERTIFICATES + 4).toString(16).padStart(4, '0'), 'newest first');
+});
+
+test('the ARI column comes from the issuer\'s renewalInfo fetch record (RFC 9773): polls, never polled, no certificate yet', async (t) => {
+  const polls = emptyAriPolls();
+  const at = new Date('2026-06-01T11:00:00.000Z');
+  addAriPoll(polls, { serial: '01aa', node: 'alpha', accountId: 'acct-a', userAgent: 'Caddy/2.8', at });
+  const ari = ariPollingByNode([{ name: 'alpha' }, { name: 'bravo' }, { name: 'charlie' }], polls, [{ node: 'alpha' }, { node: 'bravo' }]);
+  assert.deepEqual(ari, { alpha: { polls: true, lastFetchedAt: at.toISOString() }, bravo: { polls: false, lastFetchedAt: null }, charlie: null });
+  const now = new Date('2026-06-01T12:00:00.000Z');
+  const s = { ...snapshot(now), ari };
+  const app = buildDashboardApp({ snapshot: async () => s, viewer: async () => null, now: () => now });
+  t.after(() => app.close());
+  const body = (await app.inject({ method: 'GET', url: '/' })).body;
+  const row = (node: string) => body.slice(body.indexOf(`>${node}<`), body.indexOf('</tr>', body.indexOf(`>${node}<`)));
+  assert.match(row('alpha'), /polls ARI/);
+  assert.match(row('bravo'), /never polled/);
 });

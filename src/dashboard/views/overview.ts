@@ -31,7 +31,7 @@ export function probeCell(p: ProbeReport | undefined, probing: boolean): Html {
 
 function ariCell(s: DashboardSnapshot, node: string): Html {
   const a = s.ari[node];
-  if (a === null || a === undefined) return html`<span class="muted" title="this issuer does not record renewalInfo fetches yet">not recorded</span>`;
+  if (a === null || a === undefined) return html`<span class="muted" title="no certificate issued to this node yet, so no renewalInfo to fetch">no certificate yet</span>`;
   return a.polls ? html`${badge('ok', 'polls ARI')}<br><small>last ${timeTag(a.lastFetchedAt)}</small>` : badge('warning', 'never polled');
 }
 
