@@ -28,8 +28,8 @@ let
   # Binding below 1024 needs CAP_NET_BIND_SERVICE, and only then is it granted.
   lowPort = cfg.port < 1024;
 
-  # Flags owned by the options above; `settings` may not set them behind their back.
-  reservedFlags = [ "state" "listen" "base-url" "eab" "passphrase-file" "dev" ];
+  # Keys owned by the options above; `settings` may not set them behind their back.
+  reservedKeys = [ "state" "listen" "baseUrl" "eab" "passphraseFile" "dev" ];
 
   # The operator's `nixca` on this host: the same package, run by systemd as the service's
   # user with its state directory and credentials, so `nixca node add …` needs no `sudo -u`
@@ -50,13 +50,10 @@ let
   '';
   credentialLines = lib.mapAttrsToList (id: p: "${id}:${toString p}") secrets;
 
-  settingsFlags = lib.concatLists (lib.mapAttrsToList
-    (name: value:
-      if value == true then [ "--${name}" ]
-      else if value == false || value == null then [ ]
-      else if builtins.isList value then lib.concatMap (v: [ "--${name}" (toString v) ]) value
-      else [ "--${name}" (toString value) ])
-    cfg.settings);
+  # `settings` is the `nixca serve --config` file (JSON; `nixca serve --print-config-schema` lists
+  # the keys). Command-line flags from the options above override it, as they do by hand.
+  settingsFormat = pkgs.formats.json { };
+  configFile = settingsFormat.generate "nixca-serve.json" (lib.filterAttrs (_: v: v != null) cfg.settings);
 
   serveArgs = [
     "${cfg.package}/bin/nixca" "serve"
@@ -64,7 +61,7 @@ let
     "--listen" listen
     "--base-url" cfg.baseUrl
     "--eab" (if cfg.eabRequired then "required" else "optional")
-  ] ++ settingsFlags ++ cfg.extraFlags;
+  ] ++ lib.optionals (cfg.settings != { }) [ "--config" "${configFile}" ] ++ cfg.extraFlags;
 in
 {
   options.services.nixca = {
@@ -121,17 +118,17 @@ in
     };
 
     settings = lib.mkOption {
-      type = lib.types.attrsOf (lib.types.nullOr (lib.types.oneOf [ lib.types.bool lib.types.int lib.types.str (lib.types.listOf lib.types.str) ]));
+      type = settingsFormat.type;
       default = { };
-      example = { leaf-lifetime = "7d"; resolve = [ "cache.nuc-1.n3x.internal=10.0.0.5" ]; log-level = "info"; };
-      description = "Further `nixca serve` settings by flag name, without the leading --: true adds the flag, false or null leaves it out, a list repeats it. Not for secrets (the command line is world-readable); see `credentials`.";
+      example = { leafLifetime = "7d"; resolve = [ "cache.nuc-1.n3x.internal=10.0.0.5" ]; logLevel = "info"; };
+      description = "Further `nixca serve` settings, rendered into its `--config` file (JSON; keys as `nixca serve --print-config` shows them; null leaves a key out). The file is in the Nix store, readable by every user: not for secrets, see `credentials`.";
     };
 
     extraFlags = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
       example = [ "--no-metrics" ];
-      description = "Arguments appended verbatim to `nixca serve` (after those from `settings`).";
+      description = "Arguments appended verbatim to `nixca serve` (flags override `settings`).";
     };
 
     intermediateKeyPassphraseFile = lib.mkOption {
@@ -189,8 +186,8 @@ in
           message = "services.nixca.listenAddress is an address without brackets or port (port is its own option), got ${cfg.listenAddress}.";
         }
         {
-          assertion = !(lib.any (f: cfg.settings ? ${f}) reservedFlags);
-          message = "services.nixca.settings must not set ${lib.concatStringsSep ", " reservedFlags}: use the module options (and intermediateKeyPassphraseFile for the passphrase).";
+          assertion = !(lib.any (k: cfg.settings ? ${k}) reservedKeys);
+          message = "services.nixca.settings must not set ${lib.concatStringsSep ", " reservedKeys}: use the module options (and intermediateKeyPassphraseFile for the passphrase).";
         }
       ];
 
@@ -225,7 +222,7 @@ in
       # Everything `nixca serve` reads from Nix is on its command line (a change restarts the
       # unit by itself); the package is listed so that an upgrade restarts it even when the
       # command line reads the same.
-      restartTriggers = [ cfg.package ];
+      restartTriggers = [ cfg.package ] ++ lib.optional (cfg.settings != { }) configFile;
       serviceConfig = {
         ExecStart = utils.escapeSystemdExecArgs serveArgs;
         # Ready once it listens (READY=1 from systemd-notify, on every unit's PATH): units ordered

@@ -199,6 +199,8 @@ let
     concatMap = builtins.concatMap;
     concatStringsSep = builtins.concatStringsSep;
     mapAttrsToList = f: a: map (n: f n a.${n}) (attrNames a);
+    # lib.attrsets.filterAttrs, as nixpkgs defines it.
+    filterAttrs = pred: set: builtins.listToAttrs (builtins.concatMap (name: let v = set.${name}; in if pred name v then [ { inherit name; value = v; } ] else [ ]) (attrNames set));
     any = builtins.any;
     all = builtins.all;
     hasPrefix = pref: s: substring 0 (stringLength pref) s == pref;

@@ -1,5 +1,6 @@
 // nix-module/nixca.nix (the issuer service), evaluated by real nix 2.8 against the harness.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -16,8 +17,8 @@ interface Evaluated {
 
 const BASE = { enable: true, baseUrl: 'https://acme.n3x.internal:8443/', intermediateKeyPassphraseFile: '/run/agenix/nixca-intermediate' };
 
-async function evalIssuer(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>, modules: string[] = [NIX_MODULE]): Promise<Evaluated> {
-  return (await nixEval(env, harnessExpr({ modules, config: { services: { nixca } } }, 'h: { failed = h.failedAssertions; inherit (h) warnings; svc = h.config.systemd.services.nixca or null; users = h.config.users.users; fw = h.config.networking.firewall.allowedTCPPorts; bin = map (p: { inherit (p) name; text = p.text or ""; }) h.config.environment.systemPackages; }'))) as Evaluated;
+async function evalIssuer(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>, modules: string[] = [NIX_MODULE], storeRoot?: string): Promise<Evaluated> {
+  return (await nixEval(env, harnessExpr({ modules, config: { services: { nixca } } }, 'h: { failed = h.failedAssertions; inherit (h) warnings; svc = h.config.systemd.services.nixca or null; users = h.config.users.users; fw = h.config.networking.firewall.allowedTCPPorts; bin = map (p: { inherit (p) name; text = p.text or ""; }) h.config.environment.systemPackages; }'), storeRoot ? { storeRoot } : {})) as Evaluated;
 }
 
 // nixpkgs' harmonia module (nixos/modules/services/networking/harmonia.nix): the issuer's unit must
@@ -60,8 +61,9 @@ test('nix-instantiate --parse accepts nix-module/nixca.nix', async (t) => {
 });
 
 test('the issuer service: hardened, secrets only through LoadCredential, flags nixca serve knows', async (t) => {
-  const env = await sandboxEnv(await tempDir(t));
-  const v = await evalIssuer(env, { ...BASE, settings: { 'leaf-lifetime': '7d', resolve: ['cache.nuc-1.n3x.internal=10.0.0.5'], 'log-level': 'info' } });
+  const dir = await tempDir(t);
+  const env = await sandboxEnv(dir);
+  const v = await evalIssuer(env, { ...BASE, settings: { leafLifetime: '7d', resolve: ['cache.nuc-1.n3x.internal=10.0.0.5'], logLevel: 'info', challengeWait: null } }, [NIX_MODULE], join(dir, 'store'));
   assert.deepEqual(v.failed, []);
   const sc = v.svc!.serviceConfig;
   assert.deepEqual(sc.LoadCredential, ['nixca-intermediate-passphrase:/run/agenix/nixca-intermediate']);
@@ -93,13 +95,23 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
   };
   for (const [k, val] of Object.entries({ ...HARMONIA_HARDENING, ...expected })) assert.deepEqual(sc[k], val, k);
   assert.deepEqual(v.warnings, []);
-  assert.deepEqual(v.svc!.restartTriggers, ['/nix/store/00000000000000000000000000000000-nixca-0.1.0']);
   const args = argv(sc.ExecStart);
+  const configFile = args[11]!;
+  assert.deepEqual(v.svc!.restartTriggers, ['/nix/store/00000000000000000000000000000000-nixca-0.1.0', configFile]);
   assert.deepEqual(args.slice(0, 10), [
     '/nix/store/00000000000000000000000000000000-nixca-0.1.0/bin/nixca', 'serve',
     '--state', '/var/lib/nixca', '--listen', '0.0.0.0:8443', '--base-url', 'https://acme.n3x.internal:8443/', '--eab', 'required',
   ]);
-  assert.deepEqual(args.slice(10), ['--leaf-lifetime', '7d', '--log-level', 'info', '--resolve', 'cache.nuc-1.n3x.internal=10.0.0.5']);
+  // settings become the --config file (null leaves a key out), which the real CLI accepts as written.
+  assert.deepEqual(args.slice(10), ['--config', configFile]);
+  assert.match(configFile, /^\/nix\/store\/[0-9a-z]{32}-nixca-serve\.json$/);
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'store', configFile), 'utf8')), { leafLifetime: '7d', logLevel: 'info', resolve: ['cache.nuc-1.n3x.internal=10.0.0.5'] });
+  const effective = await runCli(['serve', '--config', join(dir, 'store', configFile), '--print-config']);
+  assert.equal(effective.code, 0, effective.stderr);
+  const printed = JSON.parse(effective.stdout) as Record<string, unknown>;
+  assert.equal(printed.leafLifetime, '7d');
+  assert.equal(printed.logLevel, 'info');
+  assert.deepEqual(printed.resolve, ['cache.nuc-1.n3x.internal=10.0.0.5']);
   // The passphrase path is not on the command line or in the environment: only in LoadCredential.
   assert.ok(!String(sc.ExecStart).includes('nixca-intermediate'));
   assert.ok(!JSON.stringify(v.svc!.environment).includes('nixca-intermediate'));
@@ -149,16 +161,16 @@ test('CAP_NET_BIND_SERVICE only below port 1024; firewall only when asked', asyn
   assert.deepEqual(high.fw, []);
 });
 
-test('misuse is refused by assertions; systemd specifiers in settings are escaped; disabled = nothing', async (t) => {
+test('misuse is refused by assertions; systemd specifiers in extraFlags are escaped; disabled = nothing', async (t) => {
   const env = await sandboxEnv(await tempDir(t));
-  const bad = await evalIssuer(env, { ...BASE, stateDir: '/srv/nixca', baseUrl: 'http://acme/', listenAddress: '[::1]', settings: { 'passphrase-file': '/tmp/p' } });
+  const bad = await evalIssuer(env, { ...BASE, stateDir: '/srv/nixca', baseUrl: 'http://acme/', listenAddress: '[::1]', settings: { passphraseFile: '/tmp/p' } });
   assert.equal(bad.failed.length, 4);
   assert.match(bad.failed.join('\n'), /stateDir must be under \/var\/lib/);
   assert.match(bad.failed.join('\n'), /baseUrl must be an https/);
   assert.match(bad.failed.join('\n'), /listenAddress is an address without brackets/);
-  assert.match(bad.failed.join('\n'), /settings must not set .*passphrase-file/);
+  assert.match(bad.failed.join('\n'), /settings must not set .*passphraseFile/);
 
-  const esc = await evalIssuer(env, { ...BASE, settings: { resolve: ['a.n3x.internal=10.0.0.1'], 'log-level': '%h$HOME' } });
+  const esc = await evalIssuer(env, { ...BASE, extraFlags: ['--log-level', '%h$HOME'] });
   assert.match(String(esc.svc!.serviceConfig.ExecStart), /"--log-level" "%%h\$\$HOME"/);
 
   const off = await evalIssuer(env, { enable: false });

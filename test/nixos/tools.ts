@@ -48,8 +48,13 @@ export function nixInstantiate(args: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 /** `nix-instantiate --eval --strict --json` of an expression; throws with nix's stderr on failure. */
-export async function nixEval(env: NodeJS.ProcessEnv, expr: string): Promise<unknown> {
-  const r = await nixInstantiate(['--eval', '--strict', '--json', '--expr', expr], env);
+/**
+ * `storeRoot`: files the expression makes (builtins.toFile, pkgs.formats.*.generate) are written to
+ * a throw-away local store there (a /nix/store/… path P is then the file storeRoot + P).
+ */
+export async function nixEval(env: NodeJS.ProcessEnv, expr: string, opts: { storeRoot?: string } = {}): Promise<unknown> {
+  const write = opts.storeRoot ? ['--read-write-mode', '--store', opts.storeRoot] : [];
+  const r = await nixInstantiate(['--eval', '--strict', '--json', ...write, '--expr', expr], env);
   if (r.code !== 0) throw new Error(`nix-instantiate failed: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout);
 }
