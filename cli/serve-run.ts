@@ -152,7 +152,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     throw err;
   }
   // The shared store's inventory follows other instances' and the CLI's changes without a restart.
-  const inventory = opened.inventory ?? (await openInventoryStore(dir));
+  // Read on every account request: look at the file at most once a second (changes through the
+  // admin socket go through this handle and are seen at once).
+  const inventory = opened.inventory ?? (await openInventoryStore(dir, { recheckMs: 1000 }));
   const { openAriPollRecorder } = await import('../src/store/ari-polls.js');
   const ariPolls = await openAriPollRecorder(dir, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
   const app = buildAcmeApp({

@@ -25,10 +25,16 @@ function check(data: InventoryData, file: string): InventoryData {
   return data;
 }
 
-export async function openInventoryStore(stateDir: string): Promise<InventoryStore> {
+/**
+ * `recheckMs`: a long-running reader (the issuer reads on every account request) looks at the file
+ * at most this often; changes made through `update` on this handle are seen at once regardless.
+ */
+export async function openInventoryStore(stateDir: string, opts: { recheckMs?: number } = {}): Promise<InventoryStore> {
   const file = join(stateDir, INVENTORY_FILE);
+  const recheckMs = opts.recheckMs ?? 0;
   let doc: JsonDocument<InventoryData> | undefined;
   let seen = '';
+  let checkedAt = -Infinity;
   const fingerprint = async () => {
     const s = await stat(file).catch(() => undefined);
     return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : 'absent';
@@ -40,6 +46,8 @@ export async function openInventoryStore(stateDir: string): Promise<InventorySto
   };
   return {
     async read() {
+      if (doc && recheckMs > 0 && performance.now() - checkedAt < recheckMs) return doc.data;
+      checkedAt = performance.now();
       const fp = await fingerprint();
       if (!doc || fp !== seen) {
         await load();
