@@ -7,23 +7,13 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { base64url, exportJWK, flattenedVerify, FlattenedSign, importJWK, type FlattenedJWS, type JWK } from 'jose';
 import { parseFlattenedJws, publicJwk, verifySignature } from '../../src/acme/jws.js';
+import { prng } from '../helpers/prng.js';
 
 type Alg = 'ES256' | 'ES384' | 'EdDSA' | 'RS256';
 interface Signer { alg: Alg; priv: KeyObject; jwk: JWK; josePriv: Awaited<ReturnType<typeof importJWK>> }
 
 const N = 10_000;
 
-// A seeded generator, so a failure names an input that can be regenerated.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function signer(alg: Alg): Promise<Signer> {
   const pair =

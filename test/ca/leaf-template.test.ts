@@ -16,20 +16,11 @@ import { issueLeaf, type IssuerMaterial } from '../../src/ca/leaf.js';
 import { createLeafTemplate, type LeafTemplate } from '../../src/ca/leaf-template.js';
 import { createRoot } from '../../src/ca/root.js';
 import { x509 } from '../../src/ca/x509.js';
+import { prng } from '../helpers/prng.js';
 
 const run = promisify(execFile);
 const N = 1000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The contents' TLVs of a DER SEQUENCE, as raw slices (lengths up to 3 octets). */
 function children(der: Uint8Array): Buffer[] {
