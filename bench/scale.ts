@@ -1,4 +1,4 @@
-// Cost per issuance with a seeded store vs an empty one (issue #6: ≤ 1.25×), and peak RSS.
+// Cost per issuance with a seeded store vs an empty one (the target: ≤ 1.25×), and peak RSS.
 // Runs `dist/bench/run.js --json` alternately without and with `--seed-certs K` (fresh state each
 // time, so each run starts a new server), R times each, and prints medians and the ratio.
 //   node dist/bench/scale.js [--seed 50000] [--runs 3] [--n 300] [--c 20] [--json]

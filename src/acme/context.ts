@@ -15,7 +15,7 @@ export interface CoreLogger {
 }
 
 /**
- * What happened, for metrics and the audit log (issue #7). Hooks are awaited (an audit entry can be
+ * What happened, for metrics and the audit log. Hooks are awaited (an audit entry can be
  * written before the response); a hook that throws is logged and does not fail the request, since
  * what it reports is already committed.
  */

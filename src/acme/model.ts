@@ -75,7 +75,7 @@ export interface OrderRecord {
   error?: ProblemDocument;
   /** Serial (hex) of the issued certificate; its presence makes the order valid. */
   certificateSerial?: string;
-  /** RFC 9773 §5 (issue #7): the certificate this order replaces, as sent. */
+  /** RFC 9773 §5: the certificate this order replaces, as sent. */
   replaces?: string;
   /** The canonical serial `replaces` names (checked at newOrder): the store indexes it (alreadyReplaced). */
   replacesSerial?: string;
@@ -95,7 +95,7 @@ export interface CertificateRecord {
   issuedAt: string;
   /** SHA-256 of the leaf's SubjectPublicKeyInfo (hex): revocation by certificate key (§7.6). */
   spkiSha256: string;
-  /** RFC 9773 §4.1 certID material (issue #7): the AKI keyIdentifier (hex) of the issuer. */
+  /** RFC 9773 §4.1 certID material: the AKI keyIdentifier (hex) of the issuer. */
   akiKeyId?: string;
   /** RFC 9773 §5: serial of the certificate this one replaced (its order's `replaces`). */
   replaces?: string;
@@ -106,6 +106,6 @@ export interface RevocationRecord {
   /** RFC 5280 §5.3.1 CRLReason code. */
   reason: number;
   revokedAt: string;
-  /** 'account:<id>' or 'certificate-key' or 'operator' (issue #7 CLI). */
+  /** 'account:<id>' or 'certificate-key' or 'operator' (the revoke command). */
   by: string;
 }

@@ -1,4 +1,4 @@
-// /health and /metrics (issue #7). One prom-client Registry per app (never the global one), so
+// /health and /metrics. One prom-client Registry per app (never the global one), so
 // tests and benchmarks can build several apps in one process. Counters are fed by the core's
 // AcmeEvents and by the error handler; sizes are read from the store when scraped.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
