@@ -1,6 +1,7 @@
 // The composition root of the online issuer: loads the intermediate, opens the stores, wires the
 // LeafSigner (src/ca/leaf.ts) and the challenge validator into buildAcmeApp, and serves it over
 // HTTPS with a certificate of its own that it renews (and hot-swaps) at 2/3 of its lifetime.
+import { closeGracefully } from '../src/net/close.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
@@ -251,13 +252,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
       closed = true;
       if (renewTimer) clearTimeout(renewTimer);
       await dashboard?.close();
-      // Stop accepting, let in-flight requests finish (closeIdleConnections drops keep-alive idlers).
-      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      force.unref();
-      await closing;
-      clearTimeout(force);
+      await closeGracefully(server);
       await admin.close();
       await app.close();
       await ariPolls.close();

@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { isOperatorCertificate, type OperatorVerdict } from '../../ca/operator.js';
 import { x509 } from '../../ca/x509.js';
+import { closeGracefully } from '../../net/close.js';
 
 export type DashboardAuth = 'none-loopback' | 'operator-certificate';
 
@@ -119,12 +120,7 @@ export async function startDashboardServer(app: FastifyInstance, o: DashboardSer
     address,
     setTls: (t) => server.setSecureContext(tlsOptions(t)),
     async close() {
-      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      force.unref();
-      await closing;
-      clearTimeout(force);
+      await closeGracefully(server);
       await app.close();
     },
   };
