@@ -9,7 +9,9 @@ import { randomSerial } from '../ca/serial.js';
 import { authorityKeyIdentifierFor, x509 } from '../ca/x509.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
 import { AuditError } from './errors.js';
-import { appendAudit, auditPaths, keyIdOf, loadOrCreateAuditKey } from './log.js';
+import { auditPaths, keyIdOf } from './entry.js';
+import { loadOrCreateAuditKey } from './key.js';
+import { appendAudit } from './log.js';
 
 /** Subject of audit-signing certificates. Not a host name: name constraints on dNSName do not apply. */
 /** RFC 9336 §3.1: signing of documents (here: audit-log entries). */

@@ -8,7 +8,8 @@ import type { x509 } from '../ca/x509.js';
 import { spkiFingerprint } from '../ca/inspect.js';
 import { readAuditCertificates, signedBy } from './certify.js';
 import { AuditError } from './errors.js';
-import { importSpkiP256, parseEntryLine, readAuditHead, readLogText } from './log.js';
+import { importSpkiP256, parseEntryLine } from './entry.js';
+import { readAuditHead, readLogText } from './log.js';
 
 export interface AuditTrust {
   /** Candidate issuers of the audit certificate (the intermediate(s) of the state directory). */
