@@ -2,13 +2,13 @@
 // rotation state machine next → active → retiring → retired (+ revoked), status as the NixOS
 // output will carry it, and signing / verifying narinfo files.
 import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
-import type { InventoryData, SigningKeyRecord } from '../src/inventory/model.js';
-import type * as SigningKeyViews from '../src/inventory/signing-keys.js';
-
+import { createdText, keyView, statusOf, statusText } from './key-render.js';
+import { registerNarinfoCommands } from './key-narinfo.js';
+import { existingStateDir, readInventory } from './state-dir.js';
 
 /** A commander parser for the one duration grammar (src/config/duration.ts); 0s is allowed ("no wait"). */
 export function durationFlag(flag: string) {
@@ -18,20 +18,12 @@ export function durationFlag(flag: string) {
 export const DEFAULT_MIN_PREPUBLISH = '24h';
 export const DEFAULT_MIN_OVERLAP = '24h';
 
-/** The inventory for reading only: no state directory is created and nothing is audited. */
-async function readInventory(ctx: CliContext, state: string | undefined): Promise<InventoryData> {
-  const { openInventoryStore } = await import('../src/store/inventory.js');
-  return (await openInventoryStore(stateDir(ctx, state))).read();
-}
-
 async function store(ctx: CliContext, state: string | undefined) {
   const { openInventoryStore } = await import('../src/store/inventory.js');
-  // Issue #7: every key transition (generate, import, rotate, revoke) goes to the audit log,
-  // written before the inventory is; if the log refuses, the transition is not made.
+  // Every key transition (generate, import, rotate, revoke) goes to the audit log, written
+  // before the inventory is; if the log refuses, the transition is not made.
   const { auditedInventory } = await import('../src/audit/signing-keys.js');
-  const { ensureDir } = await import('./files.js');
-  const dir = stateDir(ctx, state);
-  await ensureDir(dir);
+  const dir = await existingStateDir(ctx, state);
   return auditedInventory(await openInventoryStore(dir), dir);
 }
 
@@ -42,26 +34,6 @@ function scopeOf(node: string | undefined, shared: boolean | undefined): string 
   return node ?? null;
 }
 
-function keyView(k: SigningKeyRecord) {
-  return {
-    name: k.name,
-    node: k.node,
-    state: k.state,
-    publicKey: k.publicKey,
-    secretKeyPath: k.secretKeyPath,
-    origin: k.origin,
-    overlapSigning: k.overlapSigning === true,
-    since: k.history[k.history.length - 1]?.at ?? null,
-    history: k.history,
-  };
-}
-
-type KeyView = ReturnType<typeof keyView>;
-
-function keyLine(k: KeyView): string {
-  const signing = k.state === 'active' || (k.state === 'retiring' && k.overlapSigning) ? ', signing' : '';
-  return `  ${k.state.padEnd(8)} ${k.name} (since ${k.since}${signing})\n           ${k.publicKey}\n           secret at ${k.secretKeyPath ?? '(none)'}`;
-}
 
 interface NewKeyOptions {
   shared?: boolean;
@@ -139,48 +111,6 @@ async function createNextKey(ctx: CliContext, stateFlag: string | undefined, sco
   }
 }
 
-function createdText(r: { key: SigningKeyRecord; secretOut: string | null }): string {
-  const where = r.key.node === null ? 'the shared fleet key' : `node ${r.key.node}`;
-  return [
-    `${r.key.origin === 'generated' ? 'generated' : 'imported'} signing key ${r.key.name} for ${where}, state next (published, not signing yet)`,
-    `  public key: ${r.key.publicKey}`,
-    r.secretOut ? `  secret key: written to ${r.secretOut} (mode 0600); install it on the node at ${r.key.secretKeyPath}` : `  the node's Harmonia reads its secret at ${r.key.secretKeyPath}`,
-    `  next: deploy the NixOS output so clients trust it, then: nixca key rotate ${r.key.node ?? '--shared'}`,
-  ].join('\n');
-}
-
-function statusOf(data: InventoryData, node: string | undefined, views: typeof SigningKeyViews) {
-  const nodes = node ? [node] : data.nodes.map((n) => n.name);
-  return {
-    nodes: nodes.map((n) => ({
-      node: n,
-      keys: data.signingKeys.filter((k) => k.node === n).map(keyView),
-      trustedPublicKeys: views.publishedKeysFor(data, n),
-      signKeyPaths: views.signKeyPathsFor(data, n),
-    })),
-    shared: data.signingKeys.filter((k) => k.node === null).map(keyView),
-    fleetTrustedPublicKeys: views.fleetTrustedPublicKeys(data),
-  };
-}
-
-type Status = ReturnType<typeof statusOf>;
-
-function statusText(s: Status): string {
-  const out: string[] = [];
-  for (const n of s.nodes) {
-    out.push(`node ${n.node}`);
-    if (n.keys.length === 0) out.push('  (no own keys)');
-    for (const k of n.keys) out.push(keyLine(k));
-    out.push(`  trusted-public-keys: ${n.trustedPublicKeys.join(' ') || '(none)'}`);
-    out.push(`  harmonia signKeyPaths: ${n.signKeyPaths.join(' ') || '(none: this node serves unsigned narinfos)'}`);
-  }
-  if (s.shared.length) {
-    out.push('shared fleet keys');
-    for (const k of s.shared) out.push(keyLine(k));
-  }
-  out.push(`fleet trusted-public-keys: ${s.fleetTrustedPublicKeys.join(' ') || '(none)'}`);
-  return out.join('\n');
-}
 
 export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) => {
   const key = program.command('key').description('Nix binary-cache signing keys: generate, import, rotate, revoke, status; sign and verify narinfo files');
@@ -311,94 +241,6 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       emit(ctx.io, opts, statusOf(data, node, views), statusText);
     });
 
-  key
-    .command('public')
-    .description('print the public key of a secret key file (like nix key convert-secret-to-public)')
-    .requiredOption('--key <file>', 'secret key file')
-    .option('--json', 'print JSON')
-    .action(async (opts: { key: string; json?: boolean }) => {
-      const { readText } = await import('./files.js');
-      const { parseSecretKey, toPublicKey, formatPublicKey } = await import('../src/signing/keys.js');
-      const pub = formatPublicKey(toPublicKey(parseSecretKey(await readText(opts.key, 'secret key file'))));
-      emit(ctx.io, opts, { publicKey: pub }, (r) => r.publicKey);
-    });
 
-  key
-    .command('sign-narinfo')
-    .description('add a Sig: line to a narinfo file for each --key (fingerprint exactly as Nix computes it)')
-    .argument('<file>', 'narinfo file')
-    .requiredOption('--key <file>', 'secret key file (repeatable: one signature per key)', collect)
-    .option('--out <file>', 'write the signed narinfo here (new file) instead of stdout')
-    .option('--in-place', 'replace FILE atomically')
-    .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
-    .option('--state <dir>', 'also refuse keys this inventory has revoked')
-    .option('--json', 'print JSON')
-    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; state?: string; json?: boolean }) => {
-      if (opts.out && opts.inPlace) throw new CliError('usage', 'give --out or --in-place, not both');
-      const { readText, writeFileAtomic, writeNewFile } = await import('./files.js');
-      const { parseSecretKey, toPublicKey } = await import('../src/signing/keys.js');
-      const { parseNarInfo, serializeNarInfo, signNarInfo } = await import('../src/signing/narinfo.js');
-      const keys = [];
-      for (const k of opts.key) keys.push(parseSecretKey(await readText(k, 'secret key file')));
-      if (opts.state) {
-        const { checkNotRevoked } = await import('../src/signing/rotation.js');
-        const data = await readInventory(ctx, opts.state);
-        for (const k of keys) checkNotRevoked(data, toPublicKey(k));
-      }
-      const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
-      const { narinfo, added } = signNarInfo(info, keys, opts.storeDir);
-      const text = serializeNarInfo(narinfo);
-      if (opts.inPlace) {
-        const { stat } = await import('node:fs/promises');
-        await writeFileAtomic(file, text, (await stat(file)).mode & 0o777); // keep the cache file's mode
-      }
-      else if (opts.out) await writeNewFile(opts.out, text, 0o644);
-      const written = opts.inPlace ? file : (opts.out ?? null);
-      if (!written) {
-        emit(ctx.io, opts, { storePath: narinfo.storePath, added, narinfo: text }, (r) => r.narinfo.replace(/\n$/, ''));
-      } else {
-        emit(ctx.io, opts, { storePath: narinfo.storePath, added, out: written }, (r) =>
-          `${r.added.length ? `added ${r.added.map((s) => s.slice(0, s.indexOf(':'))).join(', ')}` : 'already signed by every key'}; wrote ${r.out}`,
-        );
-      }
-    });
-
-  key
-    .command('verify-narinfo')
-    .description('check which Sig: lines of a narinfo are valid under which trusted keys (by key name, as Nix does); exit 1 if none')
-    .argument('<file>', 'narinfo file')
-    .option('--trusted <keys>', 'trusted public keys, whitespace-separated "name:base64" (repeatable)', collect)
-    .option('--trusted-file <file>', 'file with whitespace-separated trusted public keys')
-    .option('--node <node>', "trust what the inventory publishes for this node's cache (next, active, retiring; own and shared)")
-    .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
-    .option('--state <dir>', STATE_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action(async (file: string, opts: { trusted?: string[]; trustedFile?: string; node?: string; storeDir: string; state?: string; json?: boolean }) => {
-      const { readText } = await import('./files.js');
-      const { parsePublicKeyList } = await import('../src/signing/keys.js');
-      const { parseNarInfo, verifyNarInfo } = await import('../src/signing/narinfo.js');
-      const { SigningError } = await import('../src/signing/errors.js');
-      const list = [...(opts.trusted ?? [])];
-      if (opts.trustedFile) list.push(await readText(opts.trustedFile, 'trusted keys file'));
-      if (opts.node) {
-        const { getNode } = await import('../src/inventory/inventory.js');
-        const { publishedKeysFor } = await import('../src/inventory/signing-keys.js');
-        const data = await readInventory(ctx, opts.state);
-        getNode(data, opts.node);
-        list.push(...publishedKeysFor(data, opts.node));
-      }
-      const trusted = parsePublicKeyList(list.join(' '));
-      if (trusted.length === 0) throw new CliError('usage', 'give the trusted public keys with --trusted "name:base64 …", --trusted-file FILE or --node NODE (with published keys)');
-      const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
-      const v = verifyNarInfo(info, trusted, opts.storeDir);
-      emit(ctx.io, opts, v, (r) =>
-        [
-          `${r.storePath}: ${r.validCount} valid signature${r.validCount === 1 ? '' : 's'} of ${r.signatures.length}`,
-          ...r.signatures.map((s) => `  ${s.verdict.padEnd(18)} ${s.keyName ?? s.sig.slice(0, 40)}${s.trustedKey ? ` (trusted key ${s.trustedKey})` : ''}`),
-        ].join('\n'),
-      );
-      if (v.validCount === 0) {
-        throw new SigningError('SIGNING_NO_VALID_SIGNATURE', `${file}: no signature is valid under the trusted keys (${trusted.map((k) => k.name).join(', ')})`);
-      }
-    });
+  registerNarinfoCommands(key, ctx);
 };

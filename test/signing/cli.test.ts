@@ -251,14 +251,14 @@ test('sign-narinfo / verify-narinfo: output modes, exit 1 when no signature is v
   assert.equal(proc.stderr.trim().split('\n').length, 1);
 });
 
-test('read-only key commands do not create a state directory that is not there', async (t) => {
+test('key commands refuse a state directory that is not there, and do not create it', async (t) => {
   const dir = await tempDir(t, 'nixca-key-ro-');
   const missing = join(dir, 'typo');
-  const r = await runCli(['key', 'status', '--json', '--state', missing]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout).nodes, []);
   const narinfo = join(dir, 'x.narinfo');
   await writeFile(narinfo, NARINFO);
-  oneLine(await runCli(['key', 'verify-narinfo', narinfo, '--node', 'nuc-1', '--state', missing]), 4, /nuc-1/);
-  await assert.rejects(stat(missing), { code: 'ENOENT' });
+  const noState = new RegExp(`no nixca state directory at ${missing}.*nixca issuer init --state ${missing}`);
+  oneLine(await runCli(['key', 'status', '--json', '--state', missing]), 7, noState);
+  oneLine(await runCli(['key', 'verify-narinfo', narinfo, '--node', 'nuc-1', '--state', missing]), 7, noState);
+  oneLine(await runCli(['key', 'generate', 'nuc-1', '--secret-out', join(dir, 'k.sec'), '--state', missing]), 7, noState);
+await assert.rejects(stat(missing), { code: 'ENOENT' });
 });

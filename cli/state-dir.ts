@@ -1,0 +1,33 @@
+// Only commands that create state create a state directory (`issuer init`, `serve --dev`): every
+// other command refuses a --state (or $NIXCA_STATE_DIR, or the default) that does not exist, so a
+// mistyped path is an error naming it, never a new empty issuer state.
+import { stat } from 'node:fs/promises';
+import { stateDir, type CliContext } from './context.js';
+import { CliError } from './errors.js';
+import type { InventoryData } from '../src/inventory/model.js';
+
+/** The commands that make a state directory, as the refusal names them. */
+export const STATE_INIT_HINT = (dir: string) =>
+  `create it with \`nixca issuer init --state ${dir}\` (production) or \`nixca serve --dev --state ${dir}\` (development), or give the right --state`;
+
+/** Refuses (io, exit 7) a state directory that does not exist or is not a directory. */
+export async function requireStateDir(dir: string): Promise<string> {
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    throw err;
+  });
+  if (!st) throw new CliError('io', `no nixca state directory at ${dir}; ${STATE_INIT_HINT(dir)}`, 'CLI_NO_STATE');
+  if (!st.isDirectory()) throw new CliError('io', `${dir} is not a directory (--state names the issuer's state directory)`, 'CLI_NO_STATE');
+  return dir;
+}
+
+/** `--state` (or its defaults) resolved, and required to exist. */
+export async function existingStateDir(ctx: CliContext, flag: string | undefined): Promise<string> {
+  return requireStateDir(stateDir(ctx, flag));
+}
+
+/** The inventory for reading only: the state directory must exist; nothing is created or audited. */
+export async function readInventory(ctx: CliContext, state: string | undefined): Promise<InventoryData> {
+  const { openInventoryStore } = await import('../src/store/inventory.js');
+  return (await openInventoryStore(await existingStateDir(ctx, state))).read();
+}
