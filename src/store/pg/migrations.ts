@@ -125,6 +125,67 @@ CREATE TABLE inventory (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'audit chain',
+    sql: `
+-- The audit log of every instance as ONE hash chain (src/ca/chainlog.ts: each entry signs its own
+-- canonical bytes and names the previous entry's SHA-256). An entry is appended under the row lock
+-- of audit_head, in the transaction that commits what it records (a certificate, a revocation, an
+-- inventory change): both are committed or neither.
+--
+-- Each instance signs with its own audit key (the one in its --state); audit_signers lists every
+-- key that ever signed, with the certificate(s) the issuer gave it and the intermediate that issued
+-- them, so that "nixca audit verify --store" can check every entry up to the root from any host.
+CREATE TABLE audit_signers (
+  -- SHA-256 (hex) of the key's SPKI DER, as the file log's audit.init names it.
+  key_id text PRIMARY KEY CHECK (key_id ~ '^[0-9a-f]{64}$'),
+  -- SPKI DER, base64 (ECDSA P-256).
+  public_key text NOT NULL,
+  -- PEM: audit certificate(s) for this key and the intermediate(s) that issued them.
+  certificates text NOT NULL DEFAULT '',
+  added_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE audit_entries (
+  seq bigint PRIMARY KEY CHECK (seq >= 0),
+  key_id text NOT NULL REFERENCES audit_signers (key_id),
+  event text NOT NULL,
+  subject text NOT NULL,
+  node text,
+  time timestamptz NOT NULL,
+  -- SHA-256 (hex) of the entry's canonical bytes: the next entry's prev.
+  hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+  -- The entry exactly as a line of the file log (canonical JSON, without the newline).
+  entry text NOT NULL
+);
+-- Start-up recovery and verify: "has this certificate / revocation its entry?"
+CREATE INDEX audit_entries_subject ON audit_entries (event, subject);
+CREATE INDEX audit_entries_node ON audit_entries (node, seq) WHERE node IS NOT NULL;
+
+-- The newest entry, updated in the same transaction as each append: a chain cut off at the end
+-- (rows deleted) no longer reaches the recorded head, which verify reports. seq -1: no entry yet.
+-- SELECT … FOR UPDATE on this row is the append lock.
+CREATE TABLE audit_head (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  seq bigint NOT NULL CHECK (seq >= -1),
+  hash text NOT NULL
+);
+INSERT INTO audit_head (one, seq, hash) VALUES (true, -1, repeat('0', 64));
+
+-- Entries are never changed or removed by nixca. The trigger stops mistakes (an UPDATE or DELETE
+-- by hand), not an owner who disables it: that is what the chain, the signatures and audit_head
+-- (and an anchor kept elsewhere, nixca audit head) are for.
+CREATE FUNCTION nixca_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit entries are append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
+  FOR EACH ROW EXECUTE FUNCTION nixca_audit_append_only();
+CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
+  FOR EACH STATEMENT EXECUTE FUNCTION nixca_audit_append_only();
+`,
+  },
 ];
 
 /** The newest schema this build knows. */
