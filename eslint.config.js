@@ -4,6 +4,10 @@ import tseslint from 'typescript-eslint';
 
 const ours = (...folders) => folders.flatMap((f) => [`**/${f}/**`, `**/${f}`]);
 const restrict = (patterns, message) => ({ group: patterns, message });
+// node-postgres stays behind the store interfaces: every other folder sees the shared store only
+// through src/store/pg's exports (a flat config's later rule replaces an earlier one, so each
+// block that restricts imports lists it).
+const PG = { regex: '^pg(/.*)?$|^pg-', message: 'Only src/store/pg/ imports node-postgres (pg); use its exports.' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
@@ -25,6 +29,7 @@ export default tseslint.config(
         { object: 'process', property: 'exitCode', message: 'Only cli/main.ts decides exit codes.' },
         { object: 'process', property: 'argv', message: 'Only cli/ reads argv.' }],
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('cli'), 'src/ never imports cli/ (cli is the composition root).'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
         restrict(['fastify', 'fastify/*', '@fastify/*'], 'Only src/acme/http/ and src/dashboard/http/ use fastify.'),
@@ -35,6 +40,7 @@ export default tseslint.config(
     files: ['src/ca/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('acme', 'store', 'signing', 'nixos', 'inventory', 'audit', 'cli'), 'src/ca is certificate math and imports nothing else of ours.'),
         restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*'], 'src/ca does no I/O.'),
       ] }],
@@ -44,6 +50,7 @@ export default tseslint.config(
     files: ['src/signing/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('acme', 'store', 'nixos', 'cli'), 'src/signing depends only on src/ca, src/inventory and libraries.'),
         restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*'], 'src/signing does no storage or HTTP.'),
       ] }],
@@ -54,6 +61,7 @@ export default tseslint.config(
     ignores: ['src/acme/http/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('store', 'cli', 'nixos', 'http'), 'The ACME core declares the interfaces it needs; cli wires stores and HTTP to it.'),
         restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'The ACME core never imports fastify or lowdb.'),
       ] }],
@@ -63,6 +71,7 @@ export default tseslint.config(
     files: ['src/acme/http/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('store', 'cli', 'nixos'), 'HTTP code sees the ACME core, never a concrete store.'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
       ] }],
@@ -73,6 +82,7 @@ export default tseslint.config(
     files: ['src/ceremony/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('cli'), 'src/ceremony never imports cli/ (flags, prompts and exit codes stay there).'),
         restrict(['commander', 'commander/*'], 'src/ceremony never imports commander (flags stay in cli/).'),
         restrict(['fastify', 'fastify/*', '@fastify/*'], 'src/ceremony never imports fastify (it runs offline).'),
@@ -86,6 +96,7 @@ export default tseslint.config(
     ignores: ['src/dashboard/http/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('store', 'cli', 'nixos', 'acme'), 'The dashboard reads through the interfaces cli passes in, never a concrete store or the ACME core.'),
         restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'Only src/dashboard/http/ uses fastify in the dashboard.'),
       ] }],
@@ -95,6 +106,7 @@ export default tseslint.config(
     files: ['src/dashboard/http/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('store', 'cli', 'nixos', 'acme'), 'Dashboard HTTP code sees the dashboard model, never a concrete store or the ACME core.'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
       ] }],
@@ -106,6 +118,7 @@ export default tseslint.config(
     files: ['src/ops/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('store', 'cli', 'nixos', 'http'), 'src/ops sees stores through interfaces; cli wires concrete ones.'),
         restrict(['lowdb', 'lowdb/*', 'fastify', 'fastify/*', '@fastify/*'], 'src/ops does no storage or HTTP of its own.'),
       ] }],
@@ -116,6 +129,7 @@ export default tseslint.config(
     ignores: ['src/store/lowdb.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
+        PG,
         restrict(ours('cli'), 'src/ never imports cli/.'),
         restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
         restrict(['fastify', 'fastify/*'], 'Only src/acme/http/ and src/dashboard/http/ use fastify.'),
@@ -125,7 +139,24 @@ export default tseslint.config(
   {
     files: ['src/store/lowdb.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [restrict(ours('cli'), 'src/ never imports cli/.')] }],
+      'no-restricted-imports': ['error', { patterns: [PG, restrict(ours('cli'), 'src/ never imports cli/.')] }],
+    },
+  },
+  {
+    files: ['src/store/pg/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        restrict(ours('cli'), 'src/ never imports cli/.'),
+        restrict(['lowdb', 'lowdb/*'], 'Only src/store/lowdb.ts touches lowdb.'),
+        restrict(['fastify', 'fastify/*'], 'Only src/acme/http/ and src/dashboard/http/ use fastify.'),
+      ] }],
+    },
+  },
+  {
+    // cli/ wires stores together; it reaches PostgreSQL only through src/store/pg.
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [PG] }],
     },
   },
   {

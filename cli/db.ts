@@ -1,6 +1,6 @@
 // `nixca db migrate|status`: the shared PostgreSQL store's schema (docs/postgres.md).
 import type { Command } from 'commander';
-import type { Pool } from 'pg';
+import type { Pool } from '../src/store/pg/connect.js';
 import type { CliContext, RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';

@@ -31,7 +31,13 @@ const cases: Array<[string, string, RegExp | null]> = [
   ['src/dashboard/probe.ts', "import { openAcmeStore } from '../store/acme.js';\nexport const y = openAcmeStore;\n", /never a concrete store/],
   ['src/dashboard/http/probe.ts', "import { openAcmeStore } from '../../store/acme.js';\nexport const y = openAcmeStore;\n", /never a concrete store/],
   ['src/probe/probe2.ts', "import fastify from 'fastify';\nexport const y = fastify;\n", /Only src\/acme\/http\/ and src\/dashboard\/http\/ use fastify/],
+  ['src/acme/probe.ts', "import pg from 'pg';\nexport const y = pg;\n", /Only src\/store\/pg\/ imports node-postgres/],
+  ['src/store/probe.ts', "import pg from 'pg';\nexport const y = pg;\n", /Only src\/store\/pg\/ imports node-postgres/],
+  ['src/audit/probe.ts', "import type { Pool } from 'pg';\nexport type Y = Pool;\n", /Only src\/store\/pg\/ imports node-postgres/],
+  ['cli/probe.ts', "import type { Pool } from 'pg';\nexport type Y = Pool;\n", /Only src\/store\/pg\/ imports node-postgres/],
+  ['src/ca/probe.ts', "import pg from 'pg';\nexport const y = pg;\n", /Only src\/store\/pg\/ imports node-postgres/],
   // Allowed directions stay allowed.
+  ['src/store/pg/probe.ts', "import pg from 'pg';\nexport const y = pg;\n", null],
   ['src/acme/probe.ts', "import { issueLeaf } from '../ca/leaf.js';\nexport const y = issueLeaf;\n", null],
   ['src/acme/http/probe.ts', "import fastify from 'fastify';\nexport const y = fastify;\n", null],
   ['src/dashboard/http/probe.ts', "import fastify from 'fastify';\nexport const y = fastify;\n", null],

@@ -105,6 +105,9 @@ export async function poolConfig(cfg: PgStoreConfig): Promise<pg.PoolConfig> {
   };
 }
 
+/** node-postgres' pool, for code outside src/store/pg that passes one along (cli/db.ts). */
+export type Pool = pg.Pool;
+
 export interface PgPool {
   pool: pg.Pool;
   config: pg.PoolConfig;
