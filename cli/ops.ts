@@ -11,10 +11,10 @@ import type { AriPollData } from '../src/status/ari-polls.js';
 
 export const ADMIN_SOCKET_OPTION_HELP = "the running issuer's admin socket (default: $NIXCA_ADMIN_SOCKET or STATE/admin.sock)";
 
+/** The same rule as `nixca serve` (src/ops/socket-path.ts): --admin-socket, $NIXCA_ADMIN_SOCKET, STATE/admin.sock. */
 export async function adminSocketPath(ctx: CliContext, state: string, flag: string | undefined): Promise<string> {
-  const { join } = await import('node:path');
-  const { ADMIN_SOCKET_FILE } = await import('../src/ops/admin-socket.js');
-  return flag ?? ctx.io.env.NIXCA_ADMIN_SOCKET ?? join(state, ADMIN_SOCKET_FILE);
+  const { adminSocketPathOf } = await import('../src/ops/socket-path.js');
+  return adminSocketPathOf({ configured: flag, env: ctx.io.env.NIXCA_ADMIN_SOCKET, state, cwd: ctx.io.cwd });
 }
 
 /** The wiring of OpsDeps shared by the issuer (in-process) and the CLI (direct on the store). */

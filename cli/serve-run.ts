@@ -45,10 +45,10 @@ async function startAdmin(
 ) {
   const { startAdminServer } = await import('../src/ops/admin-socket.js');
   const { publishCrlNow } = await import('../src/acme/http/app.js');
-  const { ADMIN_SOCKET_FILE } = await import('../src/ops/admin-socket.js');
-  const { join } = await import('node:path');
+  const { adminSocketPathOf } = await import('../src/ops/socket-path.js');
   const { opsDeps } = await import('./ops.js');
-  const path = opts.adminSocket ?? join(o.dir, ADMIN_SOCKET_FILE);
+  // serveConfigFromCommand already resolved it (--print-config shows it); this covers direct callers.
+  const path = adminSocketPathOf({ configured: opts.adminSocket, state: o.dir, cwd: process.cwd() });
   const deps = await opsDeps({
     state: o.dir,
     store: o.store,

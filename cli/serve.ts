@@ -40,7 +40,10 @@ export async function serveConfigFromCommand(ctx: CliContext, cmd: Command): Pro
   const config = resolveServeConfig({ file, flags, cwd: ctx.io.cwd }, resolve(ctx.io.cwd, stateDir(ctx, undefined)));
   // NIXCA_STORE and the systemd credential nixca-store-password, as for every store command.
   const sel = storeSelection(ctx, { state: config.state, store: config.store, storePasswordFile: config.storePasswordFile });
-  return { ...config, store: sel.url, storePasswordFile: sel.passwordFile };
+  // The admin socket by the rule every CLI command uses (setting, $NIXCA_ADMIN_SOCKET, STATE/admin.sock).
+  const { adminSocketPathOf } = await import('../src/ops/socket-path.js');
+  const adminSocket = adminSocketPathOf({ configured: config.adminSocket, env: ctx.io.env.NIXCA_ADMIN_SOCKET, state: config.state, cwd: ctx.io.cwd });
+  return { ...config, store: sel.url, storePasswordFile: sel.passwordFile, adminSocket };
 }
 
 export const registerServe: RegisterGroup = (program: Command, ctx: CliContext) => {

@@ -29,7 +29,7 @@ let
   lowPort = cfg.port < 1024;
 
   # Keys owned by the options above; `settings` may not set them behind their back.
-  reservedKeys = [ "state" "listen" "baseUrl" "eab" "passphraseFile" "dev" ];
+  reservedKeys = [ "state" "listen" "baseUrl" "eab" "passphraseFile" "dev" "adminSocket" ];
 
   # The operator's `nixca` on this host: the same package, run by systemd as the service's
   # user with its state directory and credentials, so `nixca node add …` needs no `sudo -u`
@@ -46,6 +46,7 @@ let
       --property=UMask=0077 \
       ${lib.concatMapStringsSep " " (c: "--property=${lib.escapeShellArg "LoadCredential=${c}"}") credentialLines} \
       --setenv=NIXCA_STATE_DIR=${cfg.stateDir} \
+      --setenv=NIXCA_ADMIN_SOCKET=${cfg.adminSocket} \
       ${cfg.package}/bin/nixca "$@"
   '';
   credentialLines = lib.mapAttrsToList (id: p: "${id}:${toString p}") secrets;
@@ -61,6 +62,7 @@ let
     "--listen" listen
     "--base-url" cfg.baseUrl
     "--eab" (if cfg.eabRequired then "required" else "optional")
+    "--admin-socket" cfg.adminSocket
   ] ++ lib.optionals (cfg.settings != { }) [ "--config" "${configFile}" ] ++ cfg.extraFlags;
 in
 {
@@ -109,6 +111,12 @@ in
       type = lib.types.str;
       default = "/var/lib/nixca";
       description = "State directory (inventory, ACME store, intermediate). Must be under /var/lib: systemd creates it (StateDirectory=) with mode 0700.";
+    };
+
+    adminSocket = lib.mkOption {
+      type = lib.types.str;
+      default = "/run/nixca/admin.sock";
+      description = "Unix socket through which operator commands (`nixca cert revoke`, `node eab --rotate`, `key rotate`, …) reach the running issuer (mode 0600, root and the service user only; never TCP). Under /run/nixca (the unit's RuntimeDirectory, 0700, gone when the service stops) or the state directory: the only places the hardened unit may write. The operator's `nixca` on this host gets it as $NIXCA_ADMIN_SOCKET.";
     };
 
     eabRequired = lib.mkOption {
@@ -178,6 +186,10 @@ in
           message = "services.nixca.stateDir must be under /var/lib (systemd StateDirectory=), got ${cfg.stateDir}.";
         }
         {
+          assertion = lib.hasPrefix "/run/nixca/" cfg.adminSocket || lib.hasPrefix "${cfg.stateDir}/" cfg.adminSocket;
+          message = "services.nixca.adminSocket must be under /run/nixca/ (RuntimeDirectory) or ${cfg.stateDir}/, the only places the unit may write (ProtectSystem=strict), got ${cfg.adminSocket}.";
+        }
+        {
           assertion = lib.hasPrefix "https://" cfg.baseUrl;
           message = "services.nixca.baseUrl must be an https:// URL (RFC 8555 §6.1), got ${cfg.baseUrl}.";
         }
@@ -239,6 +251,9 @@ in
         Group = cfg.group;
         StateDirectory = lib.removePrefix "/var/lib/" cfg.stateDir;
         StateDirectoryMode = "0700";
+        # The admin socket's directory (/run/nixca, adminSocket): private, removed when the unit stops.
+        RuntimeDirectory = "nixca";
+        RuntimeDirectoryMode = "0700";
         WorkingDirectory = cfg.stateDir;
         UMask = "0077";
 

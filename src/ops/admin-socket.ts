@@ -9,7 +9,7 @@ import { checkPeer } from './peer.js';
 import { applyOperation, parseOperation } from './operations.js';
 import { OpsError, type OpResult, type OpsDeps } from './types.js';
 
-export const ADMIN_SOCKET_FILE = 'admin.sock';
+export { ADMIN_SOCKET_FILE } from './socket-path.js';
 const MAX_REQUEST = 64 * 1024;
 
 export type AdminAnswer = { ok: true; result: OpResult } | { ok: false; error: { kind: ErrorKind | 'internal'; message: string } };

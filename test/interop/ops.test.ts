@@ -19,10 +19,10 @@ const N2 = 'ops-n2.interop.n3x.internal';
 const NOBODY = 65534;
 
 /** The CLI as a real process, optionally as another user (setpriv drops root to `uid`). */
-function cli(args: readonly string[], asUid?: number): Promise<CliResult> {
+function cli(args: readonly string[], asUid?: number, env: Record<string, string> = {}): Promise<CliResult> {
   const argv = asUid === undefined ? [process.execPath, NIXCA_BIN, ...args] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', process.execPath, NIXCA_BIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -160,17 +160,27 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
       assert.ok((JSON.parse(accounts.stdout) as { status: string }[]).every((a) => a.status === 'deactivated'));
     });
 
-    await t.test('the peer check refuses nobody even on a world-writable socket', async () => {
+    await t.test('a configured socket path: serve (config key) and the CLI ($NIXCA_ADMIN_SOCKET) meet; the peer check refuses nobody even on a world-writable socket', async () => {
       await issuer.stop();
       const alt = join(open, 'admin.sock');
-      const second = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2], extraArgs: ['--admin-socket', alt] });
+      const config = join(dir, 'serve.json');
+      await writeFile(config, JSON.stringify({ adminSocket: alt }));
+      const second = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2], extraArgs: ['--config', config] });
+      assert.ok((await stat(alt)).isSocket());
+      await assert.rejects(stat(sock), { code: 'ENOENT' }, 'nothing at the default path');
+      const viaEnv = { NIXCA_ADMIN_SOCKET: alt };
       await chmod(alt, 0o666);
-      const r = await cli(['renew-now', '--all', '--admin-socket', alt, '--state', state], NOBODY);
+      const r = await cli(['renew-now', '--all', '--state', state], NOBODY, viaEnv);
       assert.equal(r.code, 6, r.stdout + r.stderr);
       assert.match(r.stderr, /refused by the issuer's admin socket: uid 65534/);
       assert.match(second.log(), /admin socket: refused a peer/);
-      const ok = await cli(['renew-now', '--all', '--admin-socket', alt, '--state', state]);
+      const ok = await cli(['renew-now', '--all', '--json', '--state', state], undefined, viaEnv);
       assert.equal(ok.code, 0, ok.stderr);
+      assert.equal((JSON.parse(ok.stdout) as { appliedBy: string }).appliedBy, 'issuer');
+      // Without the path the CLI finds no issuer at STATE/admin.sock and refuses to touch the held store.
+      const lost = await cli(['cert', 'revoke', '--node', 'n1', '--reason', 'superseded', '--state', state]);
+      assert.equal(lost.code, 5, lost.stdout + lost.stderr);
+      assert.match(lost.stderr, /admin socket .* does not answer/);
     });
   });
 });

@@ -72,6 +72,8 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
     Group: 'nixca',
     StateDirectory: 'nixca',
     StateDirectoryMode: '0700',
+    RuntimeDirectory: 'nixca',
+    RuntimeDirectoryMode: '0700',
     UMask: '0077',
     ProtectSystem: 'strict',
     ProtectHome: true,
@@ -96,14 +98,16 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
   for (const [k, val] of Object.entries({ ...HARMONIA_HARDENING, ...expected })) assert.deepEqual(sc[k], val, k);
   assert.deepEqual(v.warnings, []);
   const args = argv(sc.ExecStart);
-  const configFile = args[11]!;
+  const configFile = args[13]!;
   assert.deepEqual(v.svc!.restartTriggers, ['/nix/store/00000000000000000000000000000000-nixca-0.1.0', configFile]);
   assert.deepEqual(args.slice(0, 10), [
     '/nix/store/00000000000000000000000000000000-nixca-0.1.0/bin/nixca', 'serve',
     '--state', '/var/lib/nixca', '--listen', '0.0.0.0:8443', '--base-url', 'https://acme.n3x.internal:8443/', '--eab', 'required',
   ]);
+  // The admin socket in the unit's RuntimeDirectory; the operator's nixca is given the same path.
+  assert.deepEqual(args.slice(10, 12), ['--admin-socket', '/run/nixca/admin.sock']);
   // settings become the --config file (null leaves a key out), which the real CLI accepts as written.
-  assert.deepEqual(args.slice(10), ['--config', configFile]);
+  assert.deepEqual(args.slice(12), ['--config', configFile]);
   assert.match(configFile, /^\/nix\/store\/[0-9a-z]{32}-nixca-serve\.json$/);
   assert.deepEqual(JSON.parse(await readFile(join(dir, 'store', configFile), 'utf8')), { leafLifetime: '7d', logLevel: 'info', resolve: ['cache.nuc-1.n3x.internal=10.0.0.5'] });
   const effective = await runCli(['serve', '--config', join(dir, 'store', configFile), '--print-config']);
@@ -169,6 +173,10 @@ test('misuse is refused by assertions; systemd specifiers in extraFlags are esca
   assert.match(bad.failed.join('\n'), /baseUrl must be an https/);
   assert.match(bad.failed.join('\n'), /listenAddress is an address without brackets/);
   assert.match(bad.failed.join('\n'), /settings must not set .*passphraseFile/);
+  const sock = await evalIssuer(env, { ...BASE, adminSocket: '/tmp/admin.sock', settings: { adminSocket: '/run/nixca/a.sock' } });
+  assert.equal(sock.failed.length, 2);
+  assert.match(sock.failed.join('\n'), /adminSocket must be under \/run\/nixca\/ \(RuntimeDirectory\) or \/var\/lib\/nixca\//);
+  assert.match(sock.failed.join('\n'), /settings must not set .*adminSocket/);
 
   const esc = await evalIssuer(env, { ...BASE, extraFlags: ['--log-level', '%h$HOME'] });
   assert.match(String(esc.svc!.serviceConfig.ExecStart), /"--log-level" "%%h\$\$HOME"/);
@@ -199,6 +207,7 @@ test('the operator\'s nixca on the issuer host runs as the service user, with it
   assert.match(text, /--uid=nixca --gid=nixca --working-directory=\/var\/lib\/nixca/);
   assert.match(text, /--property='LoadCredential=nixca-intermediate-passphrase:\/run\/agenix\/nixca-intermediate' --property='LoadCredential=other:\/run\/secrets\/other'/);
   assert.match(text, /--setenv=NIXCA_STATE_DIR=\/var\/lib\/nixca/);
+  assert.match(text, /--setenv=NIXCA_ADMIN_SOCKET=\/run\/nixca\/admin\.sock/);
   assert.match(text, /nixca-0\.1\.0\/bin\/nixca "\$@"/);
   // Checked by bash itself: the script parses.
   const dir = await tempDir(t);
