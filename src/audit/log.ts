@@ -18,7 +18,7 @@
 // append truncates it and records what it removed in an `audit.repaired` entry.
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { appendEntry, entryHash, serializeEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { spkiOf } from '../ca/keys.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
@@ -179,13 +179,21 @@ export async function readAuditHead(stateDir: string): Promise<{ seq: number; ha
 }
 
 /**
- * Records the newest entry next to the log (temp + rename; not fsync'd: after a crash it may lag
- * behind the log, which only weakens it, never makes a good log look bad).
+ * Records the newest entry next to the log: temp file, fsync, rename, fsync of the directory, so
+ * that after a crash the anchor is the old head or the new one, never empty or torn, and a head
+ * that was reported written survives power loss (it is what notices entries cut off the end).
  */
 async function writeHead(p: ReturnType<typeof auditPaths>, entry: ChainEntry): Promise<void> {
   const tmp = `${p.head}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ seq: entry.seq, hash: entryHash(entry) }) + '\n', { mode: 0o600 });
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify({ seq: entry.seq, hash: entryHash(entry) }) + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, p.head);
+  await fsyncDir(p.dir);
 }
 
 /** `list` was checked (checkEvent) by appendAudit, per caller. */

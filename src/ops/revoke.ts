@@ -3,6 +3,7 @@ import { normalizeSerial } from '../ca/serial.js';
 import type { CertificateRecord } from '../acme/model.js';
 import { REVOCATION_REASONS } from '../acme/revocation.js';
 import type { AcmeStore } from '../acme/store.js';
+import type { AuditEvent } from '../audit/log.js';
 import { OpsError, type OpResult, type OpsDeps } from './types.js';
 
 export interface RevokedView {
@@ -46,9 +47,16 @@ async function targetsOf(store: AcmeStore, by: { serial: string } | { node: stri
   return out;
 }
 
+function revokedAuditEvent(c: RevokedView, reason: number, now: Date): AuditEvent {
+  const details = { serial: c.serial, reason: REVOCATION_REASONS[reason], reasonCode: reason, by: 'operator', names: c.names, notAfter: c.notAfter };
+  return { type: 'certificate.revoked', subject: c.serial, node: c.node, details, time: now };
+}
+
 /**
- * Revokes one certificate or every current one of a node. The revocation is committed before the
- * audit entry: a damaged audit log must never stop an emergency revocation (the failure is reported).
+ * Revokes one certificate or every current one of a node. Each revocation's audit entry is part of
+ * its commit (src/acme/store.ts CommitHook), as for ACME revocation: if the entry cannot be written
+ * that revocation fails and is not shown (the issuer's start-up recovery audits it, marked
+ * recovered), so no revocation is ever visible without its audit entry.
  */
 export async function revoke(deps: OpsDeps, by: { serial: string } | { node: string }, reason: number): Promise<OpResult<RevokeData>> {
   const reasonName = REVOCATION_REASONS[reason];
@@ -59,27 +67,22 @@ export async function revoke(deps: OpsDeps, by: { serial: string } | { node: str
   let failure: unknown;
   try {
     for (const c of await targetsOf(store, by, now)) {
-      await store.putRevocation({ serial: c.serial, reason, revokedAt: now.toISOString(), by: 'operator' });
-      revoked.push({ serial: c.serial, node: c.node, names: c.names, notAfter: c.notAfter });
+      const view = { serial: c.serial, node: c.node, names: c.names, notAfter: c.notAfter };
+      await store.putRevocation({ serial: c.serial, reason, revokedAt: now.toISOString(), by: 'operator' }, async () => {
+        try {
+          await deps.audit([revokedAuditEvent(view, reason, now)]);
+        } catch (err) {
+          const done = revoked.length ? ` (already revoked and audited: ${revoked.map((r) => r.serial).join(', ')})` : '';
+          throw new OpsError('io', `certificate ${c.serial} was not revoked: the audit log refused its entry: ${(err as Error).message}${done}`);
+        }
+      });
+      revoked.push(view);
     }
   } catch (err) {
     failure = err;
   }
   const warnings: string[] = [];
-  if (revoked.length) {
-    if (deps.afterRevocation) await deps.afterRevocation().catch((err: Error) => warnings.push(`the CRL could not be regenerated now (${err.message}); the issuer retries hourly`));
-    try {
-      await deps.audit(revoked.map((c) => ({
-        type: 'certificate.revoked' as const,
-        subject: c.serial,
-        node: c.node,
-        details: { serial: c.serial, reason: reasonName, reasonCode: reason, by: 'operator', names: c.names, notAfter: c.notAfter },
-        time: now,
-      })));
-    } catch (err) {
-      throw new OpsError('io', `revoked ${revoked.map((r) => r.serial).join(', ')}, but the audit log refused the entry: ${(err as Error).message}`);
-    }
-  }
+  if (revoked.length && deps.afterRevocation) await deps.afterRevocation().catch((err: Error) => warnings.push(`the CRL could not be regenerated now (${err.message}); the issuer retries hourly`));
   if (failure) throw failure;
   const crl = {
     issuer: 'the issuer serves a CRL listing it now',
