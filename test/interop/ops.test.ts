@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,20 @@ function getDer(url: string, ca: string): Promise<Buffer> {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`GET ${url}: ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A GET as an ARI client makes it: unauthenticated, with a User-Agent (RFC 8555 §6.1). */
+function httpsGet(url: string, ca: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, agent: false, timeout: 5000, headers: { 'user-agent': 'ari-probe/1 (node:https)' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -85,6 +100,48 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
     const leaf = join(dir, 'lego1', 'certificates', `${N1}.crt`);
     const chain = join(dir, 'lego1', 'certificates', `${N1}.issuer.crt`);
     const serial = (await opensslText(leaf)).serial;
+
+    await t.test('ARI: a real HTTP client fetching renewalInfo makes the node "polling"; renew-now stops warning about it', async () => {
+      // No Debian-packaged client polls ARI (Caddy 2.6.2, certbot 2.x, lego 4.9), so a plain HTTPS
+      // client (node:https, its own process's TLS stack, over loopback) does what an ARI client does (RFC 9773 §3, §4.1): read the directory's renewalInfo URL, then GET
+      // <renewalInfo>/<certID> with certID = base64url(AKI keyIdentifier) "." base64url(DER serial).
+      const before = await cli(['renew-now', 'n1', '--reason', 'ari test', '--json', '--state', state]);
+      assert.equal(before.code, 0, before.stderr);
+      assert.deepEqual((JSON.parse(before.stdout) as { neverPolled: string[] }).neverPolled, ['n1']);
+      assert.match(before.stderr, /node n1: its ACME client never fetched renewalInfo .* will NOT renew early/);
+      const ca = await readFile(issuer.rootPath, 'utf8');
+      const dirRes = await httpsGet(issuer.directory, ca);
+      assert.equal(dirRes.status, 200);
+      const base = (JSON.parse(dirRes.body) as { renewalInfo: string }).renewalInfo;
+      const x = await run('openssl', ['x509', '-in', leaf, '-noout', '-ext', 'authorityKeyIdentifier', '-serial'], { timeoutMs: 10_000 });
+      const aki = Buffer.from(/Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(x.stdout)![1]!.replace(/:/g, ''), 'hex');
+      let der = Buffer.from(/serial=([0-9A-F]+)/.exec(x.stdout)![1]!, 'hex');
+      if (der[0]! >= 0x80) der = Buffer.concat([Buffer.from([0]), der]);
+      const got = await httpsGet(`${base}/${aki.toString('base64url')}.${der.toString('base64url')}`, ca);
+      assert.equal(got.status, 200, got.body);
+      assert.match(String(got.headers['retry-after']), /^\d+$/);
+      const window = (JSON.parse(got.body) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
+      assert.ok(Date.parse(window.start) <= Date.parse(window.end), JSON.stringify(window));
+      // The running issuer knows at once (renew-now goes through it); `status` reads the record the
+      // issuer writes at most every few seconds.
+      const after = await cli(['renew-now', 'n1', '--reason', 'ari test', '--json', '--state', state]);
+      assert.equal(after.code, 0, after.stderr);
+      assert.deepEqual((JSON.parse(after.stdout) as { neverPolled: string[]; warnings: string[] }).neverPolled, []);
+      assert.doesNotMatch(after.stderr, /warning/);
+      let ari: { ari: string; userAgent: string | null; lastSerial: string | null } | undefined;
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+        const st = await cli(['status', '--json', '--state', state]);
+        ari = (JSON.parse(st.stdout) as { nodes: { name: string; ari: typeof ari }[] }).nodes.find((n) => n.name === 'n1')?.ari;
+        if (ari?.ari === 'polling') break;
+      }
+      assert.deepEqual(ari && { ari: ari.ari, userAgent: ari.userAgent, lastSerial: ari.lastSerial }, { ari: 'polling', userAgent: 'ari-probe/1 (node:https)', lastSerial: serial });
+      // Per certificate: when, how often, and the account holding it.
+      const show = await cli(['cert', 'show', serial, '--json', '--state', state]);
+      const accounts = await cli(['account', 'list', '--node', 'n1', '--json', '--state', state]);
+      const rec = (JSON.parse(show.stdout) as { ari: { count: number; accountId: string } | null }).ari;
+      assert.equal(rec?.count, 1);
+      assert.deepEqual([rec?.accountId], (JSON.parse(accounts.stdout) as { id: string }[]).map((a) => a.id));
+    });
 
     await t.test('an unprivileged user is refused (exit 6, one line) and changes nothing', async () => {
       for (const args of [
