@@ -13,6 +13,8 @@ export interface Io {
   /** Asks without echo (passphrases). Only when `interactive`. */
   promptSecret(question: string): Promise<string>;
   now(): Date;
+  /** --allow-insecure-passphrase-file: a passphrase file group or others can read is accepted. */
+  readonly allowInsecurePassphraseFile?: boolean;
 }
 
 function promptHidden(question: string, output: Writable): Promise<string> {

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext, RegisterGroup } from './context.js';
 import { classify, EXIT_CODES } from './errors.js';
 import { processIo, type Io } from './io.js';
+import { ALLOW_INSECURE_PASSPHRASE_FILE } from './secrets.js';
 import { registerNode } from './node.js';
 import { registerRoot } from './root.js';
 import { registerIssuer } from './issuer.js';
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('nixca')
     .description('Internal PKI for a Nix binary-cache fleet: root ceremony, ACME issuer, Nix signing keys, NixOS modules')
     .version(version(), '-V, --version')
+    .option(ALLOW_INSECURE_PASSPHRASE_FILE, 'accept a --passphrase-file that group or others can read (they can then read the key\'s passphrase)')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({
@@ -57,6 +59,10 @@ export function buildProgram(ctx: CliContext): Command {
       // Errors are printed once, by run(), as one line.
       outputError: () => undefined,
     });
+  // A program-wide flag, accepted before or after the subcommand; commands read ctx.io at action time.
+  program.hook('preAction', () => {
+    if (program.opts<{ allowInsecurePassphraseFile?: boolean }>().allowInsecurePassphraseFile) ctx.io = { ...ctx.io, allowInsecurePassphraseFile: true };
+  });
   for (const group of GROUPS) group(program, ctx);
   // Subcommands inherit exitOverride/configureOutput only when set before they are added; set again.
   const apply = (cmd: Command) => {

@@ -1,5 +1,6 @@
 // Where passphrases come from: a file, a systemd credential, or a no-echo prompt. Never argv,
 // never an environment variable (both are visible to other processes).
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './errors.js';
 import { exists, readText } from './files.js';
@@ -26,8 +27,23 @@ function stripNewline(s: string): string {
   return s.replace(/\r?\n$/, '');
 }
 
+/** The global flag that accepts a passphrase file other users can read (named for the risk it takes). */
+export const ALLOW_INSECURE_PASSPHRASE_FILE = '--allow-insecure-passphrase-file';
+
+/**
+ * A passphrase file that group or others may read hands the key to them (as ssh refuses an
+ * unprotected private key): refused unless the operator said so with the flag above.
+ */
+async function checkPassphraseFileMode(io: Io, file: string): Promise<void> {
+  const st = await stat(file).catch(() => undefined); // unreadable: readText below says why
+  if (!st || (st.mode & 0o077) === 0 || io.allowInsecurePassphraseFile) return;
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  throw new CliError('io', `passphrase file ${file} is readable or writable by group or others (mode ${mode}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read the key's passphrase`);
+}
+
 export async function getPassphrase(io: Io, src: PassphraseSource): Promise<string> {
   if (src.file) {
+    await checkPassphraseFileMode(io, src.file);
     const p = stripNewline(await readText(src.file, 'passphrase file'));
     if (!p) throw new CliError('input', `passphrase file ${src.file} is empty`);
     return p;

@@ -41,8 +41,8 @@ test('bad input leaves everything as it was', async (t) => {
   const rootDir = join(dir, 'root');
   const pass = join(dir, 'pass');
   const wrong = join(dir, 'wrong');
-  await writeFile(pass, ROOT_PASS);
-  await writeFile(wrong, 'this is not the passphrase');
+  await writeFile(pass, ROOT_PASS, { mode: 0o600 });
+  await writeFile(wrong, 'this is not the passphrase', { mode: 0o600 });
   let r = await runCli(['root', 'init', '--dir', rootDir, '--name', 'n3x Internal Root CA', '--permit-dns', 'n3x.internal', '--passphrase-file', pass]);
   assert.equal(r.code, 0, r.stderr);
   // A good CSR from openssl (a plain one is accepted), a CA:true one and a broken one.
@@ -87,7 +87,7 @@ test('bad input leaves everything as it was', async (t) => {
   const fresh = join(dir, 'fresh');
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--passphrase-file', pass]), 3, /at least one permitted DNS subtree/);
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--permit-dns', '*.bad', '--passphrase-file', pass]), 3, /not a DNS name subtree/);
-  await writeFile(join(dir, 'short'), 'short');
+  await writeFile(join(dir, 'short'), 'short', { mode: 0o600 });
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--permit-dns', 'n3x.internal', '--passphrase-file', join(dir, 'short')]), 3, /at least 12 characters/);
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--permit-dns', 'n3x.internal', '--shares', '3', '--threshold', '4']), 2, /--threshold must be at least 2 and at most --shares/);
   fails(await runCli(['root', 'init', '--dir', fresh, '--name', 'R', '--permit-dns', 'n3x.internal'], { prompts: [ROOT_PASS, ROOT_PASS + 'x'] }), 3, /the two passphrases differ/);
@@ -114,9 +114,9 @@ test('bad input leaves everything as it was', async (t) => {
 test('issuer init and install refuse what does not fit', async (t) => {
   const dir = await tempDir(t);
   const pass = join(dir, 'pass');
-  await writeFile(pass, ROOT_PASS);
+  await writeFile(pass, ROOT_PASS, { mode: 0o600 });
   const ipass = join(dir, 'ipass');
-  await writeFile(ipass, 'issuer passphrase 4 tests');
+  await writeFile(ipass, 'issuer passphrase 4 tests', { mode: 0o600 });
   const state = join(dir, 'state');
   const state2 = join(dir, 'state2');
   for (const [d, n] of [[join(dir, 'root'), 'Root A'], [join(dir, 'rootb'), 'Root B']] as const) {

@@ -28,8 +28,8 @@ test('scripted ceremony through the CLI, accepted by openssl', async (t) => {
   const state = join(dir, 'state');
   const rootPass = join(dir, 'root.pass');
   const issuerPass = join(dir, 'issuer.pass');
-  await writeFile(rootPass, ROOT_PASS + '\n');
-  await writeFile(issuerPass, ISSUER_PASS);
+  await writeFile(rootPass, ROOT_PASS + '\n', { mode: 0o600 });
+  await writeFile(issuerPass, ISSUER_PASS, { mode: 0o600 });
 
   let r = await runCli(['root', 'init', '--dir', rootDir, '--name', 'n3x Internal Root CA', '--permit-dns', 'n3x.internal', '--permit-dns', 'n3x.example.com', '--passphrase-file', rootPass, '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -42,7 +42,7 @@ test('scripted ceremony through the CLI, accepted by openssl', async (t) => {
   // openssl opens the encrypted key with the right passphrase and not with a wrong one.
   const ok = await openssl(['pkey', '-in', join(rootDir, 'root.key.pem'), '-passin', `file:${rootPass}`, '-noout']);
   assert.equal(ok.code, 0, ok.stderr);
-  await writeFile(join(dir, 'wrong.pass'), 'not the passphrase at all');
+  await writeFile(join(dir, 'wrong.pass'), 'not the passphrase at all', { mode: 0o600 });
   const no = await openssl(['pkey', '-in', join(rootDir, 'root.key.pem'), '-passin', `file:${join(dir, 'wrong.pass')}`, '-noout']);
   assert.notEqual(no.code, 0);
   assert.match(no.stderr, /bad decrypt|unable to load/i);

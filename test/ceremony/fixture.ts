@@ -40,7 +40,7 @@ export async function fixture(t: { after(fn: () => unknown): void }): Promise<Fi
   const csrPath = join(base, 'intermediate.csr.pem');
   await writeFile(csrPath, csr.toString('pem'));
   const passFile = join(base, 'pass');
-  await writeFile(passFile, ROOT_PASS);
+  await writeFile(passFile, ROOT_PASS, { mode: 0o600 });
   await mkdir(join(base, 'out'));
   return {
     base,

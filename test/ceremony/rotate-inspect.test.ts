@@ -13,9 +13,9 @@ test('root rotate: the new root is cross-signed by the old one; both transcripts
   const pass = join(dir, 'pass');
   const newPass = join(dir, 'newpass');
   const ipass = join(dir, 'ipass');
-  await writeFile(pass, 'old root passphrase!');
-  await writeFile(newPass, 'new root passphrase!');
-  await writeFile(ipass, 'issuer passphrase!!');
+  await writeFile(pass, 'old root passphrase!', { mode: 0o600 });
+  await writeFile(newPass, 'new root passphrase!', { mode: 0o600 });
+  await writeFile(ipass, 'issuer passphrase!!', { mode: 0o600 });
   const oldDir = join(dir, 'root1');
   const newDir = join(dir, 'root2');
   assert.equal((await runCli(['root', 'init', '--dir', oldDir, '--name', 'n3x Root 1', '--permit-dns', 'n3x.internal', '--passphrase-file', pass])).code, 0);
@@ -73,7 +73,7 @@ test('root rotate: the new root is cross-signed by the old one; both transcripts
 test('inspect shows certificates, CSRs and CRLs in PEM and DER, as text and JSON', async (t) => {
   const dir = await tempDir(t);
   const pass = join(dir, 'pass');
-  await writeFile(pass, 'root passphrase for inspect');
+  await writeFile(pass, 'root passphrase for inspect', { mode: 0o600 });
   const rootDir = join(dir, 'root');
   assert.equal((await runCli(['root', 'init', '--dir', rootDir, '--name', 'n3x Internal Root CA', '--permit-dns', 'n3x.internal', '--passphrase-file', pass])).code, 0);
   const rootPem = join(rootDir, 'root.pem');

@@ -60,7 +60,7 @@ test('--shares with --passphrase-file splits that passphrase: either the passphr
   const dir = await tempDir(t);
   const rootDir = join(dir, 'root');
   const pass = join(dir, 'pass');
-  await writeFile(pass, 'a passphrase the operator also keeps');
+  await writeFile(pass, 'a passphrase the operator also keeps', { mode: 0o600 });
   await mkdir(rootDir); // an existing EMPTY directory is fine
   let r = await runCli(['root', 'init', '--dir', rootDir, '--name', 'R', '--permit-dns', 'n3x.internal', '--shares', '2', '--threshold', '2', '--shares-dir', join(dir, 'usb'), '--passphrase-file', pass, '--json']);
   assert.equal(r.code, 0, r.stderr);

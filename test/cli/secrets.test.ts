@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Io } from '../../cli/io.js';
 import { getPassphrase } from '../../cli/secrets.js';
-import { tempDir } from '../helpers/cli.js';
+import { spawnCli, tempDir } from '../helpers/cli.js';
 
 function io(env: Record<string, string> = {}, answers?: string[]): Io {
   const queue = [...(answers ?? [])];
@@ -24,11 +24,11 @@ const src = { credential: 'nixca-test-passphrase', confirm: true, purpose: 'test
 test('a passphrase file loses exactly one trailing newline, keeps other whitespace, and must not be empty', async (t) => {
   const dir = await tempDir(t);
   const f = join(dir, 'p');
-  await writeFile(f, ' correct horse \n');
+  await writeFile(f, ' correct horse \n', { mode: 0o600 });
   assert.equal(await getPassphrase(io(), { ...src, file: f }), ' correct horse ');
-  await writeFile(f, 'two lines\n\n');
+  await writeFile(f, 'two lines\n\n', { mode: 0o600 });
   assert.equal(await getPassphrase(io(), { ...src, file: f }), 'two lines\n');
-  await writeFile(f, '\n');
+  await writeFile(f, '\n', { mode: 0o600 });
   await assert.rejects(getPassphrase(io(), { ...src, file: f }), { kind: 'input', message: /is empty/ });
   await assert.rejects(getPassphrase(io(), { ...src, file: join(dir, 'missing') }), { kind: 'io', message: /no such file/ });
 });
@@ -37,7 +37,7 @@ test('the file wins over a systemd credential, the credential over the prompt', 
   const dir = await tempDir(t);
   await mkdir(join(dir, 'creds'));
   await writeFile(join(dir, 'creds', src.credential), 'from-credential\n');
-  await writeFile(join(dir, 'file'), 'from-file');
+  await writeFile(join(dir, 'file'), 'from-file', { mode: 0o600 });
   const env = { CREDENTIALS_DIRECTORY: join(dir, 'creds') };
   assert.equal(await getPassphrase(io(env, ['from-prompt', 'from-prompt']), { ...src, file: join(dir, 'file') }), 'from-file');
   assert.equal(await getPassphrase(io(env, ['from-prompt', 'from-prompt']), src), 'from-credential');
@@ -49,4 +49,31 @@ test('no source and no terminal is a usage error; the prompt refuses differing o
   await assert.rejects(getPassphrase(io({}, ['a', 'b']), src), { kind: 'input', message: /differ/ });
   await assert.rejects(getPassphrase(io({}, ['', '']), src), { kind: 'input', message: /empty/ });
   assert.equal(await getPassphrase(io({}, ['once']), { ...src, confirm: false }), 'once');
+});
+
+test('a passphrase file group or others can read is refused by the real CLI (one line, io exit 7) for the ceremony and the issuer; --allow-insecure-passphrase-file accepts it, before or after the subcommand', async (t) => {
+  const dir = await tempDir(t);
+  const pass = join(dir, 'root.pass');
+  await writeFile(pass, 'a passphrase long enough\n', { mode: 0o644 });
+  await chmod(pass, 0o640); // group-readable is enough to refuse
+  const root = ['root', 'init', '--dir', join(dir, 'root'), '--name', 'Perm Root', '--permit-dns', 'n3x.internal', '--passphrase-file', pass];
+  const refused = await spawnCli(root);
+  assert.equal(refused.code, 7, refused.stderr);
+  assert.equal(refused.stderr.trim().split('\n').length, 1);
+  assert.match(refused.stderr, /^nixca: passphrase file .*root\.pass is readable or writable by group or others \(mode 0640\): chmod 600 it, or give --allow-insecure-passphrase-file/);
+  await assert.rejects(stat(join(dir, 'root', 'root.key.pem')), 'nothing was created');
+
+  const issuer = ['issuer', 'init', '--state', join(dir, 'state'), '--name', 'Perm Issuer', '--passphrase-file', pass];
+  await mkdir(join(dir, 'state'), { mode: 0o700 });
+  const refusedIssuer = await spawnCli(issuer);
+  assert.equal(refusedIssuer.code, 7, refusedIssuer.stderr);
+  assert.match(refusedIssuer.stderr, /readable or writable by group or others/);
+
+  const accepted = await spawnCli([...root, '--allow-insecure-passphrase-file']);
+  assert.equal(accepted.code, 0, accepted.stderr);
+  const acceptedIssuer = await spawnCli(['--allow-insecure-passphrase-file', ...issuer]);
+  assert.equal(acceptedIssuer.code, 0, acceptedIssuer.stderr);
+  await chmod(pass, 0o600);
+  const crl = await spawnCli(['root', 'crl', '--dir', join(dir, 'root'), '--out', join(dir, 'root.crl'), '--passphrase-file', pass]);
+  assert.equal(crl.code, 0, crl.stderr);
 });

@@ -200,7 +200,7 @@ test('with the real ceremony: issuer install certifies the audit key; audit cert
   const state = join(dir, 'state');
   const S = ['--state', state];
   const pass = join(dir, 'pass');
-  await writeFile(pass, 'a long enough test passphrase');
+  await writeFile(pass, 'a long enough test passphrase', { mode: 0o600 });
   const ok = (r: { code: number; stderr: string }) => assert.equal(r.code, 0, r.stderr);
   ok(await runCli(['root', 'init', '--dir', join(dir, 'root'), '--name', 'Ops Test Root', '--permit-dns', 'n3x.test', '--passphrase-file', pass]));
   ok(await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.test', ...S]));
