@@ -1,19 +1,19 @@
 // `nixca account …`: ACME accounts (RFC 8555 §7.1.2), which node each is bound to, and operator
 // deactivation (§7.3.6), applied through the running issuer when there is one.
 import type { Command } from 'commander';
-import { STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import { ADMIN_SOCKET_OPTION_HELP } from './ops.js';
 import { withReadStore } from './cert.js';
-import { addStoreOptions, type StoreFlags } from './store-option.js';
+import { addStoreOptions, readSelectedInventory, storeSelection, type StoreFlags } from './store-option.js';
 import type { AccountView } from '../src/ops/queries.js';
 
-async function inventoryOf(ctx: CliContext, state: string | undefined) {
-  const { openInventoryStore } = await import('../src/store/inventory.js');
+async function inventoryOf(ctx: CliContext, flags: StoreFlags) {
   const { requireStateAccess } = await import('./ops.js');
-  await requireStateAccess(stateDir(ctx, state), false);
-  return (await openInventoryStore(stateDir(ctx, state))).read();
+  const sel = storeSelection(ctx, flags);
+  if (sel.url === undefined) await requireStateAccess(sel.state, false);
+  return readSelectedInventory(ctx, flags);
 }
 
 function accountLine(a: AccountView): string {
@@ -33,7 +33,7 @@ export const registerAccount: RegisterGroup = (program: Command, ctx: CliContext
     .action(async (opts: StoreFlags & { node?: string; status?: string; json?: boolean }) => {
       if (opts.status && !['valid', 'deactivated', 'revoked'].includes(opts.status)) throw new CliError('usage', `--status must be valid, deactivated or revoked, got ${JSON.stringify(opts.status)}`);
       const { listAccounts } = await import('../src/ops/queries.js');
-      const inv = await inventoryOf(ctx, opts.state);
+      const inv = await inventoryOf(ctx, opts);
       const list = (await withReadStore(ctx, opts, ({ store }) => listAccounts(store, inv, { node: opts.node, status: opts.status as AccountView['status'] | undefined }))) ?? [];
       emit(ctx.io, opts, list, (l) => (l.length ? l.map(accountLine).join('\n') : 'no accounts match'));
     });
@@ -46,7 +46,7 @@ export const registerAccount: RegisterGroup = (program: Command, ctx: CliContext
     .option('--json', 'print JSON')
     .action(async (id: string, opts: StoreFlags & { json?: boolean }) => {
       const { showAccount } = await import('../src/ops/queries.js');
-      const inv = await inventoryOf(ctx, opts.state);
+      const inv = await inventoryOf(ctx, opts);
       const a = await withReadStore(ctx, opts, ({ store }) => showAccount(store, inv, id));
       if (!a) throw new CliError('not-found', `no account ${JSON.stringify(id)} (no ACME store yet)`);
       emit(ctx.io, opts, a, (x) =>

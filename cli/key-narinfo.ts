@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { collect, STATE_OPTION_HELP, type CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
-import { readInventory } from './state-dir.js';
+import { readSelectedInventory as readInventory } from './store-option.js';
 
 export function registerNarinfoCommands(key: Command, ctx: CliContext): void {
   key
@@ -29,16 +29,16 @@ export function registerNarinfoCommands(key: Command, ctx: CliContext): void {
     .option('--store-dir <dir>', 'Nix store directory', '/nix/store')
     .option('--state <dir>', 'also refuse keys this inventory has revoked')
     .option('--json', 'print JSON')
-    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; state?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { key: string[]; out?: string; inPlace?: boolean; storeDir: string; state?: string; store?: string; json?: boolean }) => {
       if (opts.out && opts.inPlace) throw new CliError('usage', 'give --out or --in-place, not both');
       const { readText, writeFileAtomic, writeNewFile } = await import('./files.js');
       const { parseSecretKey, toPublicKey } = await import('../src/signing/keys.js');
       const { parseNarInfo, serializeNarInfo, signNarInfo } = await import('../src/signing/narinfo.js');
       const keys = [];
       for (const k of opts.key) keys.push(parseSecretKey(await readText(k, 'secret key file')));
-      if (opts.state) {
+      if (opts.state || opts.store) {
         const { checkNotRevoked } = await import('../src/signing/rotation.js');
-        const data = await readInventory(ctx, opts.state);
+        const data = await readInventory(ctx, opts);
         for (const k of keys) checkNotRevoked(data, toPublicKey(k));
       }
       const info = parseNarInfo(await readText(file, 'narinfo'), { storeDir: opts.storeDir, what: file });
@@ -79,7 +79,7 @@ export function registerNarinfoCommands(key: Command, ctx: CliContext): void {
       if (opts.node) {
         const { getNode } = await import('../src/inventory/inventory.js');
         const { publishedKeysFor } = await import('../src/inventory/signing-keys.js');
-        const data = await readInventory(ctx, opts.state);
+        const data = await readInventory(ctx, opts);
         getNode(data, opts.node);
         list.push(...publishedKeysFor(data, opts.node));
       }

@@ -8,7 +8,8 @@ import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 import { createdText, keyView, statusOf, statusText } from './key-render.js';
 import { registerNarinfoCommands } from './key-narinfo.js';
-import { existingStateDir, readInventory } from './state-dir.js';
+import { existingStateDir } from './state-dir.js';
+import { addStoreOptions, readSelectedInventory as readInventory, storeSelection, type StoreFlags } from './store-option.js';
 
 /** A commander parser for the one duration grammar (src/config/duration.ts); 0s is allowed ("no wait"). */
 export function durationFlag(flag: string) {
@@ -18,13 +19,14 @@ export function durationFlag(flag: string) {
 export const DEFAULT_MIN_PREPUBLISH = '24h';
 export const DEFAULT_MIN_OVERLAP = '24h';
 
-async function store(ctx: CliContext, state: string | undefined) {
-  const { openInventoryStore } = await import('../src/store/inventory.js');
+/** The inventory of --store (shared database) or of --state (inventory.json), audited. */
+async function store(ctx: CliContext, flags: StoreFlags) {
+  const { openSelectedInventory } = await import('../src/store/open.js');
   // Every key transition (generate, import, rotate, revoke) goes to the audit log, written
   // before the inventory is; if the log refuses, the transition is not made.
   const { auditedInventory } = await import('../src/audit/signing-keys.js');
-  const dir = await existingStateDir(ctx, state);
-  return auditedInventory(await openInventoryStore(dir), dir);
+  const dir = await existingStateDir(ctx, flags.state);
+  return auditedInventory(await openSelectedInventory({ ...storeSelection(ctx, flags), state: dir }), dir);
 }
 
 /** NODE argument xor --shared → the scope (node name, or null for the fleet-wide key). */
@@ -51,7 +53,7 @@ interface NewKeyOptions {
  * --secret-out, never printed) or imported (--public). The secret file is written inside the
  * locked update, before the inventory, and removed again if the inventory write fails.
  */
-async function createNextKey(ctx: CliContext, stateFlag: string | undefined, scope: string | null, opts: NewKeyOptions, mode: 'generate' | 'import') {
+async function createNextKey(ctx: CliContext, flags: StoreFlags, scope: string | null, opts: NewKeyOptions, mode: 'generate' | 'import') {
   const { addKey, defaultHost, nextKeyName, defaultSecretKeyPath, DEFAULT_SECRET_DIR } = await import('../src/signing/rotation.js');
   const { checkKeyName, generateKeyPair, parsePublicKey } = await import('../src/signing/keys.js');
   const { writeNewFile, exists } = await import('./files.js');
@@ -68,7 +70,7 @@ async function createNextKey(ctx: CliContext, stateFlag: string | undefined, sco
     if (!secretOut) throw new CliError('usage', '--secret-out PATH is required: the secret key is written there (mode 0600), never printed');
     if (await exists(secretOut)) throw new CliError('conflict', `${secretOut} already exists; refusing to overwrite it`);
   }
-  const inv = await store(ctx, stateFlag);
+  const inv = await store(ctx, flags);
   let wrote = false;
   try {
     return await inv.update(async (data) => {
@@ -129,7 +131,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
-      const r = await createNextKey(ctx, opts.state, scopeOf(node, opts.shared), opts, 'generate');
+      const r = await createNextKey(ctx, opts, scopeOf(node, opts.shared), opts, 'generate');
       emit(ctx.io, opts, { key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
     });
 
@@ -145,7 +147,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
-      const r = await createNextKey(ctx, opts.state, scopeOf(node, opts.shared), opts, 'import');
+      const r = await createNextKey(ctx, opts, scopeOf(node, opts.shared), opts, 'import');
       emit(ctx.io, opts, { key: keyView(r.key), secretOut: null }, () => createdText(r));
     });
 
@@ -175,7 +177,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
         const scope = scopeOf(node, opts.shared);
         if (opts.secretOut && opts.public) throw new CliError('usage', 'give --secret-out (generate) or --public (import), not both');
         const { planRotation, applyRotation, scopeKeys } = await import('../src/signing/rotation.js');
-        const inv = await store(ctx, opts.state);
+        const inv = await store(ctx, opts);
         const plan = planRotation(await inv.read(), scope);
         const label = scope ?? '--shared';
         if (plan.action === 'create-next') {
@@ -185,7 +187,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
               `${scope === null ? 'the shared key' : `node ${scope}`} has no next key: generate one with \`nixca key rotate ${label} --secret-out FILE\`, or generate it on the node (nix key generate-secret --key-name NAME) and import the public half with \`nixca key rotate ${label} --public NAME:BASE64\``,
             );
           }
-          const r = await createNextKey(ctx, opts.state, scope, opts, opts.public ? 'import' : 'generate');
+          const r = await createNextKey(ctx, opts, scope, opts, opts.public ? 'import' : 'generate');
           emit(ctx.io, opts, { action: 'create-next', key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
           return;
         }
@@ -219,7 +221,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { reason: string; force?: boolean; state?: string; json?: boolean }) => {
       const { revokeKey } = await import('../src/signing/rotation.js');
-      const inv = await store(ctx, opts.state);
+      const inv = await store(ctx, opts);
       const r = await inv.update((data) => revokeKey(data, name, opts.reason, ctx.io.now(), Boolean(opts.force)));
       if (r.warning) ctx.io.err(`nixca: warning: ${r.warning}`);
       emit(ctx.io, opts, { key: keyView(r.key), previousState: r.previousState, forced: r.forced, warning: r.warning }, (v) =>
@@ -236,11 +238,12 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .action(async (node: string | undefined, opts: { state?: string; json?: boolean }) => {
       const views = await import('../src/inventory/signing-keys.js');
       const { getNode } = await import('../src/inventory/inventory.js');
-      const data = await readInventory(ctx, opts.state);
+      const data = await readInventory(ctx, opts);
       if (node) getNode(data, node);
       emit(ctx.io, opts, statusOf(data, node, views), statusText);
     });
 
-
   registerNarinfoCommands(key, ctx);
+  // Every command that reads or changes the inventory works on the shared one with --store.
+  for (const c of key.commands) if (c.options.some((o) => o.long === '--state')) addStoreOptions(c);
 };

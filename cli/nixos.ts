@@ -3,14 +3,14 @@
 // first, so bad input writes nothing; then every changed file is staged next to its target and
 // renamed into place (docs/nixos.md, "Writing").
 import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { parseWholeDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
+import { addStoreOptions, readSelectedInventory, storeSelection, type StoreFlags } from './store-option.js';
 import { DEFAULT_SSL_CERT_FILE } from '../src/nixos/workstation.js';
 
-interface EmitFlags {
-  state?: string;
+interface EmitFlags extends StoreFlags {
   out: string;
   acmeDirectory: string;
   rootCert?: string[];
@@ -109,8 +109,8 @@ async function writeTree(out: string, files: ReadonlyMap<string, string>, mark: 
 export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) => {
   const nixos = program.command('nixos').description('NixOS output: the fleet trust module and one module per cache node');
 
-  nixos
-    .command('emit')
+  addStoreOptions(nixos
+    .command('emit'))
     .description('write trust.nix, root-ca.pem, nodes/<node>.nix, nixca-node.nix, secrets.json/.nix, nix.conf, README.md and default.nix from the inventory (deterministic)')
     .requiredOption('--out <dir>', 'output directory (created; must be empty or earlier nixca output)')
     .requiredOption('--acme-directory <url>', "the nixca ACME directory URL Caddy issues from (https://…/directory)")
@@ -125,15 +125,16 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
     .action(async (opts: EmitFlags) => {
       const { join, resolve } = await import('node:path');
       const { exists, readText } = await import('./files.js');
-      const { openInventoryStore, INVENTORY_FILE } = await import('../src/store/inventory.js');
+      const { INVENTORY_FILE } = await import('../src/store/inventory.js');
       const { emitNixos, GENERATED_MARK } = await import('../src/nixos/emit.js');
       const { canonicalRootPem } = await import('../src/nixos/root-cert.js');
 
-      const dir = stateDir(ctx, opts.state);
-      if (!(await exists(join(dir, INVENTORY_FILE)))) {
+      const sel = storeSelection(ctx, opts);
+      const dir = sel.state;
+      if (sel.url === undefined && !(await exists(join(dir, INVENTORY_FILE)))) {
         throw new CliError('not-found', `no inventory at ${join(dir, INVENTORY_FILE)} (add nodes with: nixca node add NODE --dns NAME)`);
       }
-      const data = await (await openInventoryStore(dir)).read();
+      const data = await readSelectedInventory(ctx, opts);
       // Default: the root the issuer chains to, installed by `nixca issuer install` (src/ceremony/issuer-dir.ts).
       const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
       const installedRoot = join(dir, ISSUER_DIR, ISSUER_FILES.root);

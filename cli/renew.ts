@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import { STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { ADMIN_SOCKET_OPTION_HELP } from './ops.js';
+import { addStoreOptions, type StoreFlags } from './store-option.js';
 
 export const registerRenew: RegisterGroup = (program: Command, ctx: CliContext) => {
-  program
-    .command('renew-now')
+  addStoreOptions(program
+    .command('renew-now'))
     .description("ask a node's ACME client (or every node's) to renew now: moves their ARI renewal window to this moment")
     .argument('[node]', 'the node whose certificates should be renewed')
     .option('--all', 'every node in the inventory (e.g. after an intermediate rotation)')
@@ -16,7 +17,7 @@ export const registerRenew: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (name: string | undefined, opts: { all?: boolean; reason: string; state?: string; adminSocket?: string; json?: boolean }) => {
+    .action(async (name: string | undefined, opts: StoreFlags & { all?: boolean; reason: string; adminSocket?: string; json?: boolean }) => {
       if (!name === !opts.all) throw new CliError('usage', 'give exactly one of NODE or --all');
       if (!opts.reason.trim() || opts.reason.length > 500) throw new CliError('usage', '--reason must be 1 to 500 characters');
       const { runOperation, printResult } = await import('./ops.js');

@@ -2,10 +2,12 @@
 // --probe as clients see it (each node's TLS certificate, /nix-cache-info, one signed narinfo).
 // Any error-level problem makes the command exit 1 (kind 'check') after printing the report.
 import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
+import { addStoreOptions, readSelectedInventory, storeSelection, type StoreFlags } from './store-option.js';
+import type { StoreSelection } from '../src/store/open.js';
 import type { FleetStatus, IssuedCertificate, RevokedCertificate } from '../src/status/status.js';
 import type { ProbeReport } from '../src/probe/probe.js';
 import type * as NamesModule from '../src/inventory/names.js';
@@ -23,16 +25,17 @@ export function parseResolve(text: string, names: Pick<typeof NamesModule, 'isVa
   return { name, address: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 
-/** Certificates and revocations from the ACME store, as status needs them. */
-async function readIssued(state: string): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[] }> {
+/** Certificates and revocations from the selected ACME store (embedded or shared), as status needs them. */
+async function readIssued(sel: StoreSelection): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[] }> {
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
-  const { ACME_DIR, openAcmeStore } = await import('../src/store/acme.js');
-  // No ACME store yet (nothing issued): do not create one just to look.
-  if (!(await exists(join(state, ACME_DIR)))) return { certificates: [], revocations: [] };
+  const { ACME_DIR } = await import('../src/store/acme.js');
+  const { openSelectedStore } = await import('../src/store/open.js');
+  // No embedded ACME store yet (nothing issued): do not create one just to look.
+  if (sel.url === undefined && !(await exists(join(sel.state, ACME_DIR)))) return { certificates: [], revocations: [] };
   // Read-only: never takes the writer lock, never repairs or compacts, so it is safe next to a
   // running `nixca serve` (docs/operations.md "Running next to nixca serve").
-  const store = await openAcmeStore(state, { readOnly: true });
+  const store = (await openSelectedStore(sel, { readOnly: true, listen: false })).acme;
   try {
     const certificates = (await store.listCertificates()).map((c) => ({ serial: c.serial, node: c.node, names: c.names, notBefore: c.notBefore, notAfter: c.notAfter, issuedAt: c.issuedAt }));
     const revocations = (await store.listRevocations()).map((r) => ({ serial: r.serial, reason: r.reason, revokedAt: r.revokedAt }));
@@ -76,8 +79,8 @@ function render(r: FleetStatus & { probe: ProbeReport[] | null; ok: boolean }): 
 }
 
 export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext) => {
-  program
-    .command('status')
+  addStoreOptions(program
+    .command('status'))
     .description("the fleet: each node's names, newest certificate, ARI renewal window and signing keys; --probe also checks what each node really serves")
     .option('--probe', "connect to each node's HTTPS (trusting only the root) and check its certificate, /nix-cache-info and one narinfo's signatures")
     .option('--port <port>', 'HTTPS port of the nodes', (v) => {
@@ -94,15 +97,15 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
     }, 5000)
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (opts: { probe?: boolean; port: number; resolve?: string[]; root?: string; probePath?: string[]; timeout: number; state?: string; json?: boolean }) => {
-      const { openInventoryStore } = await import('../src/store/inventory.js');
+    .action(async (opts: StoreFlags & { probe?: boolean; port: number; resolve?: string[]; root?: string; probePath?: string[]; timeout: number; json?: boolean }) => {
       const { fleetStatus } = await import('../src/status/status.js');
       const { exists } = await import('./files.js');
       const { join } = await import('node:path');
-      const state = stateDir(ctx, opts.state);
-      if (!(await exists(state))) throw new CliError('not-found', `no state directory ${state}`);
-      const inventory = await (await openInventoryStore(state)).read();
-      const issued = await readIssued(state);
+      const sel = storeSelection(ctx, opts);
+      const state = sel.state;
+      if (sel.url === undefined && !(await exists(state))) throw new CliError('not-found', `no state directory ${state}`);
+      const inventory = await readSelectedInventory(ctx, opts);
+      const issued = await readIssued(sel);
       const now = ctx.io.now();
       const { readAriPolls } = await import('../src/store/ari-polls.js');
       const fleet = fleetStatus({ inventory, ...issued, now, ariPolls: await readAriPolls(state) });

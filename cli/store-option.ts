@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { stateDir } from './context.js';
+import type { InventoryData } from '../src/inventory/model.js';
 
 export const STORE_CREDENTIAL = 'nixca-store-password';
 
@@ -29,4 +30,14 @@ export function storeSelection(ctx: CliContext, flags: StoreFlags): { state: str
   const credDir = ctx.io.env.CREDENTIALS_DIRECTORY;
   if (url !== undefined && passwordFile === undefined && credDir && existsSync(join(credDir, STORE_CREDENTIAL))) passwordFile = join(credDir, STORE_CREDENTIAL);
   return { state: stateDir(ctx, flags.state), ...(url !== undefined ? { url } : {}), ...(passwordFile !== undefined ? { passwordFile } : {}) };
+}
+
+/**
+ * The inventory of the selected store, for reading: the shared database's, or inventory.json in
+ * --state (which must exist; nothing is created).
+ */
+export async function readSelectedInventory(ctx: CliContext, flags: StoreFlags): Promise<InventoryData> {
+  const sel = storeSelection(ctx, flags);
+  if (sel.url === undefined) return (await import('./state-dir.js')).readInventory(ctx, flags.state);
+  return (await (await import('../src/store/open.js')).openSelectedInventory(sel)).read();
 }

@@ -1,0 +1,132 @@
+// `--store URL` / NIXCA_STORE / --store-password-file on every command family that reads or
+// writes issuer state (node, key, account, cert, status, renew-now, nixos emit), against one
+// throw-away cluster: each command works on the shared database (nothing lands in --state's
+// inventory.json), the password comes from a file or the systemd credential, and a password put in
+// the URL is refused by every command without ever being printed.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRoot } from '../../src/ca/root.js';
+import { openPgStore } from '../../src/store/pg/index.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { PG_USER, startTestCluster, type TestCluster } from './cluster.js';
+
+const SECRET = 'Sup3rSecretPw' + process.pid;
+
+describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+  let url: string;
+  let state: string;
+  const env = () => ({ PATH: process.env.PATH });
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli([...args, '--state', state], { env: { ...env(), ...extra } });
+  const ok = async (args: string[], extra: Record<string, string> = {}) => {
+    const r = await cli(args, extra);
+    assert.equal(r.code, 0, `nixca ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const inventory = async () => (await cluster.sql<{ data: { nodes: { name: string; renewAfter: string | null; eab?: unknown }[]; signingKeys: { name: string; state: string }[] } }>('nixca', 'SELECT data FROM inventory'))[0]!.data;
+
+  before(async () => {
+    cluster = await startTestCluster();
+    url = await cluster.createDatabase('nixca');
+    state = mkdtempSync(join(tmpdir(), 'nixca-pgcli-'));
+    assert.equal((await runCli(['db', 'migrate', '--store', url], { env: env() })).code, 0);
+  });
+  after(async () => {
+    rmSync(state, { recursive: true, force: true });
+    await cluster?.destroy();
+  });
+
+  it('node, key, renew-now, status and nixos emit work on the shared inventory', async () => {
+    await ok(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--store', url]);
+    await ok(['node', 'eab', 'nuc-1', '--out', join(state, 'nuc-1.eab.env'), '--store', url]);
+    // NIXCA_STORE selects the store as --store does.
+    await ok(['key', 'generate', 'nuc-1', '--secret-out', join(state, 'nuc-1.sk')], { NIXCA_STORE: url });
+    let inv = await inventory();
+    assert.deepEqual(inv.nodes.map((n) => n.name), ['nuc-1']);
+    assert.ok(inv.nodes[0]!.eab, 'the EAB credential is in the database');
+    assert.deepEqual(inv.signingKeys.map((k) => k.state), ['next'], 'the signing-key state is in the database');
+    assert.equal(existsSync(join(state, 'inventory.json')), false, 'nothing went to the embedded inventory');
+
+    const keyName = inv.signingKeys[0]!.name;
+    await ok(['key', 'rotate', 'nuc-1', '--min-prepublish', '0s', '--store', url]);
+    const st = JSON.parse((await ok(['key', 'status', 'nuc-1', '--json', '--store', url])).stdout) as { keys?: { name: string; state: string }[] };
+    assert.match(JSON.stringify(st), new RegExp(`"name":"${keyName}","node":"nuc-1","state":"active"`));
+    // Without --store the embedded (empty) inventory is read: the commands really switch stores.
+    assert.notEqual((await cli(['key', 'status', 'nuc-1', '--json'])).code, 0);
+
+    await ok(['renew-now', 'nuc-1', '--reason', 'test', '--store', url]);
+    inv = await inventory();
+    assert.ok(inv.nodes[0]!.renewAfter, 'renew-now moved the window in the database');
+
+    const status = JSON.parse((await cli(['status', '--json', '--store', url])).stdout) as { nodes: { name: string }[] };
+    assert.deepEqual(status.nodes.map((n) => n.name), ['nuc-1']);
+
+    const out = join(state, 'nixos-out');
+    const root = join(state, 'root.pem');
+    writeFileSync(root, (await createRoot({ commonName: 'pgcli test root', permittedDns: ['n3x.internal'] })).certificate.toString('pem'));
+    const emitted = await cli(['nixos', 'emit', '--out', out, '--acme-directory', 'https://ca.n3x.internal/directory', '--root-cert', root, '--store', url]);
+    assert.equal(emitted.code, 0, emitted.stderr);
+    assert.match(readFileSync(join(out, 'trust.nix'), 'utf8'), new RegExp(keyName));
+  });
+
+  it('account list/show/deactivate and cert list/show read and change the shared ACME store', async () => {
+    const s = await openPgStore({ url }, { listen: false });
+    const t = new Date().toISOString();
+    try {
+      await s.acme.createAccount({ id: 'acct-1', status: 'valid', jwk: { kty: 'OKP', crv: 'Ed25519', x: 'x' }, thumbprint: 'tp-1', contact: [], node: 'nuc-1', eabKeyId: 'k', externalAccountBinding: null, createdAt: t, updatedAt: t });
+      await s.acme.putCertificate({ serial: 'ab01', accountId: 'acct-1', node: 'nuc-1', names: ['cache.nuc-1.n3x.internal'], notBefore: t, notAfter: new Date(Date.now() + 86_400_000).toISOString(), orderId: 'o-1', issuedAt: t, spkiSha256: 'ab' }, '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n');
+    } finally {
+      await s.close();
+    }
+    const list = JSON.parse((await ok(['account', 'list', '--json', '--store', url])).stdout) as { id: string; node: string }[];
+    assert.deepEqual(list.map((a) => [a.id, a.node]), [['acct-1', 'nuc-1']]);
+    assert.equal(JSON.parse((await ok(['account', 'show', 'acct-1', '--json', '--store', url])).stdout).certificates, 1);
+    assert.deepEqual(JSON.parse((await ok(['cert', 'list', '--json', '--store', url])).stdout).map((c: { serial: string }) => c.serial), ['ab01']);
+    await ok(['account', 'deactivate', 'acct-1', '--store', url]);
+    const rows = await cluster.sql<{ status: string }>('nixca', "SELECT record->>'status' AS status FROM accounts WHERE id = 'acct-1'");
+    assert.equal(rows[0]!.status, 'deactivated');
+  });
+
+  it('the password comes from --store-password-file or the systemd credential; a password in the URL is refused and never printed', async () => {
+    const tcp = cluster.tcpUrl('nixca');
+    // TCP needs the password (scram): from the file, or from $CREDENTIALS_DIRECTORY/nixca-store-password.
+    await ok(['node', 'list', '--json', '--store', tcp, '--store-password-file', cluster.passwordFile]);
+    const creds = mkdtempSync(join(tmpdir(), 'nixca-creds-'));
+    try {
+      writeFileSync(join(creds, 'nixca-store-password'), readFileSync(cluster.passwordFile), { mode: 0o600 });
+      await ok(['status', '--json', '--store', tcp], { CREDENTIALS_DIRECTORY: creds });
+      // A wrong password: one clear line (exit 7, io), the password not in it.
+      writeFileSync(join(creds, 'wrong'), SECRET + '\n', { mode: 0o600 });
+      const bad = await cli(['node', 'list', '--store', tcp, '--store-password-file', join(creds, 'wrong')]);
+      assert.equal(bad.code, 7, bad.stderr);
+      assert.match(bad.stderr, /password authentication failed/);
+      assert.ok(!(bad.stdout + bad.stderr).includes(SECRET));
+    } finally {
+      rmSync(creds, { recursive: true, force: true });
+    }
+
+    const withPw = `postgres://${PG_USER}:${SECRET}@127.0.0.1:${cluster.port}/nixca`;
+    const families = [
+      ['node', 'list'], ['key', 'status'], ['account', 'list'], ['cert', 'list'], ['status'], ['renew-now', '--all'],
+      ['db', 'status'], ['nixos', 'emit', '--out', join(state, 'x'), '--acme-directory', 'https://a.test/directory'],
+    ];
+    for (const args of families) {
+      for (const how of ['flag', 'env'] as const) {
+        const run = (a: string[], extra: Record<string, string> = {}) => (args[0] === 'db' ? runCli(a, { env: { ...env(), ...extra } }) : cli(a, extra));
+        const r = how === 'flag' ? await run([...args, '--store', withPw]) : await run(args, { NIXCA_STORE: withPw });
+        assert.equal(r.code, 2, `${args.join(' ')} (${how}): ${r.stderr}`);
+        assert.match(r.stderr, /must not carry a password/);
+        assert.ok(!(r.stdout + r.stderr).includes(SECRET), `${args.join(' ')} (${how}) printed the password`);
+      }
+    }
+    // serve as a real process: refused before anything starts, its output (the log) without the password.
+    const devState = mkdtempSync(join(tmpdir(), 'nixca-pgcli-dev-'));
+    const serve = await spawnCli(['serve', '--dev', '--state', devState, '--store', withPw, '--listen', '127.0.0.1:18443']).finally(() => rmSync(devState, { recursive: true, force: true }));
+    assert.notEqual(serve.code, 0);
+    assert.match(serve.stderr + serve.stdout, /must not carry a password/);
+    assert.ok(!(serve.stdout + serve.stderr).includes(SECRET));
+  });
+});
