@@ -11,8 +11,9 @@ import type { AccountView } from '../src/ops/queries.js';
 
 async function inventoryOf(ctx: CliContext, flags: StoreFlags) {
   const { requireStateAccess } = await import('./ops.js');
+  const { requireStateDir } = await import('./state-dir.js');
   const sel = storeSelection(ctx, flags);
-  if (sel.url === undefined) await requireStateAccess(sel.state, false);
+  if (sel.url === undefined) await requireStateAccess(await requireStateDir(sel.state), false);
   return readSelectedInventory(ctx, flags);
 }
 

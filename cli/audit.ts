@@ -2,7 +2,8 @@
 // chain, every signature and the signer's certificate; `show` lists entries; `head` prints the
 // newest entry's hash to anchor elsewhere; `certify` has the intermediate certify the audit key.
 import type { Command } from 'commander';
-import { collect, STATE_OPTION_HELP, stateDir, type CliContext, type RegisterGroup } from './context.js';
+import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
+import { existingStateDir } from './state-dir.js';
 import { CliError } from './errors.js';
 import { DURATION_GRAMMAR, parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
@@ -59,7 +60,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--json', 'print JSON')
     .action(async (opts: { root?: string; intermediate?: string[]; anchor?: string; allowUncertified?: boolean; state?: string; json?: boolean }) => {
       const { verifyAudit, parseAnchor } = await import('../src/audit/verify.js');
-      const state = stateDir(ctx, opts.state);
+      const state = await existingStateDir(ctx, opts.state);
       const anchor = opts.anchor ? parseAnchor(opts.anchor) : undefined;
       const trust = await auditTrust(state, opts);
       const { auditedStoreSerials } = await import('../src/audit/verify.js');
@@ -89,7 +90,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
     .action(async (opts: { node?: string; since?: string; type?: string; state?: string; json?: boolean }) => {
       const { readAudit } = await import('../src/audit/log.js');
       const since = opts.since ? parseSince(opts.since, ctx.io.now()) : undefined;
-      const { records, damagedLines, tornBytes } = await readAudit(stateDir(ctx, opts.state));
+      const { records, damagedLines, tornBytes } = await readAudit(await existingStateDir(ctx, opts.state));
       const shown = records.filter(
         (r) =>
           (!opts.node || r.node === opts.node) &&
@@ -111,7 +112,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--json', 'print JSON')
     .action(async (opts: { state?: string; json?: boolean }) => {
       const { readAudit } = await import('../src/audit/log.js');
-      const { records } = await readAudit(stateDir(ctx, opts.state));
+      const { records } = await readAudit(await existingStateDir(ctx, opts.state));
       const last = records.at(-1);
       if (!last) throw new CliError('not-found', 'the audit log has no entries');
       emit(ctx.io, opts, { seq: last.seq, hash: last.hash, time: last.time, anchor: `${last.seq}:${last.hash}` }, (h) => h.anchor);
@@ -127,7 +128,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       const { getPassphrase, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./secrets.js');
       const { loadIssuer } = await import('../src/ceremony/issuer-dir.js');
       const { certifyAuditKey } = await import('../src/audit/certify.js');
-      const state = stateDir(ctx, opts.state);
+      const state = await existingStateDir(ctx, opts.state);
       const passphrase = await getPassphrase(ctx.io, { file: opts.passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
       const issuer = await loadIssuer(state, passphrase, ctx.io.now());
       const r = await certifyAuditKey(state, issuer, { now: ctx.io.now() });

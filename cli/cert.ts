@@ -22,7 +22,8 @@ export async function withReadStore<T>(ctx: CliContext, flags: StoreFlags, fn: (
   const dir = sel.state;
   const { requireStateAccess } = await import('./ops.js');
   await requireStateAccess(dir, false);
-  if (!(await exists(dir))) throw new CliError('not-found', `no state directory ${dir}`);
+  const { requireStateDir } = await import('./state-dir.js');
+  await requireStateDir(dir);
   if (sel.url === undefined && !(await exists(join(dir, ACME_DIR)))) return undefined;
   const store = (await openSelectedStore(sel, { readOnly: true })).acme;
   try {

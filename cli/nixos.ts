@@ -131,6 +131,7 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
 
       const sel = storeSelection(ctx, opts);
       const dir = sel.state;
+      if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(dir);
       if (sel.url === undefined && !(await exists(join(dir, INVENTORY_FILE)))) {
         throw new CliError('not-found', `no inventory at ${join(dir, INVENTORY_FILE)} (add nodes with: nixca node add NODE --dns NAME)`);
       }

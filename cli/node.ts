@@ -33,9 +33,10 @@ export function eabEnvFile(eab: EabCredential): string {
 /** The inventory of --store (shared database) or of --state (inventory.json). */
 async function store(ctx: CliContext, flags: StoreFlags) {
   const { openSelectedInventory } = await import('../src/store/open.js');
-  const { ensureDir } = await import('./files.js');
+  const { requireStateDir } = await import('./state-dir.js');
   const sel = storeSelection(ctx, flags);
-  if (sel.url === undefined) await ensureDir(sel.state);
+  // Only `issuer init` and `serve --dev` make a state directory; a mistyped --state is an error.
+  if (sel.url === undefined) await requireStateDir(sel.state);
   return openSelectedInventory(sel);
 }
 

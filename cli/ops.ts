@@ -78,6 +78,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   const { ensureDir, exists } = await import('./files.js');
   // An existing state directory this user may not write: refused as a whole, before anything.
   if (await exists(state)) await requireStateAccess(state, true);
+  else if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(state); // never a new empty state
   else await ensureDir(state);
   const { ACME_DIR } = await import('../src/store/acme.js');
   const { openSelectedStore, openSelectedInventory } = await import('../src/store/open.js');

@@ -8,16 +8,16 @@ import type { InventoryData } from '../src/inventory/model.js';
 
 /** The commands that make a state directory, as the refusal names them. */
 export const STATE_INIT_HINT = (dir: string) =>
-  `create it with \`nixca issuer init --state ${dir}\` (production) or \`nixca serve --dev --state ${dir}\` (development), or give the right --state`;
+  `create one with \`nixca issuer init --state ${dir}\` (or \`nixca serve --dev --state ${dir}\`), or fix --state`;
 
-/** Refuses (io, exit 7) a state directory that does not exist or is not a directory. */
+/** Refuses (not-found, exit 4) a state directory that does not exist or is not a directory. */
 export async function requireStateDir(dir: string): Promise<string> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
     throw err;
   });
-  if (!st) throw new CliError('io', `no nixca state directory at ${dir}; ${STATE_INIT_HINT(dir)}`, 'CLI_NO_STATE');
-  if (!st.isDirectory()) throw new CliError('io', `${dir} is not a directory (--state names the issuer's state directory)`, 'CLI_NO_STATE');
+  if (!st) throw new CliError('not-found', `no nixca state directory at ${dir}; ${STATE_INIT_HINT(dir)}`, 'CLI_NO_STATE');
+  if (!st.isDirectory()) throw new CliError('not-found', `${dir} is not a directory (--state names the issuer's state directory)`, 'CLI_NO_STATE');
   return dir;
 }
 

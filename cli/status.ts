@@ -99,11 +99,10 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
     .option('--json', 'print JSON')
     .action(async (opts: StoreFlags & { probe?: boolean; port: number; resolve?: string[]; root?: string; probePath?: string[]; timeout: number; json?: boolean }) => {
       const { fleetStatus } = await import('../src/status/status.js');
-      const { exists } = await import('./files.js');
       const { join } = await import('node:path');
       const sel = storeSelection(ctx, opts);
       const state = sel.state;
-      if (sel.url === undefined && !(await exists(state))) throw new CliError('not-found', `no state directory ${state}`);
+      if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(state);
       const inventory = await readSelectedInventory(ctx, opts);
       const issued = await readIssued(sel);
       const now = ctx.io.now();

@@ -4,7 +4,7 @@
 // the names the caller will use (the issuer asks no DNS server, and validates http-01 on the
 // caller's responder port). Only PIDs this module spawned are ever signalled.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,7 @@ function parseEnvFile(text: string): Record<string, string> {
 /** Prepares a state directory: the bench node (suffix) and its EAB credential. */
 export function prepareState(stateDir: string, suffix: string): { kid: string; hmacKey: string } {
   if (!existsSync(join(stateDir, 'bench.eab.env'))) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 }); // node add needs an existing state directory
     nixca(['node', 'add', BENCH_NODE, '--dns-suffix', suffix, '--state', stateDir]);
     nixca(['node', 'eab', BENCH_NODE, '--out', join(stateDir, 'bench.eab.env'), '--state', stateDir]);
   }

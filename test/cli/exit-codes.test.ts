@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT_CODES } from '../../cli/errors.js';
@@ -31,6 +31,7 @@ test('the README table is the code table', () => {
 test('each row of the exit-code table, from a real failing command', async (t) => {
   const dir = await tempDir(t);
   const S = ['--state', join(dir, 'state')];
+  await mkdir(join(dir, 'state'), { mode: 0o700 });
   const ok = async (args: string[]) => {
     const r = await runCli(args, { cwd: dir });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);

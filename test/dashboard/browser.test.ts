@@ -97,6 +97,7 @@ describe('the dashboard in Chromium', { timeout: 300_000 }, () => {
     await requireTool(CHROMIUM, ['--version']);
     const dir = await tempDir(t, 'nixca-dash-browser-');
     const state = join(dir, 'state');
+    await mkdir(state, { mode: 0o700 }); // node add needs an existing state directory
     const eabs: Record<string, { kid: string; hmac: string }> = {};
     for (const [node, name] of Object.entries(NODES)) eabs[node] = await addNodeWithEab(state, node, [name]);
     // Signing keys as a fleet has them: each node an active key (its first is promoted at once), alpha also a next one.

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -81,6 +81,7 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
     await requireTool('setpriv', ['--version']);
     const dir = await tempDir(t, 'nixca-ops-');
     const state = join(dir, 'state');
+    await mkdir(state, { mode: 0o700 }); // node add needs an existing state directory
     const eab1 = await addNodeWithEab(state, 'n1', [N1]);
     const eab2 = await addNodeWithEab(state, 'n2', [N2]);
     // A second socket path outside the private state directory, to show the application-level

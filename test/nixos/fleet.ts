@@ -1,7 +1,7 @@
 // A small fleet built through the real CLI (node add, node eab, key generate/rotate) for the
 // emitter tests: it carries every kind of secret the emitter must never write.
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { exportPrivateKeyPem } from '../../src/ca/keys.js';
 import { createRoot } from '../../src/ca/root.js';
@@ -26,6 +26,7 @@ export async function cli(args: string[]): Promise<string> {
 export async function buildFleet(dir: string): Promise<Fleet> {
   const state = join(dir, 'state');
   const s = ['--state', state];
+  await mkdir(state, { mode: 0o700 }); // only issuer init / serve --dev make one; the emit tests need no issuer
   await cli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--dns', 'nuc-1.n3x.internal', '--site', 'office', '--priority', '30', ...s]);
   await cli(['node', 'add', 'nuc-2', '--dns', 'cache.nuc-2.n3x.internal', '--priority', '35', ...s]);
   await cli(['node', 'add', 'ci-1', '--dns', 'cache.ci-1.cloud.n3x.internal', ...s]);

@@ -257,8 +257,8 @@ test('key commands refuse a state directory that is not there, and do not create
   const narinfo = join(dir, 'x.narinfo');
   await writeFile(narinfo, NARINFO);
   const noState = new RegExp(`no nixca state directory at ${missing}.*nixca issuer init --state ${missing}`);
-  oneLine(await runCli(['key', 'status', '--json', '--state', missing]), 7, noState);
-  oneLine(await runCli(['key', 'verify-narinfo', narinfo, '--node', 'nuc-1', '--state', missing]), 7, noState);
-  oneLine(await runCli(['key', 'generate', 'nuc-1', '--secret-out', join(dir, 'k.sec'), '--state', missing]), 7, noState);
+  oneLine(await runCli(['key', 'status', '--json', '--state', missing]), 4, noState);
+  oneLine(await runCli(['key', 'verify-narinfo', narinfo, '--node', 'nuc-1', '--state', missing]), 4, noState);
+  oneLine(await runCli(['key', 'generate', 'nuc-1', '--secret-out', join(dir, 'k.sec'), '--state', missing]), 4, noState);
 await assert.rejects(stat(missing), { code: 'ENOENT' });
 });

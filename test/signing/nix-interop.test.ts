@@ -3,7 +3,7 @@
 // chroot store. Content-addressed paths are trusted without signatures (nix-notes §1.4), so the
 // fixture strips the `CA:` lines: nix then accepts the paths only with a valid signature.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -49,6 +49,7 @@ before(async () => {
   }
   // Keys: two made by nixca's CLI (an old and a new one of a rotation), one more by nixca, one by nix.
   const state = join(dir, 'state');
+  await mkdir(state, { mode: 0o700 });
   assert.equal((await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--state', state])).code, 0);
   for (const [k, name] of [['old', 'cache.nuc-1.n3x.internal-1'], ['new', 'cache.nuc-1.n3x.internal-2'], ['other', 'cache.nuc-9.n3x.internal-1']] as const) {
     const sec = join(dir, `${k}.sec`);

@@ -203,9 +203,10 @@ test('with the real ceremony: issuer install certifies the audit key; audit cert
   await writeFile(pass, 'a long enough test passphrase', { mode: 0o600 });
   const ok = (r: { code: number; stderr: string }) => assert.equal(r.code, 0, r.stderr);
   ok(await runCli(['root', 'init', '--dir', join(dir, 'root'), '--name', 'Ops Test Root', '--permit-dns', 'n3x.test', '--passphrase-file', pass]));
-  ok(await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.test', ...S]));
+  // issuer init makes the state directory; node add needs one (a mistyped --state is refused).
   const init = await runCli(['issuer', 'init', ...S, '--name', 'Ops Test Issuer', '--passphrase-file', pass, '--json']);
   ok(init);
+  ok(await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.test', ...S]));
   const inter = join(dir, 'inter.pem');
   ok(await runCli(['root', 'sign-intermediate', '--dir', join(dir, 'root'), '--csr', JSON.parse(init.stdout).csr, '--out', inter, '--validity', '30d', '--passphrase-file', pass]));
   ok(await runCli(['issuer', 'install', ...S, '--cert', inter, '--root', join(dir, 'root', 'root.pem'), '--passphrase-file', pass]));
