@@ -26,11 +26,14 @@ export function keyLine(k: KeyView): string {
 
 export function createdText(r: { key: SigningKeyRecord; secretOut: string | null }): string {
   const where = r.key.node === null ? 'the shared fleet key' : `node ${r.key.node}`;
+  const active = r.key.state === 'active';
   return [
-    `${r.key.origin === 'generated' ? 'generated' : 'imported'} signing key ${r.key.name} for ${where}, state next (published, not signing yet)`,
+    `${r.key.origin === 'generated' ? 'generated' : 'imported'} signing key ${r.key.name} for ${where}, state ${active ? 'active (published and signing)' : 'next (published, not signing yet)'}`,
     `  public key: ${r.key.publicKey}`,
     r.secretOut ? `  secret key: written to ${r.secretOut} (mode 0600); install it on the node at ${r.key.secretKeyPath}` : `  the node's Harmonia reads its secret at ${r.key.secretKeyPath}`,
-    `  next: deploy the NixOS output so clients trust it, then: nixca key rotate ${r.key.node ?? '--shared'}`,
+    active
+      ? '  next: install the secret, then deploy the NixOS output (clients trust the key, Harmonia signs with it)'
+      : `  next: deploy the NixOS output so clients trust it, then: nixca key rotate ${r.key.node ?? '--shared'}`,
   ].join('\n');
 }
 

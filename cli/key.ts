@@ -46,6 +46,8 @@ interface NewKeyOptions {
   secretKeyPath?: string;
   secretKeyDir?: string;
   reason?: string;
+  /** A first key goes straight to active (refused when the scope already publishes a key). */
+  activate?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ interface NewKeyOptions {
  * locked update, before the inventory, and removed again if the inventory write fails.
  */
 async function createNextKey(ctx: CliContext, flags: StoreFlags, scope: string | null, opts: NewKeyOptions, mode: 'generate' | 'import') {
-  const { addKey, defaultHost, nextKeyName, defaultSecretKeyPath, DEFAULT_SECRET_DIR } = await import('../src/signing/rotation.js');
+  const { activateFirstKey, addKey, checkFirstKey, defaultHost, nextKeyName, defaultSecretKeyPath, DEFAULT_SECRET_DIR } = await import('../src/signing/rotation.js');
   const { checkKeyName, generateKeyPair, parsePublicKey } = await import('../src/signing/keys.js');
   const { writeNewFile, exists } = await import('./files.js');
   const { unlink } = await import('node:fs/promises');
@@ -74,6 +76,7 @@ async function createNextKey(ctx: CliContext, flags: StoreFlags, scope: string |
   let wrote = false;
   try {
     return await inv.update(async (data) => {
+      if (opts.activate) checkFirstKey(data, scope);
       let publicKey: string;
       let secret: string | undefined;
       if (mode === 'import') {
@@ -100,6 +103,7 @@ async function createNextKey(ctx: CliContext, flags: StoreFlags, scope: string |
         },
         ctx.io.now(),
       );
+      if (opts.activate) activateFirstKey(data, scope, rec.name, ctx.io.now(), opts.reason);
       if (secret !== undefined) {
         // Nix writes key files without a trailing newline (nix-store --generate-binary-cache-key).
         await writeNewFile(secretOut!, secret, 0o600);
@@ -127,6 +131,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--name <name>', 'exact key name (must be new to the fleet)')
     .option('--secret-key-path <path>', 'runtime path where Harmonia on the node reads the secret (default /run/agenix/nix-signing-<name>)')
     .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
+    .option('--activate', 'a first key: make it active at once (only when the node, or --shared, publishes no key yet; else use key rotate)')
     .option('--reason <text>', 'recorded in the key history')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
@@ -143,6 +148,7 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .requiredOption('--public <key>', 'public key "name:base64" (nix key convert-secret-to-public)')
     .option('--secret-key-path <path>', 'runtime path of the secret on the node (default /run/agenix/nix-signing-<name>)')
     .option('--secret-key-dir <dir>', 'directory for the default runtime path (default /run/agenix)')
+    .option('--activate', 'a first key: make it active at once (only when the node, or --shared, publishes no key yet; else use key rotate)')
     .option('--reason <text>', 'recorded in the key history')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')

@@ -14,6 +14,7 @@ export type SigningErrorCode =
   | 'SIGNING_KEY_UNKNOWN'
   | 'SIGNING_KEY_ALREADY_REVOKED'
   | 'SIGNING_NEXT_EXISTS'
+  | 'SIGNING_KEY_PUBLISHED'
   | 'SIGNING_NO_HOST'
   | 'SIGNING_ROTATION_UNSAFE'
   | 'SIGNING_ROTATION_NEEDS_KEY'
@@ -37,6 +38,7 @@ const KIND: Record<SigningErrorCode, ErrorKind> = {
   SIGNING_KEY_UNKNOWN: 'not-found',
   SIGNING_KEY_ALREADY_REVOKED: 'conflict',
   SIGNING_NEXT_EXISTS: 'conflict',
+  SIGNING_KEY_PUBLISHED: 'conflict',
   SIGNING_NO_HOST: 'usage',
   SIGNING_ROTATION_UNSAFE: 'policy',
   SIGNING_ROTATION_NEEDS_KEY: 'usage',

@@ -125,6 +125,27 @@ export function addKey(data: InventoryData, input: NewKey, now: Date): SigningKe
   return rec;
 }
 
+/**
+ * Refuses to make a key active in one step (`key generate --activate`) unless the scope publishes
+ * no key of its own (none next, active or retiring): only then does no client depend on the
+ * scope's signatures, so there is nothing to pre-publish against. Otherwise the rotation steps
+ * (next, then promote after --min-prepublish) keep clients verifying throughout.
+ */
+export function checkFirstKey(data: InventoryData, scope: Scope): void {
+  if (scope !== null) getNode(data, scope);
+  const published = scopeKeys(data, scope).find((k) => k.state === 'next' || k.state === 'active' || k.state === 'retiring');
+  if (published) {
+    const label = scope ?? '--shared';
+    throw new SigningError('SIGNING_KEY_PUBLISHED', `${scopeLabel(scope)} already publishes key ${published.name} (${published.state}); --activate is only for a first key: rotate with \`nixca key rotate ${label}\``);
+  }
+}
+
+/** The first key of a scope, just added as next (addKey), made active at once (see checkFirstKey). */
+export function activateFirstKey(data: InventoryData, scope: Scope, name: string, now: Date, reason?: string): RotateStep {
+  const step: RotateStep = { action: 'promote', scope, promoted: name, demoted: null, forced: false };
+  return applyRotation(data, step, { minPrepublishMs: 0, minOverlapMs: 0, overlapSigning: false, force: false, reason: reason ?? 'first key, activated at once (nothing was published)' }, now);
+}
+
 export interface RotatePolicy {
   /** A next key must have been published (state next) this long before it may sign. */
   minPrepublishMs: number;
