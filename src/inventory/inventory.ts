@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { InventoryError } from './errors.js';
 import { DEFAULT_PRIORITY, type EabCredential, type InventoryData, type NodeRecord } from './model.js';
 import { isUnderSuffix, isValidDnsName, isValidNodeName, normalizeDnsName } from './names.js';
+import { didYouMean } from './suggest.js';
 
 export interface NewNode {
   name: string;
@@ -27,7 +28,10 @@ export function findNode(data: InventoryData, name: string): NodeRecord | undefi
 
 export function getNode(data: InventoryData, name: string): NodeRecord {
   const node = findNode(data, name);
-  if (!node) throw new InventoryError('INVENTORY_NODE_UNKNOWN', `no node named ${JSON.stringify(name)} in the inventory`);
+  if (!node) {
+    const hint = didYouMean(name, data.nodes.map((n) => n.name));
+    throw new InventoryError('INVENTORY_NODE_UNKNOWN', `no node named ${JSON.stringify(name)} in the inventory${hint || ' (nixca node list shows them)'}`);
+  }
   return node;
 }
 
