@@ -1,7 +1,8 @@
 // JWS request authentication (RFC 8555 §6.2, §6.4, §6.5): structure here, signatures with node:crypto
 // (jws-signature.ts), JWK thumbprints (RFC 7638) through jose. The HTTP layer passes the
 // parsed body and the exact request URL; this module decides everything else.
-import { base64url, calculateJwkThumbprint, type FlattenedJWS, type JWK } from 'jose';
+import { base64url, type FlattenedJWS, type JWK } from 'jose';
+import { jwkThumbprint } from './jwk-thumbprint.js';
 import { isObject } from './context.js';
 import { publicKeyObject, verifyJwsSignature } from './jws-signature.js';
 import { parseUntrustedJson, show } from './json.js';
@@ -127,8 +128,9 @@ function algFits(alg: string, jwk: JWK): boolean {
   }
 }
 
+/** RFC 7638 SHA-256 thumbprint (synchronous node:crypto; jose's calculateJwkThumbprint is the reference). */
 export async function thumbprintOf(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(jwk, 'sha256');
+  return jwkThumbprint(jwk);
 }
 
 /**
