@@ -95,7 +95,6 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
 
   // Leaves come from a per-issuer template (src/ca/leaf-template.ts): the hot path's encoder.
   const { createLeafTemplate } = await import('../src/ca/leaf-template.js');
-  const { x509, crypto } = await import('../src/ca/x509.js');
   const leafTemplate = await createLeafTemplate(issuer);
   const { problem } = await import('../src/acme/problems.js');
   const signer: LeafSigner = {
@@ -111,16 +110,15 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
       if (req.notAfter > issuer.certificate.notAfter) {
         throw problem('serverInternal', `the intermediate expires at ${issuer.certificate.notAfter.toISOString()}, before this certificate would; the operator must install a new intermediate`);
       }
-      const spki = req.publicKey instanceof x509.PublicKey ? req.publicKey.rawData : await crypto.subtle.exportKey('spki', req.publicKey);
       const cert = leafTemplate.issue({
-        spki: new Uint8Array(spki),
+        spki: req.spki,
         dnsNames: req.dnsNames,
         notBefore: req.notBefore,
         notAfter: req.notAfter,
         ...(crlUrl ? { crlDistributionPoints: [crlUrl] } : {}),
       });
       const certificatePem = cert.pem + '\n';
-      return { serial: cert.serial, certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter, akiKeyId: cert.akiKeyId };
+      return { serial: cert.serial, certificatePem, chainPem: certificatePem + issuer.intermediatePem.trim() + '\n', notBefore: cert.notBefore, notAfter: cert.notAfter, akiKeyId: cert.akiKeyId, encodedFromRequest: true };
     },
   };
   const validator = createChallengeValidator({ resolve: overrides, http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port, timeoutMs, attempts: 3, retryDelayMs: 1000 });

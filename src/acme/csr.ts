@@ -5,16 +5,18 @@ import type { JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions, id_ce_basicConstraints, id_ce_subjectAltName, SubjectAlternativeName, type Extension, type GeneralName } from '@peculiar/asn1-x509';
+import { readCsrDer, type CsrFields, type SanEntry } from './csr-der.js';
+import { jwkThumbprint } from './jwk-thumbprint.js';
 import { sha256Hex } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { normalizeDnsName } from '../inventory/names.js';
 import { base64urlMember, show } from './json.js';
-import { thumbprintOf } from './jws.js';
-import { AcmeProblem, problem } from './problems.js';
+import { problem } from './problems.js';
 
 export interface CheckedCsr {
   der: Uint8Array;
-  publicKey: x509.PublicKey;
+  /** SubjectPublicKeyInfo DER of the CSR key. */
+  spki: Uint8Array;
   /** SHA-256 of the SubjectPublicKeyInfo DER, hex. */
   spkiSha256: string;
   names: string[];
@@ -30,10 +32,10 @@ export function jwkSpki(jwk: JWK): Uint8Array {
 }
 
 /** Leaf key policy (docs/DESIGN.md): ECDSA P-256/P-384, RSA ≥ 2048, Ed25519. */
-function checkLeafKey(spkiDer: ArrayBuffer): KeyObject {
+function checkLeafKey(spkiDer: Uint8Array): KeyObject {
   let ko: KeyObject;
   try {
-    ko = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    ko = createPublicKey({ key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength), format: 'der', type: 'spki' });
   } catch {
     throw problem('badCSR', 'the CSR public key cannot be parsed');
   }
@@ -67,54 +69,90 @@ const EXTENSION_REQUEST = '1.2.840.113549.1.9.14'; // PKCS#9 extensionRequest (R
 
 /**
  * The PKCS#10 signature (RFC 2986 §4.2), verified by node:crypto over the request's original
- * certificationRequestInfo bytes: the request is parsed with @peculiar/asn1-csr, not the
- * @peculiar/x509 class, whose extension objects cost ~1 ms per request. SHA-1 is refused;
- * other algorithms (RSA-PSS) fall back to @peculiar/x509's verify.
+ * certificationRequestInfo bytes. SHA-1 is refused; other algorithms (RSA-PSS) fall back to
+ * @peculiar/x509's verify.
  */
-async function csrSignatureValid(req: CertificationRequest, der: Uint8Array, key: KeyObject): Promise<boolean> {
-  const oid = req.signatureAlgorithm.algorithm;
+async function csrSignatureValid(f: CsrFields, der: Uint8Array, key: KeyObject): Promise<boolean> {
+  const oid = f.signatureAlgorithm;
   if (SHA1_SIGNATURES.has(oid)) throw problem('badCSR', 'the CSR is signed with SHA-1; use SHA-256 or better');
   const alg = SIGNATURE_ALGORITHMS[oid];
   try {
-    if (!alg || !req.certificationRequestInfoRaw) return await new x509.Pkcs10CertificateRequest(Buffer.from(der)).verify();
+    if (!alg || !f.info) return await new x509.Pkcs10CertificateRequest(Buffer.from(der)).verify();
     if (key.asymmetricKeyType !== alg.key) return false;
-    const tbs = Buffer.from(req.certificationRequestInfoRaw);
-    const sig = Buffer.from(req.signature);
-    return verify(alg.hash, tbs, alg.key === 'ec' ? { key, dsaEncoding: 'der' } : key, sig);
+    return verify(alg.hash, f.info, alg.key === 'ec' ? { key, dsaEncoding: 'der' } : key, f.signature);
   } catch {
     return false;
   }
 }
 
-/** The extensions requested in the CSR's PKCS#9 extensionRequest attribute (RFC 2985 §5.4.2). */
-function requestedExtensions(req: CertificationRequest): Extension[] {
-  const out: Extension[] = [];
-  for (const attr of req.certificationRequestInfo.attributes) {
-    if (attr.type !== EXTENSION_REQUEST) continue;
-    for (const value of attr.values) out.push(...AsnConvert.parse(value, Extensions));
-  }
-  return out;
+/** The GeneralName kinds this CA refuses, named for the error. */
+function sanEntry(g: GeneralName): SanEntry {
+  if (g.dNSName !== undefined) return { dns: g.dNSName };
+  return { kind: g.iPAddress !== undefined ? 'IP address' : g.rfc822Name !== undefined ? 'email' : g.uniformResourceIdentifier !== undefined ? 'URI' : 'non-DNS' };
 }
 
 /**
- * The requested subjectAltNames. A request for a CA certificate (basicConstraints cA=TRUE) is
- * refused rather than silently issued as a leaf (§7.4: the CA issues what was asked or refuses).
+ * The requested extensions (PKCS#9 extensionRequest, RFC 2985 §5.4.2) as the library reads them:
+ * SANs in order, stopping at a request for a CA certificate; undefined if they cannot be parsed.
  */
-function requestedSans(req: CertificationRequest): GeneralName[] {
-  const out: GeneralName[] = [];
-  for (const ext of requestedExtensions(req)) {
-    if (ext.extnID === id_ce_subjectAltName) out.push(...AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName));
-    if (ext.extnID === id_ce_basicConstraints && AsnConvert.parse(ext.extnValue.buffer, BasicConstraints).cA) {
-      throw problem('badCSR', 'the CSR asks for a CA certificate (basicConstraints cA=TRUE); this CA issues leaf certificates only');
+function libraryExtensions(req: CertificationRequest): CsrFields['extensions'] {
+  try {
+    const exts: Extension[] = [];
+    for (const attr of req.certificationRequestInfo.attributes) {
+      if (attr.type !== EXTENSION_REQUEST) continue;
+      for (const value of attr.values) exts.push(...AsnConvert.parse(value, Extensions));
     }
+    const sans: SanEntry[] = [];
+    for (const ext of exts) {
+      if (ext.extnID === id_ce_subjectAltName) sans.push(...AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName).map(sanEntry));
+      if (ext.extnID === id_ce_basicConstraints && AsnConvert.parse(ext.extnValue.buffer, BasicConstraints).cA) return { ca: true, sans };
+    }
+    return { ca: false, sans };
+  } catch {
+    return undefined;
   }
-  return out;
+}
+
+/**
+ * The reference reading of a request with @peculiar/asn1-csr (and @peculiar/x509 for the subject);
+ * undefined when it is not a PKCS#10 request. Used for whatever readCsrDer does not answer, and
+ * by the differential test as the oracle.
+ */
+export function libraryCsrFields(der: Uint8Array): CsrFields | undefined {
+  let req: CertificationRequest;
+  let spki: ArrayBuffer;
+  try {
+    req = AsnConvert.parse(der, CertificationRequest);
+    spki = AsnConvert.serialize(req.certificationRequestInfo.subjectPKInfo);
+    new x509.PublicKey(spki);
+  } catch {
+    return undefined;
+  }
+  let commonNames: string[] | undefined;
+  try {
+    commonNames = new x509.Name(AsnConvert.serialize(req.certificationRequestInfo.subject)).getField('CN');
+  } catch {
+    commonNames = undefined;
+  }
+  return {
+    ...(req.certificationRequestInfoRaw ? { info: new Uint8Array(req.certificationRequestInfoRaw) } : {}),
+    spki: new Uint8Array(spki),
+    signatureAlgorithm: req.signatureAlgorithm.algorithm,
+    signature: new Uint8Array(req.signature),
+    extensions: libraryExtensions(req),
+    commonNames,
+  };
+}
+
+/** One pass over canonical DER (csr-der.ts); anything else is read by the library, the reference. */
+export function readCsrFields(der: Uint8Array): CsrFields | undefined {
+  return readCsrDer(der) ?? libraryCsrFields(der);
 }
 
 /** RFC 7638 thumbprint of a CSR key, comparable with account thumbprints (the store indexes them). */
-async function keyThumbprint(key: KeyObject): Promise<string | undefined> {
+function keyThumbprint(key: KeyObject): string | undefined {
   try {
-    return await thumbprintOf(key.export({ format: 'jwk' }) as JWK);
+    return jwkThumbprint(key.export({ format: 'jwk' }) as JWK);
   } catch {
     return undefined;
   }
@@ -122,52 +160,40 @@ async function keyThumbprint(key: KeyObject): Promise<string | undefined> {
 
 /**
  * `isAccountKey` answers whether a JWK thumbprint is the key of any account this server knows
- * (§11.1: an account key must never be certified, whoever's account it is).
+ * (§11.1: an account key must never be certified, whoever's account it is). `readFields` is for
+ * the differential test (library only); the default reads canonical DER in one pass.
  */
-export async function checkCsr(csrB64: unknown, orderNames: readonly string[], accountSpki: Uint8Array, isAccountKey: (thumbprint: string) => Promise<boolean>): Promise<CheckedCsr> {
+export async function checkCsr(
+  csrB64: unknown,
+  orderNames: readonly string[],
+  accountSpki: Uint8Array,
+  isAccountKey: (thumbprint: string) => Promise<boolean>,
+  readFields: (der: Uint8Array) => CsrFields | undefined = readCsrFields,
+): Promise<CheckedCsr> {
   const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
-  let req: CertificationRequest;
-  let spki: ArrayBuffer;
-  let publicKey: x509.PublicKey;
-  try {
-    req = AsnConvert.parse(der, CertificationRequest);
-    spki = AsnConvert.serialize(req.certificationRequestInfo.subjectPKInfo);
-    publicKey = new x509.PublicKey(spki);
-  } catch {
-    throw problem('badCSR', 'the CSR is not a DER PKCS#10 certificate request');
-  }
-  const key = checkLeafKey(spki);
-  if (!(await csrSignatureValid(req, der, key))) throw problem('badCSR', 'the CSR signature does not verify (RFC 2986 proof of possession)');
+  const f = readFields(der);
+  if (!f) throw problem('badCSR', 'the CSR is not a DER PKCS#10 certificate request');
+  const key = checkLeafKey(f.spki);
+  if (!(await csrSignatureValid(f, der, key))) throw problem('badCSR', 'the CSR signature does not verify (RFC 2986 proof of possession)');
   // §11.1: an account key must never be certified.
-  if (Buffer.compare(Buffer.from(spki), Buffer.from(accountSpki)) === 0) {
+  if (Buffer.compare(f.spki, accountSpki) === 0) {
     throw problem('badCSR', 'the CSR uses the account key; certificates must use a different key (RFC 8555 §11.1)');
   }
-  const thumbprint = await keyThumbprint(key);
+  const thumbprint = keyThumbprint(key);
   if (thumbprint !== undefined && (await isAccountKey(thumbprint))) {
     throw problem('badCSR', 'the CSR key is the key of an ACME account; certificates must use a key no account uses (RFC 8555 §11.1)');
   }
   const names = new Set<string>();
-  let sans: GeneralName[];
-  try {
-    sans = requestedSans(req);
-  } catch (err) {
-    if (err instanceof AcmeProblem) throw err;
-    throw problem('badCSR', 'the CSR extensionRequest (subjectAltName, basicConstraints) cannot be parsed');
+  if (!f.extensions) throw problem('badCSR', 'the CSR extensionRequest (subjectAltName, basicConstraints) cannot be parsed');
+  // A request for a CA certificate is refused rather than silently issued as a leaf (§7.4: the CA
+  // issues what was asked or refuses).
+  if (f.extensions.ca) throw problem('badCSR', 'the CSR asks for a CA certificate (basicConstraints cA=TRUE); this CA issues leaf certificates only');
+  for (const g of f.extensions.sans) {
+    if (!('dns' in g)) throw problem('badCSR', `the CSR requests a ${g.kind} subjectAltName; only DNS names are issued`);
+    names.add(normalizeDnsName(g.dns));
   }
-  for (const g of sans) {
-    if (g.dNSName === undefined) {
-      const kind = g.iPAddress !== undefined ? 'IP address' : g.rfc822Name !== undefined ? 'email' : g.uniformResourceIdentifier !== undefined ? 'URI' : 'non-DNS';
-      throw problem('badCSR', `the CSR requests a ${kind} subjectAltName; only DNS names are issued`);
-    }
-    names.add(normalizeDnsName(g.dNSName));
-  }
-  let cnValues: string[];
-  try {
-    cnValues = new x509.Name(AsnConvert.serialize(req.certificationRequestInfo.subject)).getField('CN');
-  } catch {
-    throw problem('badCSR', 'the CSR subject cannot be parsed');
-  }
-  const cns = cnValues.map(normalizeDnsName);
+  if (!f.commonNames) throw problem('badCSR', 'the CSR subject cannot be parsed');
+  const cns = f.commonNames.map(normalizeDnsName);
   if (cns.length > 1) throw problem('badCSR', 'the CSR has more than one common name');
   const wanted = new Set(orderNames.map(normalizeDnsName));
   // Boulder's rule: a CN, if present, must be one of the names (here: of the order's names).
@@ -185,5 +211,5 @@ export async function checkCsr(csrB64: unknown, orderNames: readonly string[], a
         (extra.length ? `; not in the order: ${extra.join(', ')}` : ''),
     );
   }
-  return { der, publicKey, spkiSha256: sha256Hex(spki), names: [...wanted].sort() };
+  return { der, spki: f.spki, spkiSha256: sha256Hex(f.spki), names: [...wanted].sort() };
 }

@@ -2,12 +2,12 @@
 import { AcmeProblem, problem, problemDocument } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
 import { auditCommit, emit, isObject, newId, newToken, type AcmeContext } from './context.js';
-import { checkCsr, jwkSpki } from './csr.js';
+import { checkCsr, jwkSpki, type CheckedCsr } from './csr.js';
 import { sha256Hex } from '../ca/inspect.js';
 import { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
-import type { x509 } from '../ca/x509.js';
+import { x509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, Identifier, OrderRecord } from './model.js';
 import { decideIdentifiers } from './policy.js';
 import { currentOrderStatus, orderAuthorizations } from './authorizations.js';
@@ -26,6 +26,9 @@ export interface LeafSigner {
   signLeaf(req: {
     /** DER of the CSR, already verified by the core. */
     csrDer: Uint8Array;
+    /** SubjectPublicKeyInfo DER of the CSR key (what a template encoder needs). */
+    spki: Uint8Array;
+    /** The same key as an object (built on first access: encoders that take `spki` never pay for it). */
     publicKey: CryptoKey | x509.PublicKey;
     dnsNames: readonly string[];
     notBefore: Date;
@@ -40,6 +43,12 @@ export interface LeafSigner {
     notAfter: Date;
     /** RFC 5280 §4.2.1.1 keyIdentifier of the issuer, hex, when the signer knows it (saves a parse). */
     akiKeyId?: string;
+    /**
+     * True when the certificate was encoded from exactly this request's `spki`, `dnsNames` and
+     * validity by an encoder whose output is proven equal to @peculiar/x509's (src/ca/leaf-template.ts
+     * and its differential test): the core then does not parse the certificate again.
+     */
+    encodedFromRequest?: boolean;
   }>;
   /**
    * Names this signer can never certify (RFC 5280 §4.2.1.10: outside the issuing chain's name
@@ -240,9 +249,15 @@ function issuanceValidity(order: OrderRecord, now: Date, policy: LeafLifetimePol
  * names, the CSR's key and the promised validity. Returns the issuer key id (AKI) for ARI.
  */
 function checkIssued(
-  issued: { certificatePem: string; notBefore: Date; notAfter: Date; akiKeyId?: string },
+  issued: { certificatePem: string; notBefore: Date; notAfter: Date; akiKeyId?: string; encodedFromRequest?: boolean },
   want: { names: readonly string[]; spkiSha256: string; notBefore: Date; notAfter: Date },
 ): { akiKeyId?: string } {
+  if (issued.encodedFromRequest && issued.akiKeyId) {
+    if (issued.notBefore.getTime() !== want.notBefore.getTime() || issued.notAfter.getTime() !== want.notAfter.getTime()) {
+      throw problem('serverInternal', 'the signer returned a certificate other than the one decided (validity); nothing was issued');
+    }
+    return { akiKeyId: issued.akiKeyId };
+  }
   // node:crypto's native parser: ~10× cheaper than building @peculiar/x509 extension objects.
   let cert: X509Certificate;
   try {
@@ -263,6 +278,20 @@ function checkIssued(
   const ext = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_authorityKeyIdentifier);
   const keyId = ext ? AsnConvert.parse(ext.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
   return keyId ? { akiKeyId: Buffer.from(keyId.buffer).toString('hex') } : {};
+}
+
+function leafRequest(csr: CheckedCsr, notBefore: Date, notAfter: Date): Parameters<LeafSigner['signLeaf']>[0] {
+  let publicKey: x509.PublicKey | undefined;
+  return {
+    csrDer: csr.der,
+    spki: csr.spki,
+    get publicKey() {
+      return (publicKey ??= new x509.PublicKey(Buffer.from(csr.spki)));
+    },
+    dnsNames: csr.names,
+    notBefore,
+    notAfter,
+  };
 }
 
 /**
@@ -297,7 +326,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
     let serial = '';
     // 128-bit random serials do not collide in practice; the index check makes "unique" a fact.
     for (let attempt = 0; attempt < 3 && !issued; attempt++) {
-      const r = await ctx.signer.signLeaf({ csrDer: csr.der, publicKey: csr.publicKey, dnsNames: csr.names, notBefore, notAfter });
+      const r = await ctx.signer.signLeaf(leafRequest(csr, notBefore, notAfter));
       serial = normalizeSerial(r.serial);
       if (serial && !ctx.store.hasSerial(serial)) issued = r;
     }
