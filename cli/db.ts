@@ -1,14 +1,15 @@
-// `nixca db migrate|status`: the shared PostgreSQL store's schema (docs/postgres.md).
+// `nixca db migrate|status|import`: the shared PostgreSQL store's schema (docs/postgres.md).
 import type { Command } from 'commander';
 import type { Pool } from '../src/store/pg/connect.js';
 import type { CliContext, RegisterGroup } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import { addStoreOptions, storeSelection, type StoreFlags } from './store-option.js';
+import { registerDbImport } from './db-import.js';
 
-async function withPool<T>(ctx: CliContext, flags: StoreFlags, fn: (pool: Pool, display: string) => Promise<T>): Promise<T> {
+export async function withPool<T>(ctx: CliContext, flags: StoreFlags, fn: (pool: Pool, display: string) => Promise<T>): Promise<T> {
   const sel = storeSelection(ctx, flags);
-  if (sel.url === undefined) throw new CliError('usage', 'give --store postgres://… (or set NIXCA_STORE): the embedded store needs no migration');
+  if (sel.url === undefined) throw new CliError('usage', 'give --store postgres://… (or set NIXCA_STORE): db commands work on the shared store');
   const { checkStoreSelection } = await import('../src/store/open.js');
   const { openPool, describeConnectError } = await import('../src/store/pg/connect.js');
   checkStoreSelection(sel);
@@ -45,4 +46,5 @@ export const registerDb: RegisterGroup = (program: Command, ctx: CliContext) => 
       });
       emit(ctx.io, opts, r, (d) => [`store:          ${d.store}`, `schema version: ${d.schemaVersion}`, `accounts:       ${d.accounts}`, `orders:         ${d.orders}`, `certificates:   ${d.certificates}`, `revocations:    ${d.revocations}`].join('\n'));
     });
+  registerDbImport(db, ctx);
 };

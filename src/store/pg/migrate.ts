@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
 
 /** pg_advisory_xact_lock key: "nixca" in ASCII, so it is recognisable in pg_locks. */
-const MIGRATE_LOCK = 0x6e69786361;
+export const MIGRATE_LOCK = 0x6e69786361;
 
 export class SchemaError extends Error {
   override readonly name = 'SchemaError';
