@@ -147,7 +147,10 @@ export const registerNixos: RegisterGroup = (program: Command, ctx: CliContext) 
       const { fileURLToPath } = await import('node:url');
       // Shipped beside dist/ (package.json "files", package.nix): dist/cli/nixos.js → nix-module/node.nix.
       const nodeModule = await readText(fileURLToPath(new URL('../../nix-module/node.nix', import.meta.url)), 'the node module nix-module/node.nix');
+      const installedIntermediate = join(dir, ISSUER_DIR, ISSUER_FILES.cert);
+      const intermediatePem = (await exists(installedIntermediate)) ? await readText(installedIntermediate, 'installed intermediate') : undefined;
       const result = emitNixos(data, {
+        ...(intermediatePem !== undefined ? { intermediatePem } : {}),
         nodeModule,
         sslCertFile: opts.sslCertFile,
         acmeDirectory: opts.acmeDirectory,

@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { storeSelection, type StoreFlags } from './store-option.js';
 import type { AcmeStore } from '../src/acme/store.js';
+import type { ConstrainingCa, RefusedName } from '../src/ca/constraints.js';
 import type { InventoryStore } from '../src/store/inventory.js';
 import type { Operation, OpResult, OpsDeps } from '../src/ops/types.js';
 import type { AriPollData } from '../src/status/ari-polls.js';
@@ -35,6 +36,7 @@ export async function opsDeps(o: {
     now: o.now,
     appliedBy: o.appliedBy,
     ...(o.afterRevocation ? { afterRevocation: o.afterRevocation } : {}),
+    refusedNames: async (names) => (await installedNameConstraints(o.state))(names),
     async ariNeverPolled(nodes) {
       const polls = await o.ariPolls();
       const counts = new Map<string, number>();
@@ -42,6 +44,33 @@ export async function opsDeps(o: {
       return nodes.filter((n) => !polls.nodes[n] && (counts.get(n) ?? 0) > 0);
     },
   };
+}
+
+/**
+ * The name-constraint check of the installed issuer (intermediate and root, read now: `issuer
+ * install` may have run since), or one that refuses nothing before an issuer is installed.
+ */
+export async function installedNameConstraints(state: string): Promise<(names: readonly string[]) => RefusedName[]> {
+  const { join } = await import('node:path');
+  const { readFile } = await import('node:fs/promises');
+  const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
+  const { namesOutsideConstraints } = await import('../src/ca/constraints.js');
+  const { x509 } = await import('../src/ca/x509.js');
+  const cas: ConstrainingCa[] = [];
+  for (const [label, file] of [['the intermediate', ISSUER_FILES.cert], ['the root', ISSUER_FILES.root]] as const) {
+    const path = join(state, ISSUER_DIR, file);
+    const pem = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw new CliError('io', `cannot read ${path}: ${err.message}`);
+    });
+    if (pem === undefined) continue;
+    try {
+      cas.push({ label, certificate: new x509.X509Certificate(pem) });
+    } catch {
+      throw new CliError('input', `${path} is not a PEM certificate`);
+    }
+  }
+  return (names) => namesOutsideConstraints(names, cas);
 }
 
 /** Refuses (exit 6) a user who may not read (or, to change things, write) the state directory. */

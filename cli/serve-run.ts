@@ -84,7 +84,10 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const { createChallengeValidator } = await import('../src/acme/validation.js');
   const overrides = await resolveOverrides(opts);
   const logStream = await logDestination(opts);
-  const { permittedDnsOf, dnsNamePermitted } = await import('../src/ca/constraints.js');
+  const { permittedDnsOf, dnsNamePermitted, namesOutsideConstraints } = await import('../src/ca/constraints.js');
+  // RFC 5280 §4.2.1.10: the intermediate's and the root's constraints both apply to every leaf.
+  const constraining = [{ label: 'the intermediate', certificate: issuer.certificate }, { label: 'the root', certificate: issuer.root }];
+  const refusedNames = (names: readonly string[]) => namesOutsideConstraints(names, constraining).map((r) => ({ name: r.name, reason: `${r.reason}; fix the inventory or the ceremony's --permit-dns` }));
   const tlsNames = [baseUrl.hostname.toLowerCase()];
   if (isIP(tlsNames[0]!) || !tlsNames[0]) throw new CliError('usage', `--base-url host ${baseUrl.hostname} must be a DNS name (the intermediate issues DNS names only)`);
   const permitted = permittedDnsOf(issuer.certificate);
@@ -98,15 +101,12 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const leafTemplate = await createLeafTemplate(issuer);
   const { problem } = await import('../src/acme/problems.js');
   const signer: LeafSigner = {
-    refusedNames: (names) =>
-      permitted ? names.filter((n) => !dnsNamePermitted(n, permitted)).map((name) => ({ name, reason: `outside the intermediate's permitted DNS names (${permitted.join(', ')}); fix the inventory or the ceremony's --permit-dns` })) : [],
+    refusedNames,
     async signLeaf(req) {
       // The inventory may name hosts the root's name constraints do not permit (RFC 5280
       // §4.2.1.10): such a leaf would be rejected by every client, so it is not issued at all.
-      const refused = permitted ? req.dnsNames.filter((n) => !dnsNamePermitted(n, permitted)) : [];
-      if (refused.length) {
-        throw problem('rejectedIdentifier', `${refused.join(', ')} is outside the intermediate's permitted DNS names (${permitted!.join(', ')}); fix the inventory or the ceremony's --permit-dns`);
-      }
+      const refused = refusedNames(req.dnsNames);
+      if (refused.length) throw problem('rejectedIdentifier', refused.map((r) => `${r.name} is ${r.reason}`).join('; '));
       if (req.notAfter > issuer.certificate.notAfter) {
         throw problem('serverInternal', `the intermediate expires at ${issuer.certificate.notAfter.toISOString()}, before this certificate would; the operator must install a new intermediate`);
       }
@@ -180,10 +180,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel, ...(logStream ? { stream: logStream } : {}) },
   });
   await app.ready();
-  if (permitted) {
-    const outsideInventory = (await inventory.read()).nodes.flatMap((n) => [...n.dnsNames, ...n.dnsSuffixes].filter((d) => !dnsNamePermitted(d, permitted)).map((d) => `${n.name}:${d}`));
-    if (outsideInventory.length) log.warn({ names: outsideInventory, permitted }, 'inventory names outside the intermediate\'s name constraints will be refused at newOrder');
-  }
+  const outsideInventory = (await inventory.read()).nodes.flatMap((n) => refusedNames([...n.dnsNames, ...n.dnsSuffixes.map((s) => '*.' + s)]).map((r) => `${n.name}:${r.name} (${r.reason})`));
+  if (outsideInventory.length) log.warn({ names: outsideInventory }, 'inventory names outside the intermediate\'s name constraints (or the root\'s) will be refused at newOrder');
 
   // The admin channel (docs/operations.md): operator changes applied inside this process.
   const admin = await startAdmin(opts, { dir, store, inventory, ariPolls, app, log });

@@ -131,3 +131,42 @@ export function permittedDnsOf(cert: x509.X509Certificate): string[] | null {
   if (!nc || nc.permittedDns.length === 0) return null;
   return nc.permittedDns;
 }
+
+/** A CA on the path whose name constraints a leaf must satisfy, named for messages ("the root …"). */
+export interface ConstrainingCa {
+  label: string;
+  certificate: x509.X509Certificate;
+}
+
+export interface RefusedName {
+  name: string;
+  /** Names the CA and the subtree that refuse it, e.g. "outside the intermediate's permitted DNS names (n3x.internal)". */
+  reason: string;
+}
+
+/**
+ * The names a leaf issued under `cas` could not carry (RFC 5280 §4.2.1.10: every CA certificate on
+ * the path constrains the names below it, so each one's permitted and excluded dNSName subtrees
+ * apply). A name may be "*.suffix": it stands for every name under the suffix (a wildcard label is
+ * matched as verifiers do), so a suffix is refused only when no name under it could be certified.
+ * Parsed once per call to `namesOutsideConstraints`; the order of `names` is kept.
+ */
+export function namesOutsideConstraints(names: readonly string[], cas: readonly ConstrainingCa[]): RefusedName[] {
+  const parsed = cas.map((ca) => ({ label: ca.label, nc: nameConstraintsOf(ca.certificate) }));
+  const out: RefusedName[] = [];
+  for (const name of names) {
+    for (const { label, nc } of parsed) {
+      if (!nc) continue;
+      if (nc.permittedDns.length && !dnsNamePermitted(name, nc.permittedDns)) {
+        out.push({ name, reason: `outside ${label}'s permitted DNS names (${nc.permittedDns.join(', ')})` });
+        break;
+      }
+      const excluded = nc.excludedDns.find((e) => dnsNamePermitted(name, [e]));
+      if (excluded !== undefined) {
+        out.push({ name, reason: `inside ${label}'s excluded DNS subtree ${excluded}` });
+        break;
+      }
+    }
+  }
+  return out;
+}

@@ -2,6 +2,8 @@
 // inventory and options, returns the files as text; cli/nixos.ts reads and writes. Deterministic:
 // nothing here depends on time, randomness or the machine, so the same inventory gives the same
 // bytes and the output can be committed and reviewed as a diff.
+import { namesOutsideConstraints, type ConstrainingCa } from '../ca/constraints.js';
+import { x509 } from '../ca/x509.js';
 import type { InventoryData, NodeRecord, SigningKeyRecord } from '../inventory/model.js';
 import { fleetTrustedPublicKeys, signingKeysFor } from '../inventory/signing-keys.js';
 import { defaultSecretKeyPath } from '../signing/rotation.js';
@@ -14,6 +16,8 @@ export interface EmitOptions {
   acmeDirectory: string;
   /** Canonical PEM of the root certificate(s) (root-cert.ts). */
   rootPem: string;
+  /** The installed intermediate (PEM), when there is one: its name constraints apply too. */
+  intermediatePem?: string;
   /** Sign with every `retiring` key too, not only those marked `overlapSigning` (nix-notes §1.5). */
   signKeyOverlap: boolean;
   /** Where runtime secrets live on nodes (agenix `/run/agenix`, sops-nix `/run/secrets`). */
@@ -175,8 +179,33 @@ function secretsExpr(plans: readonly NodePlan[]): Expr {
 }
 
 /** Validates everything, then renders every file. Throws before returning anything on bad input. */
+/**
+ * Every node name and suffix must be certifiable under the installed intermediate and under at
+ * least one of the roots given (several during a root rotation) (RFC 5280 §4.2.1.10): a name outside
+ * them (www.google.com in a fleet constrained to n3x.internal) would never get a certificate, so it
+ * must never become a substituter or a Caddy site.
+ */
+function checkNameConstraints(data: InventoryData, opts: EmitOptions): void {
+  const roots: ConstrainingCa[] = x509.PemConverter.decode(opts.rootPem).map((der) => ({ label: 'the root', certificate: new x509.X509Certificate(der) }));
+  const intermediate: ConstrainingCa[] = opts.intermediatePem ? [{ label: 'the intermediate', certificate: new x509.X509Certificate(opts.intermediatePem) }] : [];
+  for (const n of data.nodes) {
+    const names = [...n.dnsNames, ...n.dnsSuffixes.map((s) => '*.' + s)];
+    const byRoot = roots.map((r) => namesOutsideConstraints(names, [r]));
+    const byIntermediate = namesOutsideConstraints(names, intermediate);
+    const refused = [
+      ...byIntermediate,
+      ...(byRoot[0] ?? []).filter((r) => !byIntermediate.some((x) => x.name === r.name) && byRoot.every((list) => list.some((x) => x.name === r.name))),
+    ];
+    if (refused.length) {
+      const what = refused.map((r) => `${r.name.startsWith('*.') ? `DNS suffix ${r.name.slice(2)}` : r.name} is ${r.reason}`).join('; ');
+      throw new NixosError('NIXOS_NAME_CONSTRAINED', `node ${n.name}: ${what}; it could never get a certificate, so nothing is emitted (fix the inventory: nixca node remove ${n.name}, then add it with names within the constraints)`);
+    }
+  }
+}
+
 export function emitNixos(data: InventoryData, opts: EmitOptions): EmitResult {
   checkInventoryForEmit(data);
+  checkNameConstraints(data, opts);
   checkAcmeDirectoryUrl(opts.acmeDirectory);
   const secretDir = checkRuntimePath(opts.secretDir, '--secret-dir');
   const eabEnvFile = checkRuntimePath(opts.eabEnvFile ?? `${secretDir}/nixca-eab.env`, 'EAB environment file');

@@ -8,7 +8,8 @@ export type NixosErrorCode =
   | 'NIXOS_INVENTORY_INVALID'
   | 'NIXOS_ROOT_INVALID'
   | 'NIXOS_OPTION_INVALID'
-  | 'NIXOS_OUT_NOT_OURS';
+  | 'NIXOS_OUT_NOT_OURS'
+  | 'NIXOS_NAME_CONSTRAINED';
 
 const KIND: Record<NixosErrorCode, ErrorKind> = {
   NIXOS_NAME_INVALID: 'input',
@@ -19,6 +20,7 @@ const KIND: Record<NixosErrorCode, ErrorKind> = {
   NIXOS_ROOT_INVALID: 'input',
   NIXOS_OPTION_INVALID: 'usage',
   NIXOS_OUT_NOT_OURS: 'conflict',
+  NIXOS_NAME_CONSTRAINED: 'policy',
 };
 
 export class NixosError extends Error {

@@ -26,10 +26,23 @@ function result<T>(deps: OpsDeps, op: OpResult['op'], summary: string, data: T, 
   return { op, appliedBy: deps.appliedBy, summary, warnings, data };
 }
 
+/**
+ * Refuses names no certificate of this issuer could carry (RFC 5280 §4.2.1.10): the node would
+ * fail at every finalize, and its name would reach the emitted substituters.
+ */
+async function checkConstraints(deps: OpsDeps, node: NodeRecord): Promise<void> {
+  const names = [...node.dnsNames, ...node.dnsSuffixes.map((s) => '*.' + s)];
+  const refused = (await deps.refusedNames?.(names)) ?? [];
+  if (!refused.length) return;
+  const what = refused.map((r) => `${r.name.startsWith('*.') ? `DNS suffix ${r.name.slice(2)}` : r.name} is ${r.reason}`).join('; ');
+  throw new OpsError('policy', `node ${node.name}: ${what}; the issuer could never certify it (choose names within the constraints, or widen them in a new ceremony)`);
+}
+
 export async function nodeAdd(deps: OpsDeps, input: NewNode): Promise<OpResult<PublicNode>> {
   const now = deps.now();
   const n = await deps.inventory.update(async (d) => {
     const added = addNode(d, input, now);
+    await checkConstraints(deps, added);
     await deps.audit([{ type: 'node.added', subject: added.name, node: added.name, details: { id: added.id, dnsNames: added.dnsNames, dnsSuffixes: added.dnsSuffixes, site: added.site, priority: added.priority }, time: now }]);
     return added;
   });

@@ -2,6 +2,7 @@
 // node and EAB changes, account deactivation) as one request type and one result type, so that the
 // same operation runs in the CLI against the store, inside the running issuer (admin socket), or
 // against a shared database, and is validated, applied and audited the same way everywhere.
+import type { RefusedName } from '../ca/constraints.js';
 import type { ErrorKind } from '../ca/errors.js';
 import type { AcmeStore } from '../acme/store.js';
 import type { AuditEvent } from '../audit/log.js';
@@ -56,6 +57,12 @@ export interface OpsDeps {
   appliedBy: OpResult['appliedBy'];
   /** After a revocation: the running issuer regenerates and serves its CRL before answering. */
   afterRevocation?(): Promise<void>;
+  /**
+   * The names (dNSNames, "*.suffix" for a DNS suffix) the installed intermediate and root could
+   * never certify (src/ca/constraints.ts namesOutsideConstraints); absent or [] when no issuer is
+   * installed yet. `node add` refuses them rather than fail later at finalize.
+   */
+  refusedNames?(names: readonly string[]): Promise<RefusedName[]>;
   /** Nodes whose clients never fetched renewalInfo (for renew-now's warning). */
   ariNeverPolled?(nodes: readonly string[]): Promise<string[]>;
 }
