@@ -8,8 +8,10 @@ import { parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
 import { createdText, keyView, statusOf, statusText } from './key-render.js';
 import { registerNarinfoCommands } from './key-narinfo.js';
-import { existingStateDir } from './state-dir.js';
+import { requireStateDir } from './state-dir.js';
+import { ADMIN_SOCKET_OPTION_HELP } from './ops.js';
 import { addStoreOptions, readSelectedInventory as readInventory, storeSelection, type StoreFlags } from './store-option.js';
+import type { KeyAddData, KeyOperation, KeyRevokeData, KeyRotateData } from '../src/ops/keys.js';
 
 /** A commander parser for the one duration grammar (src/config/duration.ts); 0s is allowed ("no wait"). */
 export function durationFlag(flag: string) {
@@ -19,15 +21,30 @@ export function durationFlag(flag: string) {
 export const DEFAULT_MIN_PREPUBLISH = '24h';
 export const DEFAULT_MIN_OVERLAP = '24h';
 
-/** The inventory of --store (shared database) or of --state (inventory.json), audited. */
-async function store(ctx: CliContext, flags: StoreFlags) {
-  const { openSelectedInventory } = await import('../src/store/open.js');
-  // Every key transition (generate, import, rotate, revoke) goes to the audit log, written
-  // before the inventory is; if the log refuses, the transition is not made.
-  const { auditedInventory } = await import('../src/audit/signing-keys.js');
-  const dir = await existingStateDir(ctx, flags.state);
-  return auditedInventory(await openSelectedInventory({ ...storeSelection(ctx, flags), state: dir }), dir);
+/** What the key commands that change state take: where the state is, and how to reach the issuer. */
+type KeyFlags = StoreFlags & { adminSocket?: string; json?: boolean };
+
+/**
+ * Runs a key operation (src/ops/keys.ts): through the running issuer's admin socket when one
+ * answers, so its status, dashboard and emitted trust see the change at once, else on the
+ * inventory directly. Either way it is audited before the inventory is written.
+ */
+async function runKeyOp(ctx: CliContext, opts: KeyFlags, op: KeyOperation) {
+  const { runOperation } = await import('./ops.js');
+  return runOperation(ctx, opts, op);
 }
+
+/** The state must exist and be readable by this user (exit 4 / exit 6) before anything is made. */
+async function keyState(ctx: CliContext, opts: KeyFlags): Promise<void> {
+  const sel = storeSelection(ctx, opts);
+  if (sel.url !== undefined) return;
+  const { requireStateAccess } = await import('./ops.js');
+  // Access first: a directory this user may not even look at is "permission denied" (exit 6).
+  await requireStateAccess(sel.state, false);
+  await requireStateDir(sel.state);
+}
+
+const readKeys = (ctx: CliContext, opts: KeyFlags) => readInventory(ctx, opts);
 
 /** NODE argument xor --shared → the scope (node name, or null for the fleet-wide key). */
 function scopeOf(node: string | undefined, shared: boolean | undefined): string | null {
@@ -51,72 +68,65 @@ interface NewKeyOptions {
 }
 
 /**
- * Creates a `next` key for a scope inside an inventory update: generated (secret written 0600 to
- * --secret-out, never printed) or imported (--public). The secret file is written inside the
- * locked update, before the inventory, and removed again if the inventory write fails.
+ * Creates a `next` key for a scope: imported (--public), or generated here, in the operator's
+ * process. Only the public half goes to the operation (and over the admin socket); the secret is
+ * written 0600 to --secret-out first, and removed again if the operation is refused. A crash in
+ * between leaves an unpublished secret file, never a published key whose secret is lost.
  */
-async function createNextKey(ctx: CliContext, flags: StoreFlags, scope: string | null, opts: NewKeyOptions, mode: 'generate' | 'import') {
-  const { activateFirstKey, addKey, checkFirstKey, defaultHost, nextKeyName, defaultSecretKeyPath, DEFAULT_SECRET_DIR } = await import('../src/signing/rotation.js');
+async function createNextKey(ctx: CliContext, opts: KeyFlags & NewKeyOptions, scope: string | null, mode: 'generate' | 'import') {
+  const { defaultHost, nextKeyName, defaultSecretKeyPath } = await import('../src/signing/rotation.js');
   const { checkKeyName, generateKeyPair, parsePublicKey } = await import('../src/signing/keys.js');
+  const { checkSecretKeyPath } = await import('../src/ops/keys.js');
   const { writeNewFile, exists } = await import('./files.js');
-  const { unlink } = await import('node:fs/promises');
   const { resolve } = await import('node:path');
-  if (opts.secretKeyPath && !opts.secretKeyPath.startsWith('/')) {
-    throw new CliError('usage', `--secret-key-path must be an absolute runtime path on the node (e.g. ${DEFAULT_SECRET_DIR}/nix-signing-NAME), got ${JSON.stringify(opts.secretKeyPath)}`);
-  }
-  if (opts.secretKeyPath?.startsWith('/nix/store')) {
-    throw new CliError('policy', '--secret-key-path must not be in the Nix store: the store is world-readable');
-  }
-  const secretOut = opts.secretOut ? resolve(ctx.io.cwd, opts.secretOut) : undefined;
+  if (opts.secretKeyPath) checkSecretKeyPath(opts.secretKeyPath);
+  await keyState(ctx, opts);
+  let publicKey = opts.public?.trim() ?? '';
+  let secret: { text: string; out: string } | undefined;
   if (mode === 'generate') {
-    if (!secretOut) throw new CliError('usage', '--secret-out PATH is required: the secret key is written there (mode 0600), never printed');
-    if (await exists(secretOut)) throw new CliError('conflict', `${secretOut} already exists; refusing to overwrite it`);
+    if (!opts.secretOut) throw new CliError('usage', '--secret-out PATH is required: the secret key is written there (mode 0600), never printed');
+    const out = resolve(ctx.io.cwd, opts.secretOut);
+    if (await exists(out)) throw new CliError('conflict', `${out} already exists; refusing to overwrite it`);
+    let name: string;
+    if (opts.name) name = checkKeyName(opts.name);
+    else if (opts.host) name = nextKeyName(await readKeys(ctx, opts), opts.host);
+    else if (scope !== null) {
+      const data = await readKeys(ctx, opts);
+      name = nextKeyName(data, defaultHost(data, scope));
+    }
+    else throw new CliError('usage', 'a shared key needs --name NAME (e.g. cache.n3x.example.com-1) or --host HOST');
+    const kp = generateKeyPair(name);
+    publicKey = kp.publicKey;
+    secret = { text: kp.secretKey, out };
   }
-  const inv = await store(ctx, flags);
-  let wrote = false;
+  const keyName = parsePublicKey(publicKey).name;
+  const op: KeyOperation = {
+    op: 'key.add',
+    scope,
+    publicKey,
+    secretKeyPath: opts.secretKeyPath ?? defaultSecretKeyPath(keyName, opts.secretKeyDir),
+    origin: mode === 'import' ? 'imported' : 'generated',
+    ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+    ...(opts.activate ? { activate: true } : {}),
+  };
+  if (!secret) return { result: await runKeyOp(ctx, opts, op), secretOut: null };
+  // Nix writes key files without a trailing newline (nix-store --generate-binary-cache-key).
+  await writeNewFile(secret.out, secret.text, 0o600);
   try {
-    return await inv.update(async (data) => {
-      if (opts.activate) checkFirstKey(data, scope);
-      let publicKey: string;
-      let secret: string | undefined;
-      if (mode === 'import') {
-        publicKey = opts.public!.trim();
-      } else {
-        let name: string;
-        if (opts.name) name = checkKeyName(opts.name);
-        else if (opts.host) name = nextKeyName(data, opts.host);
-        else if (scope !== null) name = nextKeyName(data, defaultHost(data, scope));
-        else throw new CliError('usage', 'a shared key needs --name NAME (e.g. cache.n3x.example.com-1) or --host HOST');
-        const kp = generateKeyPair(name);
-        publicKey = kp.publicKey;
-        secret = kp.secretKey;
-      }
-      const keyName = parsePublicKey(publicKey).name;
-      const rec = addKey(
-        data,
-        {
-          publicKey,
-          scope,
-          secretKeyPath: opts.secretKeyPath ?? defaultSecretKeyPath(keyName, opts.secretKeyDir),
-          origin: mode === 'import' ? 'imported' : 'generated',
-          reason: opts.reason ?? (mode === 'import' ? 'imported' : 'generated'),
-        },
-        ctx.io.now(),
-      );
-      if (opts.activate) activateFirstKey(data, scope, rec.name, ctx.io.now(), opts.reason);
-      if (secret !== undefined) {
-        // Nix writes key files without a trailing newline (nix-store --generate-binary-cache-key).
-        await writeNewFile(secretOut!, secret, 0o600);
-        wrote = true;
-      }
-      return { key: rec, secretOut: secret !== undefined ? secretOut! : null };
-    });
+    return { result: await runKeyOp(ctx, opts, op), secretOut: secret.out };
   } catch (err) {
-    if (wrote) await unlink(secretOut!).catch(() => undefined);
+    const { unlink } = await import('node:fs/promises');
+    await unlink(secret.out).catch(() => undefined);
     throw err;
   }
 }
 
+/** Prints a created key: the text names where the secret went; --json as before plus appliedBy/warnings. */
+async function printCreated(ctx: CliContext, opts: KeyFlags, c: Awaited<ReturnType<typeof createNextKey>>, extra: object = {}) {
+  const { printResult } = await import('./ops.js');
+  const { key } = c.result.data as KeyAddData;
+  printResult(ctx, opts.json, { ...c.result, summary: createdText({ key, secretOut: c.secretOut }) }, { ...extra, key: keyView(key), secretOut: c.secretOut });
+}
 
 export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) => {
   const key = program.command('key').description('Nix binary-cache signing keys: generate, import, rotate, revoke, status; sign and verify narinfo files');
@@ -135,9 +145,8 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--reason <text>', 'recorded in the key history')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
-      const r = await createNextKey(ctx, opts, scopeOf(node, opts.shared), opts, 'generate');
-      emit(ctx.io, opts, { key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
+    .action(async (node: string | undefined, opts: NewKeyOptions & KeyFlags) => {
+      await printCreated(ctx, opts, await createNextKey(ctx, opts, scopeOf(node, opts.shared), 'generate'));
     });
 
   key
@@ -152,9 +161,8 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--reason <text>', 'recorded in the key history')
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (node: string | undefined, opts: NewKeyOptions & { state?: string; json?: boolean }) => {
-      const r = await createNextKey(ctx, opts, scopeOf(node, opts.shared), opts, 'import');
-      emit(ctx.io, opts, { key: keyView(r.key), secretOut: null }, () => createdText(r));
+    .action(async (node: string | undefined, opts: NewKeyOptions & KeyFlags) => {
+      await printCreated(ctx, opts, await createNextKey(ctx, opts, scopeOf(node, opts.shared), 'import'));
     });
 
   key
@@ -178,42 +186,31 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .action(
       async (
         node: string | undefined,
-        opts: NewKeyOptions & { minPrepublish: number; minOverlap: number; overlap?: boolean; force?: boolean; state?: string; json?: boolean },
+        opts: NewKeyOptions & KeyFlags & { minPrepublish: number; minOverlap: number; overlap?: boolean; force?: boolean },
       ) => {
         const scope = scopeOf(node, opts.shared);
         if (opts.secretOut && opts.public) throw new CliError('usage', 'give --secret-out (generate) or --public (import), not both');
-        const { planRotation, applyRotation, scopeKeys } = await import('../src/signing/rotation.js');
-        const inv = await store(ctx, opts);
-        const plan = planRotation(await inv.read(), scope);
+        const { planRotation } = await import('../src/signing/rotation.js');
+        await keyState(ctx, opts);
         const label = scope ?? '--shared';
-        if (plan.action === 'create-next') {
+        if (planRotation(await readKeys(ctx, opts), scope).action === 'create-next') {
           if (!opts.secretOut && !opts.public) {
             throw new CliError(
               'usage',
               `${scope === null ? 'the shared key' : `node ${scope}`} has no next key: generate one with \`nixca key rotate ${label} --secret-out FILE\`, or generate it on the node (nix key generate-secret --key-name NAME) and import the public half with \`nixca key rotate ${label} --public NAME:BASE64\``,
             );
           }
-          const r = await createNextKey(ctx, opts, scope, opts, opts.public ? 'import' : 'generate');
-          emit(ctx.io, opts, { action: 'create-next', key: keyView(r.key), secretOut: r.secretOut }, () => createdText(r));
+          await printCreated(ctx, opts, await createNextKey(ctx, opts, scope, opts.public ? 'import' : 'generate'), { action: 'create-next' });
           return;
         }
-        // Re-plan inside the lock: another process may have moved the state since the read.
-        const done = await inv.update((data) => {
-          const step = planRotation(data, scope);
-          if (step.action === 'create-next') throw new CliError('conflict', 'the key states changed while rotating; run the command again');
-          const applied = applyRotation(data, step, { minPrepublishMs: opts.minPrepublish, minOverlapMs: opts.minOverlap, overlapSigning: Boolean(opts.overlap), force: Boolean(opts.force), reason: opts.reason }, ctx.io.now());
-          return { applied, keys: scopeKeys(data, scope).map(keyView) };
+        // The operation plans again inside the inventory lock (another operator may have moved on).
+        const r = await runKeyOp(ctx, opts, {
+          op: 'key.rotate', scope, minPrepublishMs: opts.minPrepublish, minOverlapMs: opts.minOverlap, overlap: Boolean(opts.overlap), force: Boolean(opts.force),
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
         });
-        const a = done.applied;
-        emit(ctx.io, opts, { ...a, keys: done.keys }, () => {
-          const forced = 'forced' in a && a.forced ? ' (forced past the policy)' : '';
-          if (a.action === 'promote') {
-            const later = a.demoted ? `; later \`nixca key rotate ${label}\` retires ${a.demoted}` : '';
-            return `promoted ${a.promoted} to active${a.demoted ? `; ${a.demoted} is retiring${opts.overlap ? ' and still signs' : ''}` : ''}${forced}\n  next: deploy the NixOS output${later}`;
-          }
-          if (a.action === 'retire') return `retired ${a.retired}: no longer trusted by clients${forced}\n  next: deploy the NixOS output`;
-          return '';
-        });
+        const { printResult } = await import('./ops.js');
+        const d = r.data as KeyRotateData;
+        printResult(ctx, opts.json, r, { ...d.step, keys: d.keys.map(keyView) });
       },
     );
 
@@ -225,14 +222,12 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
     .option('--force', "revoke even the last active key of a node (its cache then serves narinfos no client accepts until a new key is promoted)")
     .option('--state <dir>', STATE_OPTION_HELP)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { reason: string; force?: boolean; state?: string; json?: boolean }) => {
-      const { revokeKey } = await import('../src/signing/rotation.js');
-      const inv = await store(ctx, opts);
-      const r = await inv.update((data) => revokeKey(data, name, opts.reason, ctx.io.now(), Boolean(opts.force)));
-      if (r.warning) ctx.io.err(`nixca: warning: ${r.warning}`);
-      emit(ctx.io, opts, { key: keyView(r.key), previousState: r.previousState, forced: r.forced, warning: r.warning }, (v) =>
-        `revoked ${v.key.name} (was ${v.previousState}); deploy the NixOS output now so clients stop trusting it`,
-      );
+    .action(async (name: string, opts: KeyFlags & { reason: string; force?: boolean }) => {
+      await keyState(ctx, opts);
+      const r = await runKeyOp(ctx, opts, { op: 'key.revoke', name, reason: opts.reason, force: Boolean(opts.force) });
+      const { printResult } = await import('./ops.js');
+      const d = r.data as KeyRevokeData;
+      printResult(ctx, opts.json, r, { ...d, key: keyView(d.key) });
     });
 
   key
@@ -248,6 +243,10 @@ export const registerKey: RegisterGroup = (program: Command, ctx: CliContext) =>
       if (node) getNode(data, node);
       emit(ctx.io, opts, statusOf(data, node, views), statusText);
     });
+
+
+  // The commands that change keys reach a running issuer through its admin socket.
+  for (const c of key.commands) if (['generate', 'import', 'rotate', 'revoke'].includes(c.name())) c.option('--admin-socket <path>', ADMIN_SOCKET_OPTION_HELP);
 
   registerNarinfoCommands(key, ctx);
   // Every command that reads or changes the inventory works on the shared one with --store.

@@ -101,6 +101,9 @@ export async function runOperation(ctx: CliContext, opts: StoreFlags & { adminSo
   return runDirect(ctx, sel, op, path);
 }
 
+/** Operations that change only the inventory (its own lock): possible beside an issuer that does not answer. */
+const INVENTORY_ONLY: ReadonlySet<Operation['op']> = new Set(['node.add', 'node.update', 'renew-now', 'key.add', 'key.rotate', 'key.revoke']);
+
 async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>, op: Operation, socketPath: string): Promise<OpResult> {
   const state = sel.state;
   const { join } = await import('node:path');
@@ -114,9 +117,11 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   const { readAriPolls } = await import('../src/store/ari-polls.js');
   const { applyOperation } = await import('../src/ops/operations.js');
   const shared = sel.url !== undefined;
-  const store = shared || (await exists(join(state, ACME_DIR))) ? (await openSelectedStore(sel)).acme : null;
+  // Signing keys live in the inventory alone: their operations never open the ACME store.
+  const keysOnly = op.op.startsWith('key.');
+  const store = !keysOnly && (shared || (await exists(join(state, ACME_DIR)))) ? (await openSelectedStore(sel)).acme : null;
   try {
-    if (store?.readOnly && op.op !== 'node.add' && op.op !== 'node.update' && op.op !== 'renew-now') {
+    if (store?.readOnly && !INVENTORY_ONLY.has(op.op)) {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
     const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state) });

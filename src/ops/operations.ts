@@ -1,6 +1,7 @@
 // One entry point for every operation: validates the request's shape (it may arrive as JSON over
 // the admin socket), dispatches, and answers one OpResult or throws OpsError.
 import { deactivateAccount } from './accounts.js';
+import { keyAdd, keyRevoke, keyRotate } from './keys.js';
 import { nodeAdd, nodeEab, nodeRemove, nodeUpdate, renewNow } from './nodes.js';
 import { revoke } from './revoke.js';
 import { OpsError, type Operation, type OpResult, type OpsDeps } from './types.js';
@@ -42,8 +43,34 @@ export function parseOperation(v: unknown): Operation {
       return { op: v.op, name: str('name'), rotate: v.rotate === true, deactivateAccounts: v.deactivateAccounts === true };
     case 'account.deactivate':
       return { op: v.op, id: str('id'), reason: str('reason') };
+    case 'key.add':
+    case 'key.rotate':
+    case 'key.revoke':
+      return parseKeyOperation(v, { str, int, bad });
     default:
       throw bad(`unknown op ${JSON.stringify(v.op)}`);
+  }
+}
+
+type Fields = { str(k: string): string; int(k: string): number; bad(what: string): OpsError };
+
+function parseKeyOperation(v: Record<string, unknown>, f: Fields): Operation {
+  const scope = () => (v.scope === null ? null : f.str('scope'));
+  const reason = v.reason === undefined ? {} : { reason: f.str('reason') };
+  const bool = (k: string) => {
+    if (v[k] !== undefined && typeof v[k] !== 'boolean') throw f.bad(`"${k}" must be true or false`);
+    return v[k] === true;
+  };
+  switch (v.op) {
+    case 'key.add': {
+      const origin = f.str('origin');
+      if (origin !== 'generated' && origin !== 'imported') throw f.bad('"origin" must be "generated" or "imported"');
+      return { op: 'key.add', scope: scope(), publicKey: f.str('publicKey'), secretKeyPath: f.str('secretKeyPath'), origin, activate: bool('activate'), ...reason };
+    }
+    case 'key.rotate':
+      return { op: 'key.rotate', scope: scope(), minPrepublishMs: f.int('minPrepublishMs'), minOverlapMs: f.int('minOverlapMs'), overlap: bool('overlap'), force: bool('force'), ...reason };
+    default:
+      return { op: 'key.revoke', name: f.str('name'), reason: f.str('reason'), force: bool('force') };
   }
 }
 
@@ -65,5 +92,11 @@ export async function applyOperation(deps: OpsDeps, o: Operation): Promise<OpRes
       return nodeEab(deps, o.name, o.rotate, o.deactivateAccounts);
     case 'account.deactivate':
       return deactivateAccount(deps, o.id, o.reason);
+    case 'key.add':
+      return keyAdd(deps, o);
+    case 'key.rotate':
+      return keyRotate(deps, o);
+    case 'key.revoke':
+      return keyRevoke(deps, o);
   }
 }

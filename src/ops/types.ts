@@ -1,5 +1,5 @@
 // The operations API: every change an operator makes to the issuer's state (revocation, renew-now,
-// node and EAB changes, account deactivation) as one request type and one result type, so that the
+// node and EAB changes, account deactivation, signing-key transitions) as one request type and one result type, so that the
 // same operation runs in the CLI against the store, inside the running issuer (admin socket), or
 // against a shared database, and is validated, applied and audited the same way everywhere.
 import type { RefusedName } from '../ca/constraints.js';
@@ -8,6 +8,7 @@ import type { AcmeStore } from '../acme/store.js';
 import type { AuditEvent } from '../audit/log.js';
 import type { InventoryData } from '../inventory/model.js';
 import type { NewNode } from '../inventory/inventory.js';
+import type { KeyOperation } from './keys.js';
 
 export type Operation =
   | { op: 'cert.revoke'; serial: string; reason: number }
@@ -17,7 +18,8 @@ export type Operation =
   | { op: 'node.update'; name: string; site?: string | null; priority?: number }
   | { op: 'node.remove'; name: string }
   | { op: 'node.eab'; name: string; rotate: boolean; deactivateAccounts: boolean }
-  | { op: 'account.deactivate'; id: string; reason: string };
+  | { op: 'account.deactivate'; id: string; reason: string }
+  | KeyOperation;
 
 export type OperationName = Operation['op'];
 

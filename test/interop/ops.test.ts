@@ -15,6 +15,7 @@ import { addNodeWithEab, opensslText, requireTool, run, startIssuer, type Issuer
 
 const PORT = 15600;
 const HTTP01 = 15601;
+const DASHBOARD = 15602;
 const N1 = 'ops-n1.interop.n3x.internal';
 const N2 = 'ops-n2.interop.n3x.internal';
 const NOBODY = 65534;
@@ -89,7 +90,8 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
     const open = await mkdtemp(join(tmpdir(), 'nixca-ops-sock-'));
     t.after(() => rm(open, { recursive: true, force: true }));
     await chmod(open, 0o755);
-    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2] });
+    // With its dashboard: what the running issuer itself shows of the signing keys.
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: HTTP01, names: [N1, N2], extraArgs: ['--dashboard', '--dashboard-listen', `127.0.0.1:${DASHBOARD}`] });
     const sock = join(state, 'admin.sock');
     const st = await stat(sock);
     assert.ok(st.isSocket());
@@ -150,6 +152,8 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
         ['node', 'eab', 'n1', '--rotate', '--deactivate-accounts', '--out', '-'],
         ['node', 'remove', 'n2'],
         ['renew-now', '--all'],
+        ['key', 'generate', 'n1', '--secret-out', join(open, 'nobody.sec')],
+        ['key', 'revoke', 'nuc-1.whatever-1', '--reason', 'test'],
         ['cert', 'list'],
       ]) {
         const r = await cli([...args, '--state', state], NOBODY);
@@ -162,6 +166,34 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
       // (serve --dev adds its example node nuc-1 beside ours.)
       const ours = (JSON.parse(nodes.stdout) as { name: string; eabKeyId: string }[]).filter((n) => n.name !== 'nuc-1');
       assert.deepEqual(ours.map((n) => [n.name, n.eabKeyId]), [['n1', eab1.kid], ['n2', eab2.kid]]);
+      await assert.rejects(stat(join(open, 'nobody.sec')), { code: 'ENOENT' });
+    });
+
+    await t.test('signing keys through the running issuer: generated here, only the public half sent; its dashboard sees the change at once', async () => {
+      const secretOut = join(dir, 'n1-signing.sec');
+      const gen = await cli(['key', 'generate', 'n1', '--secret-out', secretOut, '--json', '--state', state]);
+      assert.equal(gen.code, 0, gen.stderr);
+      const g = JSON.parse(gen.stdout) as { appliedBy: string; secretOut: string; key: { name: string; state: string; publicKey: string } };
+      assert.deepEqual([g.appliedBy, g.secretOut, g.key.state], ['issuer', secretOut, 'next']);
+      assert.equal((await stat(secretOut)).mode & 0o777, 0o600);
+      const secret = (await readFile(secretOut, 'utf8')).split(':')[1]!;
+      const rot = await cli(['key', 'rotate', 'n1', '--json', '--state', state]);
+      assert.equal(rot.code, 0, rot.stderr);
+      assert.deepEqual(JSON.parse(rot.stdout) as object, { ...(JSON.parse(rot.stdout) as object), appliedBy: 'issuer', action: 'promote', promoted: g.key.name });
+      const ca = await readFile(issuer.rootPath, 'utf8');
+      let seen: { name: string; state: string }[] = [];
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
+        const snap = await httpsGet(`https://localhost:${DASHBOARD}/api/status.json`, ca);
+        assert.equal(snap.status, 200, snap.body);
+        seen = (JSON.parse(snap.body) as { keyRotation: { name: string; state: string }[] }).keyRotation;
+        if (seen.some((k) => k.name === g.key.name && k.state === 'active')) break;
+      }
+      assert.ok(seen.some((k) => k.name === g.key.name && k.state === 'active'), JSON.stringify(seen));
+      // Audited by the issuer; the secret is nowhere but in its 0600 file.
+      const audit = await cli(['audit', 'show', '--json', '--state', state]);
+      const moves = (JSON.parse(audit.stdout) as { type: string; subject: string; details: { to?: string } }[]).filter((e) => e.type === 'signing-key.transition' && e.subject === g.key.name);
+      assert.deepEqual(moves.map((e) => e.details.to), ['next', 'active']);
+      for (const text of [gen.stdout, gen.stderr, rot.stdout, audit.stdout, issuer.log(), await readFile(join(state, 'inventory.json'), 'utf8')]) assert.ok(!text.includes(secret));
     });
 
     await t.test('cert revoke through the running issuer: CRL within 2 s, openssl rejects, audited, listed', async () => {
