@@ -53,6 +53,9 @@ export async function publishCrlNow(app: FastifyInstance, why: string): Promise<
   return true;
 }
 
+/** Request lines are logged at debug: is this logger that verbose? */
+const logsRequests = (log: { level: string }): boolean => log.level === 'debug' || log.level === 'trace';
+
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
@@ -63,6 +66,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     // Never log bodies: they carry JWS, EAB MACs and CSRs. Log method, URL and User-Agent (§6.1).
     logController: new LogController({ disableRequestLogging: true }),
+    // A child logger (with the request id) per request only when request lines are logged
+    // (debug): above that, a request's rare error line goes to the server's logger as it is.
+    childLoggerFactory: (logger, bindings, opts) => (logsRequests(logger) ? logger.child(bindings, opts) : logger),
   }) as unknown as FastifyInstance;
   const ctx: AcmeContext = {
     store: deps.store,
@@ -100,25 +106,32 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     }
   });
 
-  // One access line per request at debug; issuance events are logged once each at info.
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ua: req.headers['user-agent'], ms: Math.round(reply.elapsedTime) }, 'request');
-  });
+  // One access line per request at debug (the hook is not even installed above debug); issuance
+  // events are logged once each at info.
+  if (logsRequests(app.log)) {
+    app.addHook('onResponse', (req, reply, done) => {
+      req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ua: req.headers['user-agent'], ms: Math.round(reply.elapsedTime) }, 'request');
+      done();
+    });
+  }
 
-  app.addHook('onSend', async (req, reply, payload) => {
-    const isDirectory = req.routeOptions.url === prefix + PATHS.directory;
+  const directoryRoute = prefix + PATHS.directory;
+  const newNonceRoute = prefix + PATHS.newNonce;
+  const indexLink = `<${links.directory}>;rel="index"`;
+  // One synchronous hook for both headers every response carries (no promise per request).
+  app.addHook('onSend', (req, reply, payload, done) => {
+    const route = req.routeOptions.url;
     // §6.5: a fresh nonce on every POST response and every error (Boulder sets it for all non-GET);
     // §7.2: on newNonce.
-    if (!reply.hasHeader('Replay-Nonce') && (req.method !== 'GET' || reply.statusCode >= 400 || req.routeOptions.url === prefix + PATHS.newNonce)) {
+    if ((req.method !== 'GET' || reply.statusCode >= 400 || route === newNonceRoute) && !reply.hasHeader('Replay-Nonce')) {
       reply.header('Replay-Nonce', nonces.issue());
     }
     // §7.1: Link rel=index on every resource except the directory itself, errors included.
-    if (!isDirectory) {
+    if (route !== directoryRoute) {
       const prev = reply.getHeader('Link');
-      const index = `<${links.directory}>;rel="index"`;
-      reply.header('Link', prev ? [...(Array.isArray(prev) ? prev : [String(prev)]), index] : index);
+      reply.header('Link', prev ? [...(Array.isArray(prev) ? prev : [String(prev)]), indexLink] : indexLink);
     }
-    return payload;
+    done(null, payload);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
