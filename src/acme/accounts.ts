@@ -143,18 +143,19 @@ export async function updateAccount(ctx: AcmeContext, account: AccountRecord, jw
   const payload = jws.payload;
   if (!isObject(payload)) throw problem('malformed', 'the account update payload must be a JSON object');
   const contact = payload.contact === undefined ? undefined : checkContact(payload.contact);
-  if (payload.status !== undefined && payload.status !== 'deactivated') {
-    throw problem('malformed', 'the only status a client may set is "deactivated" (RFC 8555 §7.3.6)');
-  }
-  if (contact === undefined && payload.status === undefined) return account;
+  // §7.3.2: "The server MUST ignore any updates to the "orders" field, "termsOfServiceAgreed"
+  // field, the "status" field (except as allowed by Section 7.3.6), or any other fields it does not
+  // recognize": only contact and {"status": "deactivated"} change anything.
+  const deactivate = payload.status === 'deactivated';
+  if (contact === undefined && !deactivate) return account;
   const updated = await ctx.store.updateAccount(account.id, (a) => ({
     ...a,
     ...(contact !== undefined ? { contact } : {}),
-    ...(payload.status === 'deactivated' ? { status: 'deactivated' as const } : {}),
+    ...(deactivate ? { status: 'deactivated' as const } : {}),
     updatedAt: ctx.now().toISOString(),
   }));
   if (!updated) throw problem('accountDoesNotExist', 'the account no longer exists');
-  if (payload.status === 'deactivated') ctx.log.info({ account: account.id }, 'account deactivated');
+  if (deactivate) ctx.log.info({ account: account.id }, 'account deactivated');
   return updated;
 }
 

@@ -228,6 +228,20 @@ async function checkPendingLimits(ctx: AcmeContext, accountId: string, freshAuth
   }
 }
 
+/**
+ * The account's orders list (§7.1.2.1): "The server SHOULD include pending orders and SHOULD NOT
+ * include orders that are invalid". Orders pruned from the working set are gone from it too.
+ */
+export async function listedOrderIds(ctx: AcmeContext, account: AccountRecord): Promise<string[]> {
+  const now = ctx.now();
+  const out: string[] = [];
+  for (const id of await ctx.store.listOrderIds(account.id)) {
+    const o = await ctx.store.getOrder(id);
+    if (o && orderStatus(o, await orderAuthorizations(ctx, o), now, ctx.finalizing.has(o.id)) !== 'invalid') out.push(id);
+  }
+  return out;
+}
+
 /** Loads an object of this account; another account's object is unauthorized (§7.4, notes §2.6). */
 export async function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: string): Promise<OrderRecord> {
   const order = await ctx.store.getOrder(id);

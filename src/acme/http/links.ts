@@ -27,6 +27,7 @@ export type Links = ReturnType<typeof createLinks>;
 export function createLinks(baseUrl: string | URL) {
   const base = new URL(baseUrl);
   if (base.search || base.hash) throw new RangeError('the ACME base URL must not have a query or fragment');
+  if (base.protocol !== 'https:') throw new RangeError('the ACME base URL must be https (RFC 8555 §6.1: use of HTTPS is REQUIRED)');
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const root = base.href;
   const at = (path: string) => root + path;

@@ -10,7 +10,7 @@ import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
 import { NonceStore, SharedNonces } from '../nonces.js';
 import { limitState } from '../limits.js';
-import { finalizeOrder, leafLifetimePolicy, newOrder, ownedOrder } from '../orders.js';
+import { finalizeOrder, leafLifetimePolicy, listedOrderIds, newOrder, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
 import { revokeCertificate } from '../revocation.js';
 import { renewalInfo } from '../ari.js';
@@ -246,6 +246,9 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   app.post(prefix + PATHS.directory, async (_req, reply) => json(reply, 200, directory()));
   app.head(prefix + PATHS.newNonce, async (_req, reply) => reply.code(200).header('Cache-Control', 'no-store').send());
   app.get(prefix + PATHS.newNonce, { exposeHeadRoute: false }, async (_req, reply) => reply.code(204).header('Cache-Control', 'no-store').send());
+  // §6.3: "The server MUST allow GET requests for the directory and newNonce resources, in addition
+  // to POST-as-GET requests for these resources" (neither has access control to check).
+  app.post(prefix + PATHS.newNonce, async (_req, reply) => reply.code(200).header('Cache-Control', 'no-store').send());
 
   // --- accounts (§7.3) ---
   post(PATHS.newAccount, 'jwk', async ({ jws }, req, reply) => {
@@ -261,8 +264,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   post(PATHS.accountOrders, 'kid', async ({ jws, account }, req, reply) => {
     requirePostAsGet(jws);
     if (account!.id !== req.params.id) throw problem('unauthorized', 'the "kid" account does not match the account URL');
-    const ids = await ctx.store.listOrderIds(account!.id);
-    return json(reply, 200, { orders: ids.map((id) => links.order(id)) });
+    return json(reply, 200, { orders: (await listedOrderIds(ctx, account!)).map((id) => links.order(id)) });
   });
   post(PATHS.keyChange, 'kid', async ({ jws, account }, _req, reply) => {
     const updated = await keyChange(ctx, account!, jws, { accountUrl: links.account(account!.id), accountUrlOf: links.account });
