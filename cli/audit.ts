@@ -7,7 +7,9 @@ import { existingStateDir } from './state-dir.js';
 import { CliError } from './errors.js';
 import { DURATION_GRAMMAR, parseDuration } from '../src/config/duration.js';
 import { emit } from './io.js';
+import { addStoreOptions, storeSelection, type StoreFlags } from './store-option.js';
 import type { AuditEvent } from '../src/audit/log.js';
+import type { AuditTrust } from '../src/audit/verify.js';
 
 /**
  * Appends audit entries for a command that changed state (node.ts, renew.ts, cert.ts, key.ts).
@@ -46,10 +48,27 @@ async function auditTrust(state: string, opts: { root?: string; intermediate?: s
   return { intermediates, root };
 }
 
+/** The shared chain (--store): verified as one chain with one certified key per instance. */
+async function verifyShared(sel: ReturnType<typeof storeSelection>, trust: AuditTrust) {
+  const { sharedAuditSnapshot } = await import('./audit-store.js');
+  const { verifySharedAudit } = await import('../src/audit/verify-shared.js');
+  const snap = await sharedAuditSnapshot(sel);
+  if (snap.rows.length === 0 && !snap.head) throw new CliError('not-found', 'the shared audit chain has no entries yet (nothing has been recorded)');
+  return verifySharedAudit(snap, trust);
+}
+
+/** The entries of --store's shared chain, else of --state's file log. */
+async function readRecords(ctx: CliContext, opts: StoreFlags) {
+  const sel = storeSelection(ctx, opts);
+  if (sel.url !== undefined) return (await import('./audit-store.js')).sharedAuditRecords(sel);
+  const { readAudit } = await import('../src/audit/log.js');
+  return readAudit(await existingStateDir(ctx, opts.state));
+}
+
 export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) => {
   const audit = program.command('audit').description('the tamper-evident audit log: issuances, revocations, EAB and node changes, signing-key transitions');
 
-  audit
+  addStoreOptions(audit
     .command('verify')
     .description('check the hash chain, every signature, and the audit key\'s certificate up to the root (exit 1 if anything is wrong)')
     .option('--root <file>', 'root certificate (default: STATE/issuer/root.pem)')
@@ -57,14 +76,15 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
     .option('--anchor <seq:hash>', 'a head recorded earlier with `nixca audit head`: detects truncation of newer entries')
     .option('--allow-uncertified', 'accept a log whose key has no certificate yet (before the issuer was installed)')
     .option('--state <dir>', STATE_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action(async (opts: { root?: string; intermediate?: string[]; anchor?: string; allowUncertified?: boolean; state?: string; json?: boolean }) => {
+    .option('--json', 'print JSON'))
+    .action(async (opts: StoreFlags & { root?: string; intermediate?: string[]; anchor?: string; allowUncertified?: boolean; json?: boolean }) => {
       const { verifyAudit, parseAnchor } = await import('../src/audit/verify.js');
-      const state = await existingStateDir(ctx, opts.state);
+      const sel = storeSelection(ctx, opts);
+      // The shared chain needs --state only for the issuer's certificates (if that host has them).
+      const state = sel.url !== undefined ? sel.state : await existingStateDir(ctx, opts.state);
       const anchor = opts.anchor ? parseAnchor(opts.anchor) : undefined;
       const trust = await auditTrust(state, opts);
-      const { auditedStoreSerials } = await import('../src/audit/verify.js');
-      const v = await verifyAudit(state, { ...trust, anchor, allowUncertified: opts.allowUncertified, store: await auditedStoreSerials(state) });
+      const v = sel.url !== undefined ? await verifyShared(sel, { ...trust, anchor, allowUncertified: opts.allowUncertified }) : await verifyAudit(state, { ...trust, anchor, allowUncertified: opts.allowUncertified, store: await (await import('../src/audit/verify.js')).auditedStoreSerials(state) });
       emit(ctx.io, opts, v, (r) => {
         const lines = [
           `${r.ok ? 'ok' : 'FAILED'}: ${r.entries} entries${r.head ? `, head ${r.head.seq}:${r.head.hash}` : ''}`,
@@ -79,18 +99,17 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       }
     });
 
-  audit
+  addStoreOptions(audit
     .command('show')
     .description('list audit entries (newest last)')
     .option('--node <node>', 'only entries about this node')
     .option('--since <time>', 'only entries at or after this time (ISO 8601, or 30m / 24h / 7d ago)')
     .option('--type <type>', 'only entries of this type or type prefix (certificate, node.added, …)')
     .option('--state <dir>', STATE_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action(async (opts: { node?: string; since?: string; type?: string; state?: string; json?: boolean }) => {
-      const { readAudit } = await import('../src/audit/log.js');
+    .option('--json', 'print JSON'))
+    .action(async (opts: StoreFlags & { node?: string; since?: string; type?: string; json?: boolean }) => {
       const since = opts.since ? parseSince(opts.since, ctx.io.now()) : undefined;
-      const { records, damagedLines, tornBytes } = await readAudit(await existingStateDir(ctx, opts.state));
+      const { records, damagedLines, tornBytes } = await readRecords(ctx, opts);
       const shown = records.filter(
         (r) =>
           (!opts.node || r.node === opts.node) &&
@@ -105,14 +124,13 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       });
     });
 
-  audit
+  addStoreOptions(audit
     .command('head')
     .description('print the newest entry as SEQ:SHA256; record it elsewhere and pass it to `audit verify --anchor` later')
     .option('--state <dir>', STATE_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action(async (opts: { state?: string; json?: boolean }) => {
-      const { readAudit } = await import('../src/audit/log.js');
-      const { records } = await readAudit(await existingStateDir(ctx, opts.state));
+    .option('--json', 'print JSON'))
+    .action(async (opts: StoreFlags & { json?: boolean }) => {
+      const { records } = await readRecords(ctx, opts);
       const last = records.at(-1);
       if (!last) throw new CliError('not-found', 'the audit log has no entries');
       emit(ctx.io, opts, { seq: last.seq, hash: last.hash, time: last.time, anchor: `${last.seq}:${last.hash}` }, (h) => h.anchor);

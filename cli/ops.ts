@@ -9,6 +9,7 @@ import type { ConstrainingCa, RefusedName } from '../src/ca/constraints.js';
 import type { InventoryStore } from '../src/store/inventory.js';
 import type { Operation, OpResult, OpsDeps } from '../src/ops/types.js';
 import type { AriPollData } from '../src/status/ari-polls.js';
+import type { AuditEvent } from '../src/audit/entry.js';
 
 export const ADMIN_SOCKET_OPTION_HELP = "the running issuer's admin socket (default: $NIXCA_ADMIN_SOCKET or STATE/admin.sock)";
 
@@ -27,12 +28,15 @@ export async function opsDeps(o: {
   appliedBy: OpsDeps['appliedBy'];
   ariPolls: () => Promise<AriPollData> | AriPollData;
   afterRevocation?: () => Promise<void>;
+  /** Where entries go instead of STATE/audit (the shared store's chain). */
+  audit?: (events: AuditEvent[]) => Promise<unknown>;
 }): Promise<OpsDeps> {
   const { appendAudit } = await import('../src/audit/log.js');
+  const shared = o.audit;
   return {
     store: o.store,
     inventory: o.inventory,
-    audit: async (events) => void (await appendAudit(o.state, events)),
+    audit: async (events) => void (shared ? await shared(events) : await appendAudit(o.state, events)),
     now: o.now,
     appliedBy: o.appliedBy,
     ...(o.afterRevocation ? { afterRevocation: o.afterRevocation } : {}),
@@ -117,17 +121,22 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   const { readAriPolls } = await import('../src/store/ari-polls.js');
   const { applyOperation } = await import('../src/ops/operations.js');
   const shared = sel.url !== undefined;
-  // Signing keys live in the inventory alone: their operations never open the ACME store.
+  // Signing keys live in the inventory alone: their operations never use the ACME store (on the
+  // shared store it is opened anyway: the audit chain is in the same database).
   const keysOnly = op.op.startsWith('key.');
-  const store = !keysOnly && (shared || (await exists(join(state, ACME_DIR)))) ? (await openSelectedStore(sel)).acme : null;
+  const opened = shared || (!keysOnly && (await exists(join(state, ACME_DIR)))) ? await openSelectedStore(sel) : null;
+  const store = keysOnly ? null : (opened?.acme ?? null);
   try {
+    // On the shared store, entries join the shared chain (in the transaction of an inventory change).
+    const { sharedAuditChain } = await import('./audit-store.js');
+    const chain = opened?.sharedAudit ? await sharedAuditChain(state, opened.sharedAudit) : undefined;
     if (store?.readOnly && !INVENTORY_ONLY.has(op.op)) {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
-    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state) });
+    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state), ...(chain ? { audit: (e: AuditEvent[]) => chain.append(e) } : {}) });
     return await applyOperation(deps, op);
   } finally {
-    await store?.close();
+    await opened?.acme.close();
   }
 }
 

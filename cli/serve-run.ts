@@ -17,6 +17,8 @@ import type { AcmeStore } from '../src/acme/store.js';
 import type { InventoryStore } from '../src/store/inventory.js';
 import type { AriPollRecorder } from '../src/store/ari-polls.js';
 import type { publishCrlNow as PublishCrlNow } from '../src/acme/http/app.js';
+import type { AuditTrail } from '../src/acme/context.js';
+import type { PgAuditChain } from '../src/store/pg/index.js';
 
 export interface RunningServer {
   server: HttpsServer;
@@ -41,7 +43,7 @@ async function issueServerCertificate(issuer: LoadedIssuer, names: readonly stri
 /** The admin socket: operations of src/ops applied in this process, which owns the store. */
 async function startAdmin(
   opts: ServeConfig,
-  o: { dir: string; store: AcmeStore; inventory: InventoryStore; ariPolls: AriPollRecorder; app: Parameters<typeof PublishCrlNow>[0]; log: Logger },
+  o: { dir: string; store: AcmeStore; inventory: InventoryStore; ariPolls: AriPollRecorder; app: Parameters<typeof PublishCrlNow>[0]; log: Logger; audit?: PgAuditChain },
 ) {
   const { startAdminServer } = await import('../src/ops/admin-socket.js');
   const { publishCrlNow } = await import('../src/acme/http/app.js');
@@ -57,6 +59,7 @@ async function startAdmin(
     appliedBy: 'issuer',
     ariPolls: () => o.ariPolls.read(),
     afterRevocation: async () => void (await publishCrlNow(o.app, 'operator revocation')),
+    ...(o.audit ? { audit: o.audit.append } : {}),
   });
   const admin = await startAdminServer({ path, deps, allowedUids: [process.getuid?.() ?? 0], log: o.log });
   o.log.info({ adminSocket: path }, 'admin socket listening (root and this user only)');
@@ -126,8 +129,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
   const { issuerCrlSigner } = await import('../src/acme/crl.js');
-  const { auditTrail } = await import('../src/audit/acme-events.js');
-  const { recoverAuditEntries } = await import('../src/audit/recover.js');
+  const { auditTrail, transactionalAuditTrail } = await import('../src/audit/acme-events.js');
+  const { recoverAuditEntries, recoverSharedAuditEntries } = await import('../src/audit/recover.js');
   const { certifyAuditKey } = await import('../src/audit/certify.js');
   // The intermediate key is unlocked here anyway: make sure it certifies the audit log's key
   // (docs/operations.md). Not fatal: the log is still written and verifiable with --allow-uncertified.
@@ -142,10 +145,22 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onRepair, log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
   // Before answering: every certificate and revocation in the store has its audit entry (fail
-  // closed: if the log cannot take the missing entries, the issuer does not start).
+  // closed: if the log cannot take the missing entries, the issuer does not start). On the shared
+  // store the entries go to the database's one chain, signed with this host's audit key.
+  let audit: AuditTrail;
+  let sharedChain: PgAuditChain | undefined;
   try {
-    const rec = await recoverAuditEntries(dir, store);
-    if (rec.certificates.length || rec.revocations.length) log.warn({ certificates: rec.certificates, revocations: rec.revocations }, 'wrote audit entries, marked recovered, for records committed without one');
+    if (opened.sharedAudit) {
+      const { sharedAuditChain } = await import('./audit-store.js');
+      const chain = (sharedChain = await sharedAuditChain(dir, opened.sharedAudit, [issuer.certificate]));
+      const rec = await recoverSharedAuditEntries(store, await opened.sharedAudit.missing(), (e) => chain.append(e));
+      if (rec.certificates.length || rec.revocations.length) log.warn({ certificates: rec.certificates, revocations: rec.revocations }, 'wrote shared audit entries, marked recovered, for records without one (committed before the shared chain existed, or outside nixca)');
+      audit = transactionalAuditTrail(chain);
+    } else {
+      const rec = await recoverAuditEntries(dir, store);
+      if (rec.certificates.length || rec.revocations.length) log.warn({ certificates: rec.certificates, revocations: rec.revocations }, 'wrote audit entries, marked recovered, for records committed without one');
+      audit = auditTrail(dir);
+    }
   } catch (err) {
     await store.close();
     throw err;
@@ -171,7 +186,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     challengeWaitMs,
     ...(crlUrl ? { crl: { signer: issuerCrlSigner(issuer) } } : {}),
     // Every issuance and revocation through ACME is committed with its signed audit entry, or fails.
-    audit: auditTrail(dir),
+    audit,
     events: { renewalInfoFetched: (e) => ariPolls.record(e) },
     intermediate: { notBefore: issuer.certificate.notBefore, notAfter: issuer.certificate.notAfter },
     metrics: opts.metrics,
@@ -184,7 +199,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   if (outsideInventory.length) log.warn({ names: outsideInventory }, 'inventory names outside the intermediate\'s name constraints (or the root\'s) will be refused at newOrder');
 
   // The admin channel (docs/operations.md): operator changes applied inside this process.
-  const admin = await startAdmin(opts, { dir, store, inventory, ariPolls, app, log });
+  const admin = await startAdmin(opts, { dir, store, inventory, ariPolls, app, log, ...(sharedChain ? { audit: sharedChain } : {}) });
 
   let tls = await issueServerCertificate(issuer, tlsNames, tlsLifetimeMs);
   const connectionLimits = connectionLimitsOf(opts);

@@ -77,3 +77,21 @@ export function auditTrail(stateDir: string, opts: AppendOptions = {}): AuditTra
     },
   };
 }
+
+/** Where a transactional store's audit entries go (src/store/pg/audit.ts PgAuditChain). */
+export interface AuditSink {
+  append(events: readonly AuditEvent[]): Promise<unknown>;
+  check(): Promise<void>;
+}
+
+/**
+ * The trail on a store that appends the entry inside the transaction of the record (PostgreSQL):
+ * a failed append rolls the record back with it, so there is nothing withheld to retry later.
+ */
+export function transactionalAuditTrail(sink: AuditSink): AuditTrail {
+  return {
+    certificateIssued: async (cert) => void (await sink.append([issuedEvent(cert)])),
+    certificateRevoked: async (rev, cert) => void (await sink.append([revokedEvent(rev, cert)])),
+    check: () => sink.check(),
+  };
+}

@@ -46,6 +46,21 @@ export async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Cert
   }
 }
 
+/**
+ * This host's audit key and what a verifier on any other host needs to trust it: the audit
+ * certificate(s) for that key and the intermediate(s) among `intermediates` that issued them (the
+ * shared chain's signers, src/store/pg/audit.ts). Without a certificate yet: the key alone.
+ */
+export async function auditSignerOf(stateDir: string, intermediates: readonly x509.X509Certificate[] = []): Promise<{ keys: CryptoKeyPair; certificates: string }> {
+  await mkdir(auditPaths(stateDir).dir, { recursive: true, mode: 0o700 });
+  const { keys } = await withFileLock(auditPaths(stateDir).lock, () => loadOrCreateAuditKey(stateDir));
+  const keyId = await keyIdOf(keys.publicKey);
+  const mine = (await readAuditCertificates(stateDir)).filter((c) => spkiFingerprint(c.publicKey) === keyId);
+  const issuers = intermediates.filter((i) => mine.some((c) => c.issuer === i.subject));
+  const pem = [...mine, ...issuers].map((c) => c.toString('pem').trim());
+  return { keys, certificates: pem.length ? pem.join('\n') + '\n' : '' };
+}
+
 export interface CertifyResult {
   certificate: x509.X509Certificate;
   /** False when a certificate from this issuer for this key was already valid long enough. */

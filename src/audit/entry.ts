@@ -127,6 +127,12 @@ export async function importSpkiP256(spkiB64: string): Promise<CryptoKey> {
   }
 }
 
+/** The details of a chain's audit.init entry: the key that signs it (SHA-256 of its SPKI, and the SPKI). */
+export async function auditInitDetails(publicKey: CryptoKey): Promise<{ keyId: string; publicKey: string; algorithm: 'ECDSA-P256-SHA256' }> {
+  const spki = await spkiOf(publicKey);
+  return { keyId: createHash('sha256').update(spki).digest('hex'), publicKey: spki.toString('base64'), algorithm: 'ECDSA-P256-SHA256' };
+}
+
 /** Refuses an event the log must not record: unknown type, no subject, secrets, non-JSON details. */
 export function checkEvent(e: AuditEvent): void {
   if (!(AUDIT_EVENT_TYPES as readonly string[]).includes(e.type)) throw new AuditError('AUDIT_EVENT_INVALID', `unknown audit event type ${JSON.stringify(e.type)}`);

@@ -20,9 +20,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { appendEntry, entryHash, serializeEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
-import { spkiOf } from '../ca/keys.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
-import { auditPaths, checkEvent, parseEntryLine, splitTornTail, toRecord, type AuditEvent, type AuditRecord } from './entry.js';
+import { auditInitDetails, auditPaths, checkEvent, parseEntryLine, splitTornTail, toRecord, type AuditEvent, type AuditRecord } from './entry.js';
 import { AuditError } from './errors.js';
 import { fsyncDir, loadOrCreateAuditKey } from './key.js';
 
@@ -222,12 +221,7 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
         previous = entry;
       };
       if (previous === null) {
-        const spki = await spkiOf(keys.publicKey);
-        await push('audit.init', 'audit', null, {
-          keyId: createHash('sha256').update(spki).digest('hex'),
-          publicKey: spki.toString('base64'),
-          algorithm: 'ECDSA-P256-SHA256',
-        }, now());
+        await push('audit.init', 'audit', null, await auditInitDetails(keys.publicKey), now());
       }
       const creating = previous === null && !tail.torn;
       if (tail.torn) {

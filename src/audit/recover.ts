@@ -27,26 +27,48 @@ export async function auditedSerials(stateDir: string): Promise<{ issued: Set<st
   return { issued, revoked, tornBytes: log.tornBytes };
 }
 
-/** Appends the missing entries (one batch, one fsync); throws if the log refuses (fail closed). */
-export async function recoverAuditEntries(stateDir: string, store: AcmeStore, now = new Date()): Promise<AuditRecovery> {
-  const { issued, revoked, tornBytes } = await auditedSerials(stateDir);
+/** The recovered entries for the store's records that `isAudited` says have none. */
+async function missingEvents(store: AcmeStore, isAudited: { issued(serial: string): boolean; revoked(serial: string): boolean }, now: Date, why: string): Promise<{ events: AuditEvent[]; out: AuditRecovery }> {
   const events: AuditEvent[] = [];
   const out: AuditRecovery = { certificates: [], revocations: [] };
-  const why = 'committed to the ACME store without its audit entry (a crash or a failed append between the two)';
   const certs = new Map((await store.listCertificates()).map((c) => [c.serial, c]));
   for (const c of certs.values()) {
-    if (issued.has(c.serial)) continue;
+    if (isAudited.issued(c.serial)) continue;
     events.push(recoveredEvent(issuedEvent(c), now, why));
     out.certificates.push(c.serial);
   }
   for (const r of await store.listRevocations()) {
-    if (revoked.has(r.serial)) continue;
+    if (isAudited.revoked(r.serial)) continue;
     events.push(recoveredEvent(revokedEvent(r, certs.get(r.serial)), now, why));
     out.revocations.push(r.serial);
   }
+  return { events, out };
+}
+
+/** Appends the missing entries (one batch, one fsync); throws if the log refuses (fail closed). */
+export async function recoverAuditEntries(stateDir: string, store: AcmeStore, now = new Date()): Promise<AuditRecovery> {
+  const { issued, revoked, tornBytes } = await auditedSerials(stateDir);
+  const why = 'committed to the ACME store without its audit entry (a crash or a failed append between the two)';
+  const { events, out } = await missingEvents(store, { issued: (s) => issued.has(s), revoked: (s) => revoked.has(s) }, now, why);
   if (events.length || tornBytes) {
     // The summary first; a torn tail is cut off and recorded (audit.repaired) by this append.
     await appendAudit(stateDir, [{ type: 'audit.recovered', subject: 'audit', details: { certificates: out.certificates.length, revocations: out.revocations.length }, time: now }, ...events]);
   }
+  return out;
+}
+
+/**
+ * The same for the shared chain (PostgreSQL). There a record and its entry commit in one
+ * transaction, so records without an entry exist only if they were committed before the chain
+ * existed (schema 3), by a tool that bypassed nixca, or by a CLI revocation whose separate append
+ * failed. `missing` are the serials the database found without their entry.
+ */
+export async function recoverSharedAuditEntries(store: AcmeStore, missing: { certificates: readonly string[]; revocations: readonly string[] }, append: (events: AuditEvent[]) => Promise<unknown>, now = new Date()): Promise<AuditRecovery> {
+  if (!missing.certificates.length && !missing.revocations.length) return { certificates: [], revocations: [] };
+  const certs = new Set(missing.certificates);
+  const revs = new Set(missing.revocations);
+  const why = 'in the shared store without its audit entry (committed before the shared audit chain existed, or outside nixca)';
+  const { events, out } = await missingEvents(store, { issued: (s) => !certs.has(s), revoked: (s) => !revs.has(s) }, now, why);
+  if (events.length) await append([{ type: 'audit.recovered', subject: 'audit', details: { certificates: out.certificates.length, revocations: out.revocations.length }, time: now }, ...events]);
   return out;
 }

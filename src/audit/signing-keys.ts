@@ -25,7 +25,9 @@ export function signingKeyTransitionEvents(before: readonly SigningKeyRecord[], 
   return events;
 }
 
-export function auditedInventory(inv: InventoryStore, stateDir: string): InventoryStore {
+/** `audit`: the state directory whose file log records the transitions, or an appender (the shared chain). */
+export function auditedInventory(inv: InventoryStore, audit: string | ((events: AuditEvent[]) => Promise<unknown>)): InventoryStore {
+  const append = typeof audit === 'string' ? (events: AuditEvent[]) => appendAudit(audit, events) : audit;
   return {
     read: () => inv.read(),
     update: (fn) =>
@@ -33,7 +35,7 @@ export function auditedInventory(inv: InventoryStore, stateDir: string): Invento
         const before = structuredClone(data.signingKeys);
         const result = await fn(data);
         const events = signingKeyTransitionEvents(before, data.signingKeys);
-        if (events.length) await appendAudit(stateDir, events);
+        if (events.length) await append(events);
         return result;
       }),
   };

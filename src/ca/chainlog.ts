@@ -132,9 +132,10 @@ export function parseLog(text: string): { entries: (ChainEntry | null)[]; proble
  * an edited entry fails its signature (and the next entry's `prev`); a removed or reordered one
  * breaks `seq` and `prev`. An empty log is invalid (a log always starts with its creation event).
  */
-export async function verifyLog(text: string, publicKey: CryptoKey): Promise<ChainVerification> {
+export async function verifyLog(text: string, publicKey: CryptoKey | ((entry: ChainEntry, index: number) => CryptoKey | undefined)): Promise<ChainVerification> {
   const { entries, problems } = parseLog(text);
-  const alg = signingAlgorithm(publicKey);
+  // One key for the whole log, or (a chain several signers append to) the key of each entry.
+  const keyOf = typeof publicKey === 'function' ? publicKey : () => publicKey;
   let prevHash = GENESIS;
   let expectSeq = 0;
   for (const [i, e] of entries.entries()) {
@@ -144,9 +145,10 @@ export async function verifyLog(text: string, publicKey: CryptoKey): Promise<Cha
       expectSeq++;
       continue;
     }
-    let sigOk: boolean;
+    const key = keyOf(e, i);
+    let sigOk = false;
     try {
-      sigOk = await crypto.subtle.verify(alg, publicKey, new Uint8Array(Buffer.from(e.sig, 'base64url')), entryBytes(e));
+      if (key) sigOk = await crypto.subtle.verify(signingAlgorithm(key), key, new Uint8Array(Buffer.from(e.sig, 'base64url')), entryBytes(e));
     } catch {
       sigOk = false;
     }

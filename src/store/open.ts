@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
 import { openInventoryStore, type InventoryStore } from './inventory.js';
 import { StoreConfigError } from './pg/connect.js';
-import { isPostgresUrl, openPgStore, redactStoreUrl } from './pg/index.js';
+import { isPostgresUrl, openPgStore, redactStoreUrl, type SharedAudit } from './pg/index.js';
 
 export interface StoreSelection {
   /** The issuer's state directory (embedded store: <state>/acme). */
@@ -24,6 +24,8 @@ export interface OpenedStore {
   inventory?: InventoryStore;
   /** Shared nonces (several instances); absent for the embedded store (nonces in memory). */
   nonceReplay?: NonceReplayTable;
+  /** The shared audit chain (postgres); absent for the embedded store (audit/ in --state). */
+  sharedAudit?: SharedAudit;
   /** Where the store is, safe to log (a URL without secrets, or the directory). */
   display: string;
 }
@@ -51,5 +53,5 @@ export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOpti
     return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
   }
   const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
-  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, nonceReplay: s.nonceReplay, display: s.pool.display };
+  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, nonceReplay: s.nonceReplay, sharedAudit: s.audit, display: s.pool.display };
 }

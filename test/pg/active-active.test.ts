@@ -7,7 +7,9 @@
 // - A is SIGKILLed during 200 concurrent issuances (the proxy then sends everyone to B): every
 //   client completes, every received certificate is in the database, no serial or order twice.
 // - the database restarts during load: /health answers 503 on both while it is down, both recover
-//   by themselves, every client completes, nothing is lost.
+//   by themselves, every client completes, nothing is lost;
+// - afterwards every certificate and revocation has its entry in the one audit chain (none had to
+//   be recovered) and `nixca audit verify --store` passes.
 // Timings are printed; only the issue's 2 s CRL bound is asserted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -315,5 +317,22 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
       const rows = await cluster.sql<{ n: string }>('nixca', 'SELECT count(*) AS n FROM certificates WHERE serial = $1', [serial]);
       assert.equal(Number(rows[0]!.n), 1, `${r.name}: received certificate ${serial} is not in the database`);
     }
+  });
+
+  it('after all of it (SIGKILL, database restart): one audit chain, every certificate and revocation has its entry, audit verify --store passes', async () => {
+    // Each record and its entry commit in one transaction: nothing was left for start-up recovery.
+    const missing = await cluster.sql<{ serial: string }>('nixca', `SELECT serial FROM certificates c WHERE NOT EXISTS
+      (SELECT 1 FROM audit_entries e WHERE e.event = 'certificate.issued' AND e.subject = c.serial)
+      UNION ALL SELECT serial FROM revocations r WHERE NOT EXISTS
+      (SELECT 1 FROM audit_entries e WHERE e.event = 'certificate.revoked' AND e.subject = r.serial)`);
+    assert.deepEqual(missing, []);
+    const recovered = await cluster.sql<{ n: string }>('nixca', "SELECT count(*) AS n FROM audit_entries WHERE event = 'audit.recovered'");
+    assert.equal(Number(recovered[0]!.n), 0, 'A restarted after SIGKILL and found no record without its entry');
+    const v = await spawnCli(['audit', 'verify', '--store', url, '--state', a.stateDir, '--json']);
+    assert.equal(v.code, 0, v.stderr + v.stdout.slice(0, 3000));
+    const r = JSON.parse(v.stdout) as { entries: number; signers: { certified: boolean; entries: number }[] };
+    const certs = await cluster.sql<{ n: string }>('nixca', 'SELECT count(*) AS n FROM certificates');
+    assert.ok(r.entries > Number(certs[0]!.n), `${r.entries} entries for ${certs[0]!.n} certificates`);
+    assert.ok(r.signers.every((s) => s.certified));
   });
 });

@@ -1,13 +1,15 @@
 // The ACME store (src/acme/store.ts) on PostgreSQL, shared by every `nixca serve` of a fleet.
 // Each method is one statement (autocommit) or an optimistic versioned update, so no transaction
-// stays open across a network round trip and a killed instance leaves nothing half-done: the
-// certificate and its order's certificateSerial are written by one statement, and an order is read
-// joined with its certificate (a certificate committed for an order makes the order valid).
+// stays open across a network round trip and a killed instance leaves nothing half-done. The two
+// audited writes (a certificate with its order's certificateSerial, a revocation) are one short
+// transaction each, with their audit entry (src/store/pg/audit.ts). An order is read joined with
+// its certificate (a certificate committed for an order makes the order valid).
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../../acme/model.js';
 import { authorizationStatus } from '../../acme/status.js';
+import { inTransaction } from './audit.js';
 import { conflict, prepared as q, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
 
@@ -137,13 +139,17 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
     async putCertificate(cert, chainPem, commit) {
       pending.add(cert.serial);
       try {
-        // The certificate and its order's certificateSerial in one statement (one commit).
-        await q(db, 'cert-insert', `WITH c AS (
+        // The certificate, its order's certificateSerial and (through the commit hook) its audit
+        // entry in one transaction: all three are committed, or none.
+        await inTransaction(db, async (tx) => {
+          await q(tx, 'cert-insert', `WITH c AS (
             INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING serial, order_id)
           UPDATE orders o SET certificate_serial = c.serial, record = jsonb_set(o.record, '{certificateSerial}', to_jsonb(c.serial)), version = o.version + 1
           FROM c WHERE o.id = c.order_id AND o.certificate_serial IS NULL`,
-        [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem]);
+          [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem]);
+          await commit?.();
+        });
       } catch (err) {
         const c = uniqueViolation(err);
         if (c === 'certificates_order_id_key') {
@@ -155,9 +161,6 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
       } finally {
         pending.delete(cert.serial);
       }
-      // The audit entry (src/acme/store.ts CommitHook). Not yet inside the transaction: the record is
-      // already visible if it fails; the request still fails and start-up recovery writes the entry.
-      await commit?.();
     },
     async getCertificate(serial) {
       return (await q<{ record: CertificateRecord }>(db, 'cert-get', 'SELECT record FROM certificates WHERE serial = $1', [serial])).rows[0]?.record;
@@ -188,13 +191,16 @@ function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getR
     async putRevocation(rev, commit) {
       try {
         // NOTIFY is delivered at commit: every instance regenerates its CRL (src/store/pg/notify.ts).
-        await q(db, 'rev-insert', `WITH r AS (INSERT INTO revocations (serial, revoked_at, record) VALUES ($1, $2, $3) RETURNING serial)
-          SELECT pg_notify('nixca_revocation', serial) FROM r`, [rev.serial, rev.revokedAt, rev]);
+        // The audit entry (commit hook) is in the same transaction, as in putCertificate.
+        await inTransaction(db, async (tx) => {
+          await q(tx, 'rev-insert', `WITH r AS (INSERT INTO revocations (serial, revoked_at, record) VALUES ($1, $2, $3) RETURNING serial)
+            SELECT pg_notify('nixca_revocation', serial) FROM r`, [rev.serial, rev.revokedAt, rev]);
+          await commit?.();
+        });
       } catch (err) {
         if (uniqueViolation(err) !== undefined) throw conflict(`serial ${rev.serial} is already revoked`);
         throw err;
       }
-      await commit?.(); // as in putCertificate
     },
     async getRevocation(serial) {
       return (await q<{ record: RevocationRecord }>(db, 'rev-get', 'SELECT record FROM revocations WHERE serial = $1', [serial])).rows[0]?.record;
@@ -247,6 +253,10 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
       const a = await q(db, 'prune-authz', `DELETE FROM authorizations a WHERE expires < $1
         AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.authorization_ids @> ARRAY[a.id])`, [cutoff]);
       await q(db, 'prune-nonces', 'DELETE FROM nonces_used WHERE expires < $1', [at]);
+      // Each serve process has its own row (its /health probe): rows of instances silent for a week
+      // are gone processes. Database time, as seen_at is. Certificates, revocations, CRL number and
+      // the audit chain are never pruned (as on the embedded store).
+      await q(db, 'prune-instances', "DELETE FROM instances WHERE seen_at < now() - interval '7 days'", []);
       void recount();
       return { orders: o.rowCount ?? 0, authorizations: a.rowCount ?? 0 };
     },

@@ -9,7 +9,20 @@ import { ChangeFeed } from './notify.js';
 import { createPgInventory } from './inventory.js';
 import type { InventoryStore } from '../inventory.js';
 
+import { createPgAuditChain, missingAuditEntries, readSharedAudit, type AuditSigner, type PgAuditChain, type SharedAuditSnapshot } from './audit.js';
+
 export { isPostgresUrl, redactStoreUrl, type PgStoreConfig } from './connect.js';
+export type { AuditSigner, PgAuditChain, SharedAuditSnapshot } from './audit.js';
+
+/** The shared audit chain of an open store (docs/postgres.md "The audit chain"). */
+export interface SharedAudit {
+  /** The chain, appended to with `signer` (this host's certified audit key). */
+  chain(signer: AuditSigner): Promise<PgAuditChain>;
+  /** Certificates and revocations without their entry (start-up recovery). */
+  missing(): Promise<{ certificates: string[]; revocations: string[] }>;
+  /** A consistent snapshot of the chain, its head, its signers and the store's serials (verify). */
+  snapshot(): Promise<SharedAuditSnapshot>;
+}
 
 export interface PgStore {
   acme: PgAcmeStore;
@@ -17,6 +30,7 @@ export interface PgStore {
   nonceReplay: NonceReplayTable;
   feed: ChangeFeed;
   pool: PgPool;
+  audit: SharedAudit;
   close(): Promise<void>;
 }
 
@@ -62,6 +76,11 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
       nonceReplay: { key, claim: (nonce, expires) => acme.claimNonce(nonce, expires) },
       feed,
       pool,
+      audit: {
+        chain: (signer) => createPgAuditChain(pool.pool, signer, opts.now),
+        missing: () => missingAuditEntries(pool.pool),
+        snapshot: () => readSharedAudit(pool.pool),
+      },
       close: () => store.acme.close(),
     };
     return store;

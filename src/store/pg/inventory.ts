@@ -7,6 +7,7 @@ import { InventoryError } from '../../inventory/errors.js';
 import { emptyInventory, type InventoryData } from '../../inventory/model.js';
 import type { InventoryStore } from '../inventory.js';
 import type { ChangeFeed } from './notify.js';
+import { inTransaction } from './audit.js';
 
 function check(data: InventoryData): InventoryData {
   if (!data || data.version !== 1 || !Array.isArray(data.nodes) || !Array.isArray(data.signingKeys)) {
@@ -37,25 +38,19 @@ export function createPgInventory(db: pg.Pool, feed?: ChangeFeed): InventoryStor
       return data;
     },
     async update(fn) {
-      const c = await db.connect();
-      try {
-        await c.query('BEGIN');
+      // `fn` runs inside the transaction: the audit entries it appends (src/ops) commit with the change.
+      const result = await inTransaction(db, async (c) => {
         await c.query("INSERT INTO inventory (one, version, data) VALUES (true, 0, $1) ON CONFLICT DO NOTHING", [emptyInventory()]);
         const cur = await c.query<{ data: InventoryData }>('SELECT data FROM inventory WHERE one FOR UPDATE');
         const data = structuredClone(check(cur.rows[0]!.data));
-        const result = await fn(data);
+        const r = await fn(data);
         await c.query('UPDATE inventory SET data = $1, version = version + 1, updated_at = now() WHERE one', [data]);
         await c.query("SELECT pg_notify('nixca_inventory', '')");
-        await c.query('COMMIT');
-        generation++;
-        cached = undefined;
-        return result;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
+        return r;
+      });
+      generation++;
+      cached = undefined;
+      return result;
     },
   };
 }

@@ -1,0 +1,209 @@
+// The shared audit chain (schema 3, docs/postgres.md): one hash chain for every instance, in the
+// file log's entry format (src/ca/chainlog.ts builds, hashes and signs each entry). An append takes
+// the row lock of audit_head, reads the newest entry, signs the next one(s) with this instance's
+// key, inserts them and moves the head — inside the transaction that commits what the entries
+// record, so that both are committed or neither (fail closed).
+//
+// Which transaction: a store write that must be audited (putCertificate, putRevocation, an
+// inventory update) runs its statements and its commit hook inside `inTransaction`; an append made
+// while that callback runs joins it (AsyncLocalStorage), without the ACME core or src/ops ever
+// seeing a database handle. An append made outside any such callback opens its own transaction.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type pg from 'pg';
+import { appendEntry, entryHash, serializeEntry, type ChainEntry } from '../../ca/chainlog.js';
+import { auditInitDetails, checkEvent, parseEntryLine, type AuditEvent } from '../../audit/entry.js';
+import { AuditError } from '../../audit/errors.js';
+
+const ambient = new AsyncLocalStorage<pg.PoolClient>();
+
+/**
+ * Runs `fn` in one transaction on one pooled connection; audit appends made inside it join it.
+ * A connection that cannot even roll back is discarded, not returned to the pool.
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  // Already inside one (an audited write calling another): join it rather than wait on its locks.
+  const outer = ambient.getStore();
+  if (outer) return fn(outer);
+  const c = await pool.connect();
+  let broken = false;
+  try {
+    await c.query('BEGIN');
+    const r = await ambient.run(c, () => fn(c));
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => void (broken = true));
+    throw err;
+  } finally {
+    c.release(broken);
+  }
+}
+
+/** This instance's audit key, and what the issuer says about it (src/audit/certify.ts). */
+export interface AuditSigner {
+  keys: CryptoKeyPair;
+  /** PEM: the audit certificate(s) for this key and the intermediate that issued them. */
+  certificates: string;
+}
+
+export interface SharedAuditRow {
+  seq: number;
+  keyId: string;
+  hash: string;
+  /** The entry's line (canonical JSON), as the file log holds it. */
+  entry: string;
+}
+
+export interface SharedAuditSnapshot {
+  rows: SharedAuditRow[];
+  head: { seq: number; hash: string } | null;
+  signers: { keyId: string; publicKey: string; certificates: string }[];
+  /** Serials the store holds, for the cross-check "every record has its entry". */
+  store: { certificates: string[]; revocations: string[] };
+}
+
+export interface PgAuditChain {
+  /** Makes this instance's key (and its certificates) known to verifiers; idempotent. */
+  register(): Promise<void>;
+  /** Appends `events` in order (in the ambient transaction, else in one of its own). */
+  append(events: readonly AuditEvent[]): Promise<ChainEntry[]>;
+  /** /health: an append would work now (lock, head, insert), proven by a rolled-back one. */
+  check(): Promise<void>;
+  keyId: string;
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The union of two PEM bundles, each certificate once, in first-seen order. */
+function mergePem(a: string, b: string): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const block of [...(a.match(PEM_BLOCK) ?? []), ...(b.match(PEM_BLOCK) ?? [])]) {
+    const k = block.replace(/\s+/g, '');
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(block);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+type HeadRow = { seq: string; hash: string };
+
+/** The newest entry, under the append lock; refuses a head that does not match its entry. */
+async function lockHead(c: pg.ClientBase): Promise<ChainEntry | null> {
+  const r = await c.query<HeadRow>({ name: 'audit-head-lock', text: 'SELECT seq, hash FROM audit_head WHERE one FOR UPDATE' });
+  const row = r.rows[0];
+  if (!row) throw new AuditError('AUDIT_DAMAGED', 'the shared audit chain has no head row (audit_head): the schema was changed by hand; restore it before anything else is recorded');
+  const seq = Number(row.seq);
+  if (seq < 0) return null;
+  // A second statement, so a fresh snapshot: after waiting for the lock, a join in the locking
+  // statement would see the new head but not the entry its holder inserted (READ COMMITTED
+  // re-checks only the locked row).
+  const e = await c.query<{ entry: string }>({ name: 'audit-head-entry', text: 'SELECT entry FROM audit_entries WHERE seq = $1', values: [seq] });
+  const previous = e.rows[0] ? parseEntryLine(e.rows[0].entry) : null;
+  if (!previous || previous.seq !== seq || entryHash(previous) !== row.hash) {
+    throw new AuditError('AUDIT_DAMAGED', `the shared audit chain's head (entry ${seq}) does not match its entry: run nixca audit verify --store and restore the chain before anything else is recorded`);
+  }
+  return previous;
+}
+
+async function insertEntries(c: pg.ClientBase, keyId: string, out: ChainEntry[]): Promise<void> {
+  const col = <T>(f: (e: ChainEntry) => T) => out.map(f);
+  const data = (e: ChainEntry) => e.data as { subject: string; node: string | null };
+  await c.query({
+    name: 'audit-insert',
+    text: `INSERT INTO audit_entries (seq, key_id, event, subject, node, time, hash, entry)
+      SELECT s, $2, ev, su, n, t, h, en FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS x(s, ev, su, n, t, h, en)`,
+    values: [col((e) => e.seq), keyId, col((e) => e.event), col((e) => data(e).subject), col((e) => data(e).node), col((e) => e.time), col(entryHash), col((e) => serializeEntry(e).slice(0, -1))],
+  });
+  const last = out[out.length - 1]!;
+  await c.query({ name: 'audit-head-move', text: 'UPDATE audit_head SET seq = $1, hash = $2 WHERE one', values: [last.seq, entryHash(last)] });
+}
+
+export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now: () => Date = () => new Date()): Promise<PgAuditChain> {
+  const init = await auditInitDetails(signer.keys.publicKey);
+  let registered = false;
+  // Autocommitted on the pool, never inside an audited transaction (which may roll back).
+  const register = async (c: Pick<pg.Pool, 'query'> = pool) => {
+    // Never narrows what verifiers know: certificates only accumulate (older entries stay checkable).
+    const cur = await c.query<{ certificates: string }>({ name: 'audit-signer-get', text: 'SELECT certificates FROM audit_signers WHERE key_id = $1', values: [init.keyId] });
+    const merged = mergePem(cur.rows[0]?.certificates ?? '', signer.certificates);
+    if (!cur.rows[0]) await c.query({ name: 'audit-signer-add', text: 'INSERT INTO audit_signers (key_id, public_key, certificates) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', values: [init.keyId, init.publicKey, merged] });
+    else if (merged !== cur.rows[0].certificates) await c.query({ name: 'audit-signer-certs', text: 'UPDATE audit_signers SET certificates = $2 WHERE key_id = $1', values: [init.keyId, merged] });
+    registered = true;
+  };
+  const appendIn = async (c: pg.ClientBase, events: readonly AuditEvent[]): Promise<ChainEntry[]> => {
+    if (!registered) await register();
+    let previous = await lockHead(c);
+    const out: ChainEntry[] = [];
+    const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
+      previous = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, signer.keys.privateKey);
+      out.push(previous);
+    };
+    // The chain's first entry names its first signer, as the file log's does.
+    if (previous === null) await push('audit.init', 'audit', null, init, now());
+    for (const e of events) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
+    await insertEntries(c, init.keyId, out);
+    return out;
+  };
+  return {
+    keyId: init.keyId,
+    register: () => register(),
+    async append(events) {
+      events.forEach(checkEvent);
+      if (events.length === 0) return [];
+      const c = ambient.getStore();
+      return c ? appendIn(c, events) : inTransaction(pool, (own) => appendIn(own, events));
+    },
+    async check() {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query("SET LOCAL lock_timeout = '2s'");
+        await appendIn(c, [{ type: 'audit.recovered', subject: 'health-probe', details: { probe: true } }]);
+      } finally {
+        // Never committed: the probe proves the append path and leaves nothing behind.
+        await c.query('ROLLBACK').catch(() => undefined);
+        c.release();
+      }
+    },
+  };
+}
+
+/** Serials whose certificate.issued / certificate.revoked entry is missing (start-up recovery). */
+export async function missingAuditEntries(db: Pick<pg.Pool, 'query'>): Promise<{ certificates: string[]; revocations: string[] }> {
+  const certs = await db.query<{ serial: string }>(`SELECT serial FROM certificates c WHERE NOT EXISTS
+    (SELECT 1 FROM audit_entries a WHERE a.event = 'certificate.issued' AND a.subject = c.serial) ORDER BY issued_seq`);
+  const revs = await db.query<{ serial: string }>(`SELECT serial FROM revocations r WHERE NOT EXISTS
+    (SELECT 1 FROM audit_entries a WHERE a.event = 'certificate.revoked' AND a.subject = r.serial) ORDER BY seq`);
+  return { certificates: certs.rows.map((r) => r.serial), revocations: revs.rows.map((r) => r.serial) };
+}
+
+/**
+ * Everything `audit verify --store` checks, read in one REPEATABLE READ transaction (a snapshot:
+ * appends running meanwhile neither tear the chain nor move the head under the reader).
+ */
+export async function readSharedAudit(pool: pg.Pool): Promise<SharedAuditSnapshot> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const rows = await c.query<{ seq: string; key_id: string; hash: string; entry: string }>('SELECT seq, key_id, hash, entry FROM audit_entries ORDER BY seq');
+    const head = await c.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_head WHERE one');
+    const signers = await c.query<{ key_id: string; public_key: string; certificates: string }>('SELECT key_id, public_key, certificates FROM audit_signers ORDER BY added_at, key_id');
+    const certs = await c.query<{ serial: string }>('SELECT serial FROM certificates ORDER BY issued_seq');
+    const revs = await c.query<{ serial: string }>('SELECT serial FROM revocations ORDER BY seq');
+    await c.query('COMMIT');
+    const h = head.rows[0];
+    return {
+      rows: rows.rows.map((r) => ({ seq: Number(r.seq), keyId: r.key_id, hash: r.hash, entry: r.entry })),
+      head: h && Number(h.seq) >= 0 ? { seq: Number(h.seq), hash: h.hash } : null,
+      signers: signers.rows.map((s) => ({ keyId: s.key_id, publicKey: s.public_key, certificates: s.certificates })),
+      store: { certificates: certs.rows.map((r) => r.serial), revocations: revs.rows.map((r) => r.serial) },
+    };
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
