@@ -252,6 +252,15 @@ describe('operating a running nixca serve (admin socket)', { timeout: 600_000 },
 
     await t.test('a configured socket path: serve (config key) and the CLI ($NIXCA_ADMIN_SOCKET) meet; the peer check refuses nobody even on a world-writable socket', async () => {
       await issuer.stop();
+      // Offline (no issuer): the listings read the same store, with what the issuer recorded.
+      const offline = await cli(['cert', 'show', serial, '--json', '--state', state]);
+      assert.equal(offline.code, 0, offline.stderr);
+      const shown = JSON.parse(offline.stdout) as { status: string; revocation: { reason: string } | null; ari: { count: number } | null };
+      assert.deepEqual([shown.status, shown.revocation?.reason, shown.ari?.count], ['revoked', 'keyCompromise', 1]);
+      const n2accounts = JSON.parse((await cli(['account', 'list', '--node', 'n2', '--json', '--state', state])).stdout) as { id: string; status: string }[];
+      assert.ok(n2accounts.length > 0 && n2accounts.every((a) => a.status === 'deactivated'));
+      const one = await cli(['account', 'show', n2accounts[0]!.id, '--json', '--state', state]);
+      assert.equal((JSON.parse(one.stdout) as { status: string }).status, 'deactivated');
       const alt = join(open, 'admin.sock');
       const config = join(dir, 'serve.json');
       await writeFile(config, JSON.stringify({ adminSocket: alt }));
