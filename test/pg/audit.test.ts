@@ -14,6 +14,9 @@ import { auditSignerOf, certifyAuditKey } from '../../src/audit/certify.js';
 import { recoverSharedAuditEntries } from '../../src/audit/recover.js';
 import { verifySharedAudit } from '../../src/audit/verify-shared.js';
 import { openPgStore, type PgAuditChain, type PgStore } from '../../src/store/pg/index.js';
+import { importAuditChain, inTransaction } from '../../src/store/pg/audit.js';
+import { appendAudit, auditPaths, loadOrCreateAuditKey } from '../../src/audit/log.js';
+import { auditInitDetails } from '../../src/audit/entry.js';
 import { migrate } from '../../src/store/pg/migrate.js';
 import { openPool } from '../../src/store/pg/connect.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
@@ -63,7 +66,7 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
       await chain.register();
       inst.push({ store, chain, dir });
     }
-    await inst[0]!.store.acme.createAccount(account('a1'));
+    await inst[0]?.store.acme.createAccount(account('a1'));
     return { db, url, inst };
   }
   const trust = () => ({ intermediates: [pki.intermediate.certificate], root: pki.root });
@@ -177,6 +180,29 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
     assert.equal(v.ok, false);
     assert.ok(v.problems.some((p) => p.seq === null && /has no audit certificate/.test(p.reason)), JSON.stringify(v.problems));
     assert.equal((await check({ allowUncertified: true })).ok, true);
+  });
+
+  it('db import: a file log copied into an empty chain stays verifiable byte for byte, and instances continue it', async () => {
+    const old = await stateDir();
+    await appendAudit(old, [{ type: 'node.added', subject: 'nuc-1', node: 'nuc-1' }, { type: 'node.removed', subject: 'nuc-1', node: 'nuc-1' }]);
+    const { readFile } = await import('node:fs/promises');
+    const lines = (await readFile(auditPaths(old).log, 'utf8')).split('\n').filter(Boolean);
+    const { db, url } = await fresh([]);
+    const s = await openPgStore({ url }, { now: () => t, listen: false });
+    cleanup.push(() => s.close());
+    const init = await auditInitDetails((await loadOrCreateAuditKey(old)).keys.publicKey);
+    const { certificates } = await auditSignerOf(old, [pki.intermediate.certificate]);
+    const r = await inTransaction(s.pool.pool, (c) => importAuditChain(c, { lines, keyId: init.keyId, publicKey: init.publicKey, certificates }));
+    assert.equal(r.entries, lines.length);
+    assert.deepEqual((await cluster.sql<{ entry: string }>(db, 'SELECT entry FROM audit_entries ORDER BY seq')).map((x) => x.entry), lines);
+    // A second import into a chain that has entries is refused.
+    await assert.rejects(inTransaction(s.pool.pool, (c) => importAuditChain(c, { lines, keyId: init.keyId, publicKey: init.publicKey, certificates })), /only into an empty one/);
+    const next = await s.audit.chain(await auditSignerOf(await stateDir(), [pki.intermediate.certificate]));
+    await next.append([{ type: 'node.added', subject: 'nuc-2', node: 'nuc-2' }]);
+    const v = await verifySharedAudit(await s.audit.snapshot(), trust());
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+    assert.equal(v.entries, lines.length + 1);
+    assert.deepEqual(v.signers.map((x) => x.entries), [lines.length, 1]);
   });
 
   it('retention: expired orders, authorizations, used nonces and silent instances go; certificates, revocations and the chain stay', async () => {

@@ -10,7 +10,7 @@
 // seeing a database handle. An append made outside any such callback opens its own transaction.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
-import { appendEntry, entryHash, serializeEntry, type ChainEntry } from '../../ca/chainlog.js';
+import { appendEntry, entryHash, GENESIS, serializeEntry, type ChainEntry } from '../../ca/chainlog.js';
 import { auditInitDetails, checkEvent, parseEntryLine, type AuditEvent } from '../../audit/entry.js';
 import { AuditError } from '../../audit/errors.js';
 
@@ -206,4 +206,28 @@ export async function readSharedAudit(pool: pg.Pool): Promise<SharedAuditSnapsho
   } finally {
     c.release();
   }
+}
+
+/**
+ * Copies a file log (src/audit/log.ts, `lines` without their newlines) into an empty shared chain,
+ * inside the caller's transaction (`nixca db import`): every line unchanged, so its seq, prev and
+ * signature stay valid, with the file log's key (and its certificates) as their signer; the head
+ * row then names its last entry and the instances' appends continue the same chain. A line that is
+ * not an entry, a gap in seq or a broken prev link is refused (verify the file log first).
+ */
+export async function importAuditChain(c: pg.ClientBase, log: { lines: readonly string[]; publicKey: string; keyId: string; certificates: string }): Promise<{ entries: number; head: { seq: number; hash: string } | null }> {
+  if (log.lines.length === 0) return { entries: 0, head: null };
+  const head = await lockHead(c);
+  if (head !== null) throw new AuditError('AUDIT_INVALID', `the shared audit chain already has entries (up to ${head.seq}): an audit log is imported only into an empty one`);
+  const entries: ChainEntry[] = [];
+  for (const [i, line] of log.lines.entries()) {
+    const e = parseEntryLine(line);
+    const prev = entries.at(-1);
+    if (!e || e.seq !== i || e.prev !== (prev ? entryHash(prev) : GENESIS)) throw new AuditError('AUDIT_INVALID', `line ${i + 1} of the audit log does not continue the chain: run nixca audit verify on it first`);
+    entries.push(e);
+  }
+  await c.query('INSERT INTO audit_signers (key_id, public_key, certificates) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [log.keyId, log.publicKey, log.certificates]);
+  for (let i = 0; i < entries.length; i += 1000) await insertEntries(c, log.keyId, entries.slice(i, i + 1000));
+  const last = entries.at(-1)!;
+  return { entries: entries.length, head: { seq: last.seq, hash: entryHash(last) } };
 }
