@@ -1,6 +1,7 @@
 // Issuance policy: which names an account may order (docs/acme.md "Policy"). A node-bound account
 // (EAB) may order only the names the inventory gives its node; an unbound account (eab optional)
 // any name in the inventory, on challenge proof alone. Wildcards and IPs are never issued.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { nodeOwns, ownerOf } from '../inventory/inventory.js';
 import type { InventoryData, NodeRecord } from '../inventory/model.js';
 import { isValidDnsName } from '../inventory/names.js';
@@ -56,6 +57,19 @@ function syntaxFault(value: string): string {
 }
 
 /**
+ * §7.1.4: "Servers MUST verify any identifier values that begin with the ASCII-Compatible Encoding
+ * prefix "xn--" as defined in [RFC5890] are properly encoded": every xn-- label must decode
+ * (Punycode, IDNA) and encode back to exactly itself. Returns the first label that does not.
+ */
+function badALabel(value: string): string | undefined {
+  return value.split('.').find((label) => {
+    if (!label.startsWith('xn--')) return false;
+    const u = domainToUnicode(label);
+    return !u || u === label || domainToASCII(u) !== label;
+  });
+}
+
+/**
  * Decides an order's identifiers for an account. Every refused identifier becomes a subproblem
  * carrying it (§6.7.1); the top-level type is rejectedIdentifier (or unsupportedIdentifier when
  * that is all there is), since clients act on the top-level type.
@@ -91,6 +105,11 @@ export function decideIdentifiers(input: unknown, account: AccountRecord, invent
     }
     if (!isValidDnsName(id.value)) {
       reject(`${show(id.value)} ${syntaxFault(id.value)}`);
+      continue;
+    }
+    const aLabel = badALabel(id.value);
+    if (aLabel !== undefined) {
+      reject(`${id.value}: the label ${aLabel} starts with xn-- but is not a properly encoded A-label (RFC 5890)`);
       continue;
     }
     if (bound) {

@@ -7,7 +7,7 @@ import { base64url, FlattenedSign } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
 import { PROBLEM_STATUS } from '../../src/acme/problems.js';
-import { BASE_URL, NODE_A, NODE_B, testEnv, type TestEnv } from './helpers/deps.js';
+import { BASE_URL, NODE_A, NODE_B, NODE_SUFFIX, testEnv, type TestEnv } from './helpers/deps.js';
 import { accountKey, firstCertificate, injectTransport, te, TestAcmeClient, testCsr, type HttpResponse } from './helpers/client.js';
 
 const DIR_URL = BASE_URL + 'directory';
@@ -422,5 +422,43 @@ describe('RFC 8555 §6, §7, §11: MUST by MUST', () => {
       }
     }
     assert.ok(tokens.size >= 2);
+  });
+  it('§7.1.4: a dns identifier with an xn-- label that is not a properly encoded A-label is rejectedIdentifier; a proper one is accepted', async () => {
+    const c = await fresh(NODE_SUFFIX.name);
+    for (const bad of [`xn--a.${NODE_SUFFIX.suffix}`, `cache.xn--zz.${NODE_SUFFIX.suffix}`, `xn--abc.${NODE_SUFFIX.suffix}`]) {
+      const p = problemOf(await c.newOrder([bad]), 'rejectedIdentifier', 400);
+      const sub = (p.subproblems as Array<{ identifier: { value: string }; detail: string }>)[0]!;
+      assert.equal(sub.identifier.value, bad);
+      assert.match(sub.detail, /not a properly encoded A-label/);
+    }
+    assert.equal((await c.newOrder([`xn--bcher-kva.${NODE_SUFFIX.suffix}`])).status, 201);
+  });
+
+  it('§7.1.3: a new order lists the account\'s still-valid authorization for a name (it is taken into account) and is ready at once', async () => {
+    const c = await fresh();
+    const { order } = await c.issue([NODE_A.dns[0]!]);
+    const again = await c.newOrder([NODE_A.dns[0]!]);
+    assert.equal(again.status, 201);
+    assert.deepEqual(again.json().authorizations, order.authorizations);
+    assert.equal(again.json().status, 'ready');
+  });
+
+  // Last: it moves the shared clock.
+  it('§7.4: an order the client did not complete before "expires" becomes invalid (or is gone), and cannot be finalized', async () => {
+    const c = await fresh();
+    const res = await c.newOrder([NODE_A.dns[1]!]);
+    const url = String(res.headers.location);
+    const saved = env.clock.now;
+    env.clock.now = new Date(Date.parse(String(res.json().expires)) + 1000);
+    try {
+      const later = await c.post(url, '');
+      if (later.status === 200) assert.equal(later.json().status, 'invalid');
+      else problemOf(later, 'malformed', 404);
+      const { der } = await testCsr([NODE_A.dns[1]!]);
+      const fin = await c.post(res.json().finalize as string, { csr: base64url.encode(der) });
+      assert.ok(fin.status === 403 || fin.status === 404, String(fin.status));
+    } finally {
+      env.clock.now = saved;
+    }
   });
 });
