@@ -144,15 +144,24 @@ export interface RefusedName {
   reason: string;
 }
 
+const parsedConstraints = new WeakMap<x509.X509Certificate, Readonly<ParsedNameConstraints> | null>();
+
+function constraintsOfCa(cert: x509.X509Certificate): Readonly<ParsedNameConstraints> | null {
+  let nc = parsedConstraints.get(cert);
+  if (nc === undefined) parsedConstraints.set(cert, (nc = nameConstraintsOf(cert)));
+  return nc;
+}
+
 /**
  * The names a leaf issued under `cas` could not carry (RFC 5280 §4.2.1.10: every CA certificate on
  * the path constrains the names below it, so each one's permitted and excluded dNSName subtrees
  * apply). A name may be "*.suffix": it stands for every name under the suffix (a wildcard label is
  * matched as verifiers do), so a suffix is refused only when no name under it could be certified.
- * Parsed once per call to `namesOutsideConstraints`; the order of `names` is kept.
+ * Each certificate's constraints are parsed once and remembered (a certificate never changes; the
+ * check runs at every newOrder and finalize); the order of `names` is kept.
  */
 export function namesOutsideConstraints(names: readonly string[], cas: readonly ConstrainingCa[]): RefusedName[] {
-  const parsed = cas.map((ca) => ({ label: ca.label, nc: nameConstraintsOf(ca.certificate) }));
+  const parsed = cas.map((ca) => ({ label: ca.label, nc: constraintsOfCa(ca.certificate) }));
   const out: RefusedName[] = [];
   for (const name of names) {
     for (const { label, nc } of parsed) {
