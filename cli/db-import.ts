@@ -8,6 +8,7 @@ import { addStoreOptions, type StoreFlags } from './store-option.js';
 
 interface ImportFlags extends StoreFlags {
   fromState: string;
+  audit: boolean;
   sample: number;
   json?: boolean;
 }
@@ -18,12 +19,36 @@ function sampleFlag(v: string): number {
   return n;
 }
 
+/**
+ * The state directory's audit log, verified against its issuer (certified key, chain, recorded
+ * head, an entry for every record being moved); none when the directory never had one.
+ */
+async function auditOf(state: string, snap: { certificates: readonly { serial: string }[]; revocations: readonly { serial: string }[] }) {
+  const { join } = await import('node:path');
+  const { exists, readText } = await import('./files.js');
+  const { auditPaths } = await import('../src/audit/log.js');
+  if (!(await exists(auditPaths(state).log))) return undefined;
+  const { ISSUER_DIR, ISSUER_FILES } = await import('../src/ceremony/issuer-dir.js');
+  const { readCert } = await import('../src/ceremony/certificate-file.js');
+  const { readAuditSnapshot } = await import('../src/audit/snapshot.js');
+  const interPath = join(state, ISSUER_DIR, ISSUER_FILES.cert);
+  const rootPath = join(state, ISSUER_DIR, ISSUER_FILES.root);
+  const hasInter = await exists(interPath);
+  return readAuditSnapshot(state, {
+    intermediates: hasInter ? [await readCert(interPath, 'intermediate certificate')] : [],
+    ...((await exists(rootPath)) ? { root: await readCert(rootPath, 'root certificate') } : {}),
+    ...(hasInter ? { intermediatePem: await readText(interPath, 'intermediate certificate') } : {}),
+    store: { certificates: snap.certificates.map((c) => c.serial), revocations: snap.revocations.map((r) => r.serial) },
+  });
+}
+
 export function registerDbImport(db: Command, ctx: CliContext): void {
   addStoreOptions(
-    db.command('import').description('move an embedded store (ACME ledger, working set, CRL number, inventory) into an empty shared store, in one transaction, verified before it commits'),
+    db.command('import').description('move an embedded store (ACME ledger, working set, CRL number, inventory, audit log) into an empty shared store, in one transaction, verified before it commits'),
   )
     .requiredOption('--from-state <dir>', 'the state directory whose embedded store is moved (no nixca serve may be running on it)')
     .option('--sample <n>', 'certificate chains compared byte for byte after the copy (spread over the ledger)', sampleFlag, 32)
+    .option('--no-audit', 'leave the audit log out (it stays in --from-state); default: moved, verified first')
     .option('--json', 'print JSON')
     .action(async (opts: ImportFlags) => {
       const { resolve } = await import('node:path');
@@ -38,7 +63,8 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
           throw err instanceof SnapshotError ? new CliError(err.kind, err.message) : err;
         });
         try {
-          const r = await importSnapshot(pool, snap, { sample: opts.sample }).catch((err: Error) => {
+          const audit = opts.audit === false ? undefined : await auditOf(from, snap);
+          const r = await importSnapshot(pool, snap, { sample: opts.sample, ...(audit ? { audit } : {}) }).catch((err: Error) => {
             throw err instanceof ImportError ? new CliError(err.kind, err.message) : err;
           });
           return { from, store: display, ...r, notImported: ['ARI fetch record (acme/ari-polls.json): informational, kept per issuer host'] };
@@ -52,7 +78,8 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
           `imported ${s.from} into ${s.store} (one transaction)`,
           `  accounts ${c.accounts}, orders ${c.orders}, authorizations ${c.authorizations}, certificates ${c.certificates}, revocations ${c.revocations}, CRL number ${s.crlNumber}`,
           s.inventory ? `  inventory: ${s.inventory.nodes} node(s), ${s.inventory.eabCredentials} EAB credential(s), ${s.inventory.signingKeys} signing key(s)` : '  inventory: none in the state directory',
-          `verified before commit: counts per kind equal; ${s.verified.chainsCompared} of ${s.verified.chainsTotal} chain(s) byte-identical; CRL number${s.verified.inventory ? '; inventory identical' : ''}`,
+          s.audit ? `  audit log: ${s.audit.entries} entries, head ${s.audit.head.seq}:${s.audit.head.hash}` : '  audit log: not moved',
+          `verified before commit: counts per kind equal; ${s.verified.chainsCompared} of ${s.verified.chainsTotal} chain(s) byte-identical; CRL number${s.verified.inventory ? '; inventory identical' : ''}${s.verified.auditHead ? '; every audit line and the audit head identical' : ''}`,
           `not imported: ${s.notImported.join('; ')}`,
           `next: serve with --store ${s.store}; the embedded store in ${s.from} is left as it was (keep it as a backup, never serve both)`,
         ].join('\n');

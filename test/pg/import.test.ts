@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -90,7 +90,7 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
 
     const r = await dbImport(['--json']);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout) as { counts: Record<string, number>; crlNumber: number; inventory: { nodes: number; eabCredentials: number }; verified: { chainsCompared: number; chainsTotal: number } };
+    const s = JSON.parse(r.stdout) as { counts: Record<string, number>; crlNumber: number; inventory: { nodes: number; eabCredentials: number }; audit: { entries: number; head: { seq: number; hash: string } }; verified: { chainsCompared: number; chainsTotal: number; auditHead: boolean } };
     assert.deepEqual({ certificates: s.counts.certificates, revocations: s.counts.revocations, accounts: s.counts.accounts }, { certificates: 3, revocations: 1, accounts: 3 });
     assert.ok(s.counts.orders >= 3 && s.counts.authorizations >= 3, JSON.stringify(s.counts));
     assert.ok(s.crlNumber >= 1, 'the CRL number moved');
@@ -98,15 +98,36 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
     assert.deepEqual([s.inventory.nodes, s.inventory.eabCredentials], [inv.nodes.length, inv.nodes.filter((x) => x.eab).length]);
     assert.ok(inv.nodes.length >= 1);
     assert.deepEqual([s.verified.chainsCompared, s.verified.chainsTotal], [3, 3]);
+    // The audit chain: every line of audit/log.jsonl, unchanged, and the same head.
+    const lines = readFileSync(join(state, 'audit', 'log.jsonl'), 'utf8').trim().split('\n');
+    const fileHead = JSON.parse(readFileSync(join(state, 'audit', 'head.json'), 'utf8')) as { seq: number; hash: string };
+    assert.deepEqual([s.audit.entries, s.audit.head, s.verified.auditHead], [lines.length, { seq: fileHead.seq, hash: fileHead.hash }, true]);
+    const dbLines = await cluster.sql<{ entry: string }>('nixca', 'SELECT entry FROM audit_entries ORDER BY seq');
+    assert.deepEqual(dbLines.map((x) => x.entry), lines);
+    const [head] = await cluster.sql<{ seq: string; hash: string }>('nixca', 'SELECT seq, hash FROM audit_head');
+    assert.deepEqual([Number(head!.seq), head!.hash], [fileHead.seq, fileHead.hash]);
+    const events = await cluster.sql<{ subject: string }>('nixca', "SELECT subject FROM audit_entries WHERE event = 'certificate.issued'");
+    assert.ok(events.some((e) => e.subject === serialOf(first.chain)), 'the issuance of an imported certificate is in the imported chain');
+
     const [row] = await cluster.sql<{ n: string }>('nixca', 'SELECT n FROM crl_number');
     assert.equal(Number(row!.n), s.crlNumber);
     const [chain] = await cluster.sql<{ chain_pem: string }>('nixca', 'SELECT chain_pem FROM certificates WHERE serial = $1', [serialOf(first.chain)]);
     assert.equal(chain!.chain_pem, first.chain, 'the chain in the database is the one the client received');
 
+    // An audit log that does not verify is refused before anything is written (an edited entry).
+    const logFile = join(state, 'audit', 'log.jsonl');
+    const original = readFileSync(logFile, 'utf8');
+    writeFileSync(logFile, original.replace(/"reason":"keyCompromise"|"keyCompromise"/, (m) => m.replace('keyCompromise', 'superseded')));
+    assert.notEqual(readFileSync(logFile, 'utf8'), original, 'the test edited an entry');
+    const tampered = await dbImport();
+    assert.equal(tampered.code, 1, tampered.stderr);
+    assert.match(tampered.stderr, /the audit log of .* does not verify \(seq \d+: .*signature does not verify/);
+    writeFileSync(logFile, original);
+
     // A second import finds the target in use: refused, nothing changed.
     const again = await dbImport();
     assert.equal(again.code, 5, again.stderr);
-    assert.match(again.stderr, /the target store is not empty \(3 accounts, .*3 certificates, 1 revocations, CRL number \d+, an inventory\)/);
+    assert.match(again.stderr, /the target store is not empty \(3 accounts, .*3 certificates, 1 revocations, CRL number \d+, an inventory, \d+ audit entries\)/);
     const [n] = await cluster.sql<{ n: string }>('nixca', 'SELECT count(*) AS n FROM certificates');
     assert.equal(Number(n!.n), 3);
   });

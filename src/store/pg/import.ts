@@ -23,11 +23,19 @@ export interface ImportCounts {
   revocations: number;
 }
 
+/** The embedded audit log, verified, line by line (src/audit/snapshot.ts readAuditSnapshot). */
+export interface ImportAudit {
+  signer: { keyId: string; publicKey: string; certificates: string };
+  entries: readonly { seq: number; event: string; subject: string; node: string | null; time: string; hash: string; line: string }[];
+  head: { seq: number; hash: string };
+}
+
 export interface ImportSummary {
   counts: ImportCounts;
   crlNumber: number;
   inventory: { nodes: number; eabCredentials: number; signingKeys: number } | null;
-  verified: { counts: true; chainsCompared: number; chainsTotal: number; inventory: boolean; crlNumber: true };
+  audit: { entries: number; head: { seq: number; hash: string } } | null;
+  verified: { counts: true; chainsCompared: number; chainsTotal: number; inventory: boolean; crlNumber: true; auditHead: boolean };
 }
 
 const BATCH = 500;
@@ -53,7 +61,8 @@ async function requireEmpty(c: pg.PoolClient): Promise<void> {
   const n = await counts(c);
   const crl = Number((await c.query<{ n: string }>('SELECT n FROM crl_number')).rows[0]?.n ?? 0);
   const inv = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM inventory')).rows[0]!.n);
-  const used = [...TABLES.filter((t) => n[t] > 0).map((t) => `${n[t]} ${t}`), ...(crl > 0 ? [`CRL number ${crl}`] : []), ...(inv > 0 ? ['an inventory'] : [])];
+  const audit = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM audit_entries')).rows[0]!.n);
+  const used = [...TABLES.filter((t) => n[t] > 0).map((t) => `${n[t]} ${t}`), ...(crl > 0 ? [`CRL number ${crl}`] : []), ...(inv > 0 ? ['an inventory'] : []), ...(audit > 0 ? [`${audit} audit entries`] : [])];
   if (used.length) throw new ImportError(`the target store is not empty (${used.join(', ')}): import only into a freshly migrated database`, 'conflict');
 }
 
@@ -84,13 +93,33 @@ async function copy(c: pg.PoolClient, s: EmbeddedSnapshot): Promise<void> {
   await c.query("SELECT pg_notify('nixca_inventory', ''), pg_notify('nixca_revocation', '')");
 }
 
+/** The audit chain as it is: same lines, same seq, prev and signatures, so the same head (schema 3). */
+async function copyAudit(c: pg.PoolClient, a: ImportAudit): Promise<void> {
+  await c.query('INSERT INTO audit_signers (key_id, public_key, certificates) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [a.signer.keyId, a.signer.publicKey, a.signer.certificates]);
+  await insertBatches(c, a.entries, `INSERT INTO audit_entries (seq, key_id, event, subject, node, time, hash, entry)
+    SELECT (x->>'seq')::bigint, x->>'key', x->>'event', x->>'subject', x->>'node', (x->>'time')::timestamptz, x->>'hash', x->>'line'
+    FROM jsonb_array_elements($1::jsonb) x`, (e) => ({ ...e, key: a.signer.keyId }));
+  await c.query('UPDATE audit_head SET seq = $1, hash = $2', [a.head.seq, a.head.hash]);
+}
+
+/** Every line back from the database equals the file's, and the recorded head is the file's head. */
+async function verifyAudit(c: pg.PoolClient, a: ImportAudit): Promise<void> {
+  const rows = (await c.query<{ entry: string }>('SELECT entry FROM audit_entries ORDER BY seq')).rows;
+  const head = (await c.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_head')).rows[0]!;
+  const same = rows.length === a.entries.length && rows.every((r, i) => r.entry === a.entries[i]!.line);
+  if (!same) throw new ImportError(`verification failed, nothing imported: the audit entries read back differ from audit/log.jsonl (${rows.length} of ${a.entries.length})`, 'check');
+  if (Number(head.seq) !== a.head.seq || head.hash !== a.head.hash || a.entries.at(-1)?.hash !== a.head.hash) {
+    throw new ImportError(`verification failed, nothing imported: the audit head in the database is ${head.seq}:${head.hash}, the log's is ${a.head.seq}:${a.head.hash}`, 'check');
+  }
+}
+
 /** Up to `n` serials spread over the whole ledger: the first, the last and evenly between. */
 function sampleSerials(serials: readonly string[], n: number): string[] {
   if (serials.length <= n) return [...serials];
   return [...new Set(Array.from({ length: n }, (_, i) => serials[Math.round((i * (serials.length - 1)) / (n - 1))]!))];
 }
 
-async function verify(c: pg.PoolClient, s: EmbeddedSnapshot, sample: number): Promise<ImportSummary['verified']> {
+async function verify(c: pg.PoolClient, s: EmbeddedSnapshot, sample: number): Promise<Omit<ImportSummary['verified'], 'auditHead'>> {
   const want: ImportCounts = { accounts: s.accounts.length, orders: s.orders.length, authorizations: s.authorizations.length, certificates: s.certificates.length, revocations: s.revocations.length };
   const got = await counts(c);
   const off = TABLES.filter((t) => got[t] !== want[t]).map((t) => `${t}: ${got[t]} in the database, ${want[t]} in the embedded store`);
@@ -119,21 +148,24 @@ async function verify(c: pg.PoolClient, s: EmbeddedSnapshot, sample: number): Pr
  * Copies the snapshot into the (migrated, empty) database in one transaction, serialized with
  * other imports and migrations by the same advisory lock as `db migrate`; verifies before COMMIT.
  */
-export async function importSnapshot(pool: pg.Pool, s: EmbeddedSnapshot, opts: { sample?: number; inTransaction?: (c: pg.PoolClient) => Promise<void> } = {}): Promise<ImportSummary> {
+export async function importSnapshot(pool: pg.Pool, s: EmbeddedSnapshot, opts: { sample?: number; audit?: ImportAudit; inTransaction?: (c: pg.PoolClient) => Promise<void> } = {}): Promise<ImportSummary> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
     await requireEmpty(c);
     await copy(c, s);
+    if (opts.audit) await copyAudit(c, opts.audit);
     await opts.inTransaction?.(c);
-    const verified = await verify(c, s, opts.sample ?? 32);
+    const verified = { ...(await verify(c, s, opts.sample ?? 32)), auditHead: opts.audit !== undefined };
+    if (opts.audit) await verifyAudit(c, opts.audit);
     await c.query('COMMIT');
     const inv = s.inventory;
     return {
       counts: { accounts: s.accounts.length, orders: s.orders.length, authorizations: s.authorizations.length, certificates: s.certificates.length, revocations: s.revocations.length },
       crlNumber: s.crlNumber,
       inventory: inv && { nodes: inv.nodes.length, eabCredentials: inv.nodes.filter((n) => n.eab).length, signingKeys: inv.signingKeys.length },
+      audit: opts.audit ? { entries: opts.audit.entries.length, head: opts.audit.head } : null,
       verified,
     };
   } catch (err) {
