@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { benchNames, formatResult, measure, type BenchResult, type Target } from './lib/measure.js';
-import { DEFAULT_SUFFIX, startNixca, type NixcaServer } from './lib/nixca.js';
+import { DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from './lib/nixca.js';
+import { openBenchStore, type BenchStore } from './lib/pg.js';
+import { RoundRobinProxy } from './lib/proxy.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --n N               measured issuances (default 300)
@@ -33,7 +35,12 @@ const USAGE = `usage: npm run bench -- [options]
   --label TEXT        label for the output
   --names-suffix S    DNS suffix of the names (default bench.n3x.internal; bench.test with --directory)
   --log-level L       nixca serve's log level (default info, as in production)
-  --node-arg=FLAG     extra node flag for the server process (repeatable), e.g. --node-arg=--max-semi-space-size=4`;
+  --node-arg=FLAG     extra node flag for the server process (repeatable), e.g. --node-arg=--max-semi-space-size=4
+  --store URL|temp    the shared PostgreSQL store (temp: a throw-away cluster started and removed here);
+                      the database server's CPU (postmaster + backends, /proc) is reported and added
+  --store-password-file F   password for --store over TCP
+  --instances K       K nixca serve processes on the shared store behind a round-robin TCP proxy on --port
+                      (default 1; K > 1 needs --store); their CPU is summed`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -60,6 +67,9 @@ const { values: opt } = parseArgs({
     'names-suffix': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'node-arg': { type: 'string', multiple: true },
+    store: { type: 'string' },
+    'store-password-file': { type: 'string' },
+    instances: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -86,7 +96,19 @@ const namesPrefix = `b${randomBytes(3).toString('hex')}`;
 const namesSuffix = opt['names-suffix'] ?? (opt.directory ? 'bench.test' : DEFAULT_SUFFIX);
 
 let server: NixcaServer | undefined;
+const others: NixcaServer[] = [];
+let proxy: RoundRobinProxy | undefined;
+let db: BenchStore | undefined;
 let target: Target;
+const instances = int('instances', 1);
+if (instances > 1 && !opt.store) {
+  console.error('bench: --instances > 1 needs --store (the embedded store has one writer)');
+  process.exit(2);
+}
+if (opt.store && seedCerts) {
+  console.error('bench: --seed-certs seeds the embedded store only');
+  process.exit(2);
+}
 if (opt.directory) {
   target = {
     label: opt.label ?? 'external',
@@ -97,11 +119,13 @@ if (opt.directory) {
     pid: opt['server-pid'] ? Number(opt['server-pid']) : undefined,
   };
 } else {
-  server = await startNixca({
-    port: int('port', 1),
+  if (opt.store) db = await openBenchStore(opt.store, opt['store-password-file'], log);
+  const port = int('port', 1);
+  // Several instances: each on its own free port, the proxy on --port; every URL the issuers
+  // hand out names the proxy (--base-url), as behind a load balancer.
+  const ports = instances > 1 ? await Promise.all(Array.from({ length: instances }, () => freePort(20000, 29999))) : [port];
+  const common = {
     http01Port: int('http-port', 1),
-    stateDir: opt.state,
-    keepState: opt['keep-state'] || Boolean(opt.state),
     seedCerts,
     cpuProfDir: opt['cpu-prof'],
     names: benchNames(namesPrefix, namesSuffix, n, warmup).all,
@@ -109,13 +133,31 @@ if (opt.directory) {
     logLevel: opt['log-level'],
     nodeArgs: opt['node-arg'],
     log,
-  });
-  target = { ...server.target, label: opt.label ?? (seedCerts ? `nixca (${seedCerts} seeded)` : 'nixca') };
+    ...(db ? { store: db.store } : {}),
+    extraArgs: instances > 1 ? ['--base-url', `https://localhost:${port}/`] : [],
+  };
+  server = await startNixca({ ...common, port: ports[0]!, stateDir: opt.state, keepState: opt['keep-state'] || Boolean(opt.state) });
+  for (const p of ports.slice(1)) others.push(await startNixca({ ...common, port: p, stateDir: server.stateDir, keepState: true }));
+  if (instances > 1) {
+    proxy = new RoundRobinProxy(ports);
+    await proxy.listen(port);
+  }
+  const kind = db ? `PostgreSQL${instances > 1 ? `, ${instances} instances` : ''}` : 'embedded';
+  target = {
+    ...server.target,
+    directory: `https://localhost:${port}/directory`,
+    extraPids: others.map((o) => o.pid),
+    ...(db?.dbPid ? { dbPid: db.dbPid } : {}),
+    label: opt.label ?? (seedCerts ? `nixca (${seedCerts} seeded)` : `nixca (${kind})`),
+  };
 }
 
 let result: BenchResult;
 const stop = async () => {
+  await proxy?.close();
+  for (const o of others) await o.stop({ keepState: true });
   if (server) await server.stop();
+  await db?.close();
 };
 process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
 process.once('SIGTERM', () => void stop().finally(() => process.exit(143)));

@@ -15,6 +15,10 @@ export interface Target {
   eab?: { kid: string; hmacKey: string };
   /** PID whose CPU (with descendants) is the server's. */
   pid?: number;
+  /** Further issuer processes sharing the load (active-active instances): their CPU is the server's too. */
+  extraPids?: readonly number[];
+  /** The database server's postmaster (shared store): its CPU and its backends' is reported beside, and added. */
+  dbPid?: number;
 }
 
 export interface MeasureOptions {
@@ -45,6 +49,10 @@ export interface BenchResult {
   latency_ms: { p50: number | null; p95: number | null; p99: number | null; min: number | null; max: number | null; mean: number | null };
   phase_p50_ms: Record<string, number | null>;
   server_cpu: { seconds: number; ms_per_issuance: number | null; utilisation_cores: number; rss_mb_end: number | null; peak_rss_mb: number | null } | null;
+  /** The database server (postmaster and every backend), with --store; null for the embedded store. */
+  database_cpu: { seconds: number; ms_per_issuance: number | null; utilisation_cores: number } | null;
+  /** Issuer + database CPU per issuance: the figure comparable across stores. */
+  total_cpu_ms_per_issuance: number | null;
   driver_cpu: { ms_per_issuance: number | null; utilisation_cores: number; saturated: boolean };
   machine: { loadavg_before: string; busy_cores: number; idle_cores: number; steal_cores: number };
   http: { requests_per_flow: number; polls_per_flow: number; bad_nonce: number; by_status: Record<string, number> };
@@ -86,7 +94,11 @@ export async function measure(target: Target, o: MeasureOptions): Promise<BenchR
     }
     responder.served = 0;
     const loadBefore = loadAverage();
-    const cpu0 = target.pid ? cpuSeconds(target.pid) : 0;
+    const serverPids = target.pid ? [target.pid, ...(target.extraPids ?? [])] : [];
+    const serverCpu = () => serverPids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const dbCpu = () => (target.dbPid ? cpuSeconds(target.dbPid) : 0);
+    const cpu0 = serverCpu();
+    const db0 = dbCpu();
     const m0 = machineTicks();
     const self0 = process.cpuUsage();
     const w0 = performance.now();
@@ -99,7 +111,8 @@ export async function measure(target: Target, o: MeasureOptions): Promise<BenchR
       return r;
     });
     const wallS = (performance.now() - w0) / 1000;
-    const cpu1 = target.pid ? cpuSeconds(target.pid) : 0;
+    const cpu1 = serverCpu();
+    const db1 = dbCpu();
     const m1 = machineTicks();
     const self = process.cpuUsage(self0);
     const mem = target.pid ? memoryMiB(target.pid) : undefined;
@@ -134,6 +147,7 @@ export async function measure(target: Target, o: MeasureOptions): Promise<BenchR
     lat.sort((a, b) => a - b);
     const ok = lat.length;
     const serverS = cpu1 - cpu0;
+    const dbS = db1 - db0;
     const driverS = (self.user + self.system) / 1e6;
     const phaseP50: Record<string, number | null> = {};
     for (const k of ['account', 'order', 'validate', 'finalize', 'download']) phaseP50[k] = round(percentile((phases[k] ?? []).sort((a, b) => a - b), 50));
@@ -168,6 +182,8 @@ export async function measure(target: Target, o: MeasureOptions): Promise<BenchR
             peak_rss_mb: round(mem?.peak),
           }
         : null,
+      database_cpu: target.dbPid ? { seconds: round(dbS, 2)!, ms_per_issuance: ok ? round((dbS * 1000) / ok, 2) : null, utilisation_cores: round(dbS / wallS, 2)! } : null,
+      total_cpu_ms_per_issuance: target.pid && ok ? round(((serverS + dbS) * 1000) / ok, 2) : null,
       driver_cpu: { ms_per_issuance: ok ? round((driverS * 1000) / ok, 2) : null, utilisation_cores: round(driverS / wallS, 2)!, saturated: driverS / wallS > 0.9 },
       machine: {
         loadavg_before: loadBefore,
@@ -197,6 +213,7 @@ export function formatResult(r: BenchResult): string {
     cpu
       ? `  server CPU       ${cpu.ms_per_issuance} ms/issuance  (${cpu.seconds} s, ${cpu.utilisation_cores} cores)   peak RSS ${cpu.peak_rss_mb} MB`
       : '  server CPU       (no server pid: not measured)',
+    ...(r.database_cpu ? [`  database CPU     ${r.database_cpu.ms_per_issuance} ms/issuance  (${r.database_cpu.seconds} s, ${r.database_cpu.utilisation_cores} cores)   server+database ${r.total_cpu_ms_per_issuance} ms/issuance`] : []),
     `  driver CPU       ${r.driver_cpu.ms_per_issuance} ms/issuance (${r.driver_cpu.utilisation_cores} cores)   machine busy ${r.machine.busy_cores} / idle ${r.machine.idle_cores} cores, loadavg before ${r.machine.loadavg_before}`,
     `  requests/flow    ${r.http.requests_per_flow}  polls/flow ${r.http.polls_per_flow}  badNonce ${r.http.bad_nonce}  http-01 fetches ${r.validation_requests}`,
     ...Object.entries(r.errors).map(([k, v]) => `  error x${v}: ${k}`),

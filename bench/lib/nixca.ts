@@ -35,6 +35,8 @@ export interface NixcaOptions {
   nodeArgs?: readonly string[];
   /** Extra `nixca serve` flags. */
   extraArgs?: readonly string[];
+  /** The shared store (`--store`): the bench node and its EAB credential go there; absent: embedded. */
+  store?: StoreArgs;
   log?: (s: string) => void;
 }
 
@@ -84,12 +86,20 @@ function parseEnvFile(text: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
 }
 
-/** Prepares a state directory: the bench node (suffix) and its EAB credential. */
-export function prepareState(stateDir: string, suffix: string): { kid: string; hmacKey: string } {
+export interface StoreArgs {
+  url: string;
+  passwordFile?: string;
+}
+
+/** `--store URL [--store-password-file F]`, or nothing for the embedded store. */
+export const storeArgs = (s: StoreArgs | undefined): string[] => (s ? ['--store', s.url, ...(s.passwordFile ? ['--store-password-file', s.passwordFile] : [])] : []);
+
+/** Prepares a state directory: the bench node (suffix) and its EAB credential (in the shared store with `store`). */
+export function prepareState(stateDir: string, suffix: string, store?: StoreArgs): { kid: string; hmacKey: string } {
   if (!existsSync(join(stateDir, 'bench.eab.env'))) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 }); // node add needs an existing state directory
-    nixca(['node', 'add', BENCH_NODE, '--dns-suffix', suffix, '--state', stateDir]);
-    nixca(['node', 'eab', BENCH_NODE, '--out', join(stateDir, 'bench.eab.env'), '--state', stateDir]);
+    nixca(['node', 'add', BENCH_NODE, '--dns-suffix', suffix, '--state', stateDir, ...storeArgs(store)]);
+    nixca(['node', 'eab', BENCH_NODE, '--out', join(stateDir, 'bench.eab.env'), '--state', stateDir, ...storeArgs(store)]);
   }
   const env = parseEnvFile(readFileSync(join(stateDir, 'bench.eab.env'), 'utf8'));
   return { kid: env.NIXCA_EAB_KEY_ID!, hmacKey: env.NIXCA_EAB_MAC_KEY! };
@@ -111,7 +121,7 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
   const suffix = o.namesSuffix ?? DEFAULT_SUFFIX;
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'nixca-bench-'));
   const keep = o.keepState ?? false;
-  const eab = prepareState(stateDir, suffix);
+  const eab = prepareState(stateDir, suffix, o.store);
   if (o.seedCerts) {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [SEED_MAIN, '--state', stateDir, '--certs', String(o.seedCerts), '--node', BENCH_NODE, '--suffix', suffix], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -143,6 +153,7 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
     '--max-accounts-per-ip',
     '1000000',
     ...resolveArgs,
+    ...storeArgs(o.store),
     ...(o.extraArgs ?? []),
   ];
   const directory = `https://localhost:${o.port}/directory`;

@@ -1,9 +1,9 @@
-// A throw-away PostgreSQL cluster for tests: initdb + pg_ctl in a temp directory, listening on a
-// unix socket in that directory and on 127.0.0.1 at a free port, stopped (and deleted) at the end.
+// A throw-away PostgreSQL cluster for tests and the benchmark: initdb + pg_ctl in a temp directory,
+// listening on a unix socket in that directory and on 127.0.0.1 at a free port, stopped (and deleted) at the end.
 // PostgreSQL refuses to run as root, so under root (CI) the cluster runs as `nobody`.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ export interface TestCluster {
   createDatabase(name: string): Promise<string>;
   /** Runs SQL as the superuser in `db` (test assertions, fault injection). */
   sql<R extends pg.QueryResultRow = Record<string, unknown>>(db: string, text: string, values?: unknown[]): Promise<R[]>;
+  /** The postmaster's PID (its CPU and its children's are the database server's). */
+  pid(): Promise<number>;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -93,6 +95,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       return socketUrl(name);
     },
     sql,
+    pid: async () => Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]),
     stop: async () => {
       await stop();
       stopped = true;
