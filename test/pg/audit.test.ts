@@ -22,6 +22,10 @@ import { openPool } from '../../src/store/pg/connect.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 import { testPki, type TestPki } from '../audit/pki.js';
 import { runCli } from '../helpers/cli.js';
+import { base64url } from 'jose';
+import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { injectTransport, testCsr, TestAcmeClient } from '../acme/helpers/client.js';
+import { BASE_URL, NODE_A, testEnv } from '../acme/helpers/deps.js';
 
 const t = new Date('2030-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(t.getTime() + ms).toISOString();
@@ -135,6 +139,50 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
     const v = await verifySharedAudit(await a!.store.audit.snapshot(), trust());
     assert.equal(v.ok, true, JSON.stringify(v.problems));
     assert.equal(v.entries, 3, 'init, b01, b03: the probe and the refused entries left nothing');
+  });
+
+  it('through ACME: a refused entry is serverInternal and nothing is committed; /health is 503 until the chain takes entries again', async (t) => {
+    const { db, inst: [a] } = await fresh([await stateDir()]);
+    const env = await testEnv({ store: a!.store.acme, audit: transactionalAuditTrail(a!.chain) });
+    const app = buildAcmeApp(env.deps);
+    t.after(async () => {
+      await app.close();
+      await env.cleanup();
+    });
+    const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
+    await c.newAccount({ eab: env.eab[NODE_A.name] });
+    const health = async () => {
+      const r = await app.inject({ method: 'GET', url: new URL('health', BASE_URL).pathname });
+      return { status: r.statusCode, audit: (JSON.parse(r.body) as { checks: { audit?: { ok: boolean; detail?: string } } }).checks.audit };
+    };
+    const first = await c.issue([NODE_A.dns[0]!]);
+    assert.deepEqual(await health(), { status: 200, audit: { ok: true } });
+    const rows = async (table: string) => Number((await cluster.sql<{ n: string }>(db, `SELECT count(*) AS n FROM ${table}`))[0]!.n);
+    await cluster.sql(db, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit tablespace full (test)'; END $$;
+      CREATE TRIGGER refuse BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse()`);
+    const { url, body } = await c.readyOrder([NODE_A.dns[0]!]);
+    const { der } = await testCsr([NODE_A.dns[0]!]);
+    const fin = await c.post(body.finalize as string, { csr: base64url.encode(der) });
+    assert.equal(fin.status, 500);
+    assert.equal(fin.json().type, 'urn:ietf:params:acme:error:serverInternal');
+    const order = (await c.post(url, '')).json();
+    assert.notEqual(order.status, 'valid');
+    assert.equal(order.certificate, undefined);
+    assert.equal(await rows('certificates'), 1, 'the refused certificate was rolled back');
+    const der0 = first.chainPem.split('-----END CERTIFICATE-----')[0]!.replace(/-----BEGIN CERTIFICATE-----|\s/g, '');
+    const rev = await c.post(c.directory.revokeCert!, { certificate: base64url.encode(Buffer.from(der0, 'base64')), reason: 1 });
+    assert.equal(rev.status, 500);
+    assert.equal(await rows('revocations'), 0, 'the refused revocation was rolled back (not on any CRL)');
+    const h = await health();
+    assert.equal(h.status, 503);
+    assert.match(h.audit!.detail!, /audit tablespace full/);
+    await cluster.sql(db, 'DROP TRIGGER refuse ON audit_entries');
+    assert.deepEqual(await health(), { status: 200, audit: { ok: true } });
+    await c.issue([NODE_A.dns[0]!]);
+    assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(Buffer.from(der0, 'base64')), reason: 1 })).status, 200);
+    const v = await verifySharedAudit(await a!.store.audit.snapshot(), trust());
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+    assert.deepEqual(await a!.store.audit.missing(), { certificates: [], revocations: [] });
   });
 
   it('verify names the entry that breaks: an edit, entries cut off the end, a record without its entry, an uncertified signer', async () => {
