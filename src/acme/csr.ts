@@ -1,12 +1,13 @@
 // Finalize-time CSR checks (RFC 8555 §7.4, §11.1): proof of possession, acceptable key, exactly the
 // order's names, never the account key. Failures are badCSR, and leave the order `ready`.
-import { createPublicKey, verify, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions, id_ce_basicConstraints, id_ce_subjectAltName, SubjectAlternativeName, type Extension, type GeneralName } from '@peculiar/asn1-x509';
 import { readCsrDer, type CsrFields, type SanEntry } from './csr-der.js';
 import { jwkThumbprint } from './jwk-thumbprint.js';
+import { publicKeyObject } from './jws-signature.js';
 import { sha256Hex } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { normalizeDnsName } from '../inventory/names.js';
@@ -25,7 +26,8 @@ export interface CheckedCsr {
 /** SPKI DER of a (validated, public) JWK, for comparing an account or revocation key with a certificate key. */
 export function jwkSpki(jwk: JWK): Uint8Array {
   try {
-    return new Uint8Array(createPublicKey({ key: jwk, format: 'jwk' } as JsonWebKeyInput).export({ format: 'der', type: 'spki' }));
+    // The KeyObject cache of the JWS check: the account's key was imported for its request already.
+    return new Uint8Array(publicKeyObject(jwk).export({ format: 'der', type: 'spki' }));
   } catch {
     throw problem('badPublicKey', 'the JWK is not a usable public key');
   }
