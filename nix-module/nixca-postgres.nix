@@ -2,6 +2,8 @@
 # ./nixca.nix: import both. Either a local services.postgresql (the database and a role named
 # like the service user, peer authentication over /run/postgresql: no password anywhere), or a
 # remote server with a password handed over as the systemd credential nixca-store-password.
+# The operator's `nixca` on the host (./nixca.nix operatorCli) gets the same NIXCA_STORE and
+# credential, so `sudo nixca node add …` changes the inventory the service serves.
 #   imports = [ ./nix-module/nixca.nix ./nix-module/nixca-postgres.nix ];
 #   services.nixca.database.enable = true;                       # local, peer auth
 #   services.nixca.database = { enable = true; createLocally = false;
@@ -12,7 +14,8 @@
 let
   cfg = config.services.nixca;
   db = cfg.database;
-  localUrl = "postgres://nixca@/${db.name}?host=/run/postgresql";
+  # Peer authentication: the database role is the service's Unix user.
+  localUrl = "postgres://${cfg.user}@/${db.name}?host=/run/postgresql";
   url = if db.createLocally then localUrl else db.url;
 in
 {
@@ -21,12 +24,12 @@ in
     createLocally = lib.mkOption {
       type = lib.types.bool;
       default = true;
-      description = "Use a local services.postgresql: create the database and the role `nixca` (peer authentication over the unix socket; no password).";
+      description = "Use a local services.postgresql: create the database and a role named like the service user (services.nixca.user), which owns it; peer authentication over the unix socket, no password.";
     };
     name = lib.mkOption {
       type = lib.types.str;
       default = "nixca";
-      description = "Database name (createLocally).";
+      description = "Database name (createLocally). NixOS' ensureDBOwnership gives a role the database of its own name only, so this must equal services.nixca.user.";
     };
     url = lib.mkOption {
       type = lib.types.nullOr lib.types.str;
@@ -49,6 +52,10 @@ in
         message = "services.nixca.database: set url (a remote database) or createLocally = true.";
       }
       {
+        assertion = !db.createLocally || db.name == cfg.user;
+        message = "services.nixca.database.name (${db.name}) must equal services.nixca.user (${cfg.user}) with createLocally: the role owns the database of its own name (ensureDBOwnership) and peer authentication maps the Unix user to that role.";
+      }
+      {
         assertion = url == null || lib.hasPrefix "postgres://" url || lib.hasPrefix "postgresql://" url;
         message = "services.nixca.database.url must be a postgres:// URL.";
       }
@@ -61,7 +68,7 @@ in
     services.postgresql = lib.mkIf db.createLocally {
       enable = true;
       ensureDatabases = [ db.name ];
-      ensureUsers = [{ name = "nixca"; ensureDBOwnership = db.name == "nixca"; }];
+      ensureUsers = [{ name = cfg.user; ensureDBOwnership = true; }];
     };
 
     services.nixca.settings.store = url;

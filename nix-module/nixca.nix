@@ -47,8 +47,13 @@ let
       ${lib.concatMapStringsSep " " (c: "--property=${lib.escapeShellArg "LoadCredential=${c}"}") credentialLines} \
       --setenv=NIXCA_STATE_DIR=${cfg.stateDir} \
       --setenv=NIXCA_ADMIN_SOCKET=${cfg.adminSocket} \
+      ${lib.concatStringsSep " " (lib.mapAttrsToList (k: v: "--setenv=${lib.escapeShellArg "${k}=${v}"}") operatorEnv)} \
       ${cfg.package}/bin/nixca "$@"
   '';
+  # Every other NIXCA_* the service runs with (e.g. NIXCA_STORE from ./nixca-postgres.nix): the
+  # operator's commands must work on the store the service serves from.
+  operatorEnv = lib.filterAttrs (k: v: lib.hasPrefix "NIXCA_" k && v != null && k != "NIXCA_STATE_DIR" && k != "NIXCA_ADMIN_SOCKET")
+    config.systemd.services.nixca.environment;
   credentialLines = lib.mapAttrsToList (id: p: "${id}:${toString p}") secrets;
 
   # `settings` is the `nixca serve --config` file (JSON; `nixca serve --print-config-schema` lists

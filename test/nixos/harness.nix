@@ -179,6 +179,13 @@ let
           user = opt types.str "caddy";
           virtualHosts = { _attrsOfSub = vhostOptions; };
         };
+        # nixos/modules/services/databases/postgresql.nix: what the issuer's database module uses.
+        postgresql = {
+          _closed = true;
+          enable = opt types.bool false;
+          ensureDatabases = opt (types.listOf types.str) [ ];
+          ensureUsers = opt (types.listOf types.unspecified) [ ];
+        };
         harmonia =
           if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }
           else renamed // {
@@ -238,6 +245,13 @@ let
             };
           };
         })
+        # postgresql.nix: a role may own (ensureDBOwnership) only the database of its own name.
+        {
+          assertions = [{
+            assertion = builtins.all (u: (u.ensureDBOwnership or false) -> builtins.elem u.name config.services.postgresql.ensureDatabases) config.services.postgresql.ensureUsers;
+            message = "For each database user defined with `ensureDBOwnership = true;`, a database with the same name must be defined in `ensureDatabases`.";
+          }];
+        }
         # caddy/default.nix
         (lib.mkIf caddy.enable {
           services.caddy.globalConfig = ''
