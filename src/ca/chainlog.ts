@@ -63,9 +63,12 @@ export function entryHash(entry: Omit<ChainEntry, 'sig'> & { sig?: string }): st
   return createHash('sha256').update(entryBytes(entry)).digest('hex');
 }
 
-/** Builds and signs the entry that follows `previous` (null for the first). The caller stores it. */
+/**
+ * Builds and signs the entry that follows `previous` (null for the first; or only its seq and hash,
+ * when the caller keeps those rather than the entry). The caller stores it.
+ */
 export async function appendEntry(
-  previous: ChainEntry | null,
+  previous: ChainEntry | { seq: number; hash: string } | null,
   event: { event: string; data: Record<string, unknown>; time: Date },
   signingKey: CryptoKey,
 ): Promise<ChainEntry> {
@@ -74,7 +77,7 @@ export async function appendEntry(
     time: event.time.toISOString(),
     event: event.event,
     data: JSON.parse(canonicalJson(event.data)) as Record<string, unknown>,
-    prev: previous ? entryHash(previous) : GENESIS,
+    prev: previous ? ('sig' in previous ? entryHash(previous) : previous.hash) : GENESIS,
   };
   const sig = await crypto.subtle.sign(signingAlgorithm(signingKey), signingKey, entryBytes(unsigned));
   return { ...unsigned, sig: Buffer.from(sig).toString('base64url') };

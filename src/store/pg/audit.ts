@@ -88,36 +88,39 @@ function mergePem(a: string, b: string): string {
 }
 
 type HeadRow = { seq: string; hash: string };
+type Head = { seq: number; hash: string } | null;
 
-/** The newest entry, under the append lock; refuses a head that does not match its entry. */
-async function lockHead(c: pg.ClientBase): Promise<ChainEntry | null> {
+/** The newest entry's seq and hash, under the append lock (held until the transaction ends). */
+async function lockHead(c: pg.ClientBase): Promise<Head> {
   const r = await c.query<HeadRow>({ name: 'audit-head-lock', text: 'SELECT seq, hash FROM audit_head WHERE one FOR UPDATE' });
   const row = r.rows[0];
   if (!row) throw new AuditError('AUDIT_DAMAGED', 'the shared audit chain has no head row (audit_head): the schema was changed by hand; restore it before anything else is recorded');
-  const seq = Number(row.seq);
-  if (seq < 0) return null;
-  // A second statement, so a fresh snapshot: after waiting for the lock, a join in the locking
-  // statement would see the new head but not the entry its holder inserted (READ COMMITTED
-  // re-checks only the locked row).
-  const e = await c.query<{ entry: string }>({ name: 'audit-head-entry', text: 'SELECT entry FROM audit_entries WHERE seq = $1', values: [seq] });
-  const previous = e.rows[0] ? parseEntryLine(e.rows[0].entry) : null;
-  if (!previous || previous.seq !== seq || entryHash(previous) !== row.hash) {
-    throw new AuditError('AUDIT_DAMAGED', `the shared audit chain's head (entry ${seq}) does not match its entry: run nixca audit verify --store and restore the chain before anything else is recorded`);
-  }
-  return previous;
+  return Number(row.seq) < 0 ? null : { seq: Number(row.seq), hash: row.hash };
 }
 
-async function insertEntries(c: pg.ClientBase, keyId: string, out: ChainEntry[]): Promise<void> {
+/**
+ * Inserts `out` after `head` and moves the head, in one statement (one round trip while the lock is
+ * held). The insert happens only if the head's own entry is still there with that hash: a chain cut
+ * off or rewritten at its end is never continued (fail closed). A separate statement from the lock,
+ * so it sees what the lock's previous holder committed (READ COMMITTED re-checks only the locked row).
+ */
+async function insertEntries(c: pg.ClientBase, keyId: string, head: Head, out: ChainEntry[]): Promise<void> {
   const col = <T>(f: (e: ChainEntry) => T) => out.map(f);
   const data = (e: ChainEntry) => e.data as { subject: string; node: string | null };
-  await c.query({
-    name: 'audit-insert',
-    text: `INSERT INTO audit_entries (seq, key_id, event, subject, node, time, hash, entry)
-      SELECT s, $2, ev, su, n, t, h, en FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS x(s, ev, su, n, t, h, en)`,
-    values: [col((e) => e.seq), keyId, col((e) => e.event), col((e) => data(e).subject), col((e) => data(e).node), col((e) => e.time), col(entryHash), col((e) => serializeEntry(e).slice(0, -1))],
-  });
   const last = out[out.length - 1]!;
-  await c.query({ name: 'audit-head-move', text: 'UPDATE audit_head SET seq = $1, hash = $2 WHERE one', values: [last.seq, entryHash(last)] });
+  const r = await c.query({
+    name: 'audit-append',
+    text: `WITH ok AS (SELECT 1 WHERE $9::bigint < 0 OR EXISTS (SELECT 1 FROM audit_entries WHERE seq = $9 AND hash = $10)),
+      ins AS (INSERT INTO audit_entries (seq, key_id, event, subject, node, time, hash, entry)
+        SELECT s, $2, ev, su, n, t, h, en FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS x(s, ev, su, n, t, h, en), ok
+        RETURNING 1)
+      UPDATE audit_head SET seq = $11, hash = $12 WHERE one AND EXISTS (SELECT 1 FROM ok)`,
+    values: [col((e) => e.seq), keyId, col((e) => e.event), col((e) => data(e).subject), col((e) => data(e).node), col((e) => e.time), col(entryHash), col((e) => serializeEntry(e).slice(0, -1)),
+      head?.seq ?? -1, head?.hash ?? '', last.seq, entryHash(last)],
+  });
+  if (r.rowCount !== 1) {
+    throw new AuditError('AUDIT_DAMAGED', `the shared audit chain's head (entry ${head?.seq}) does not match its entry: run nixca audit verify --store and restore the chain before anything else is recorded`);
+  }
 }
 
 export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now: () => Date = () => new Date()): Promise<PgAuditChain> {
@@ -134,16 +137,18 @@ export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now
   };
   const appendIn = async (c: pg.ClientBase, events: readonly AuditEvent[]): Promise<ChainEntry[]> => {
     if (!registered) await register();
-    let previous = await lockHead(c);
+    const head = await lockHead(c);
+    let previous: ChainEntry | Head = head;
     const out: ChainEntry[] = [];
     const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
-      previous = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, signer.keys.privateKey);
-      out.push(previous);
+      const entry = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, signer.keys.privateKey);
+      out.push(entry);
+      previous = entry;
     };
     // The chain's first entry names its first signer, as the file log's does.
-    if (previous === null) await push('audit.init', 'audit', null, init, now());
+    if (head === null) await push('audit.init', 'audit', null, init, now());
     for (const e of events) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
-    await insertEntries(c, init.keyId, out);
+    await insertEntries(c, init.keyId, head, out);
     return out;
   };
   return {
@@ -227,7 +232,10 @@ export async function importAuditChain(c: pg.ClientBase, log: { lines: readonly 
     entries.push(e);
   }
   await c.query('INSERT INTO audit_signers (key_id, public_key, certificates) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [log.keyId, log.publicKey, log.certificates]);
-  for (let i = 0; i < entries.length; i += 1000) await insertEntries(c, log.keyId, entries.slice(i, i + 1000));
+  for (let i = 0; i < entries.length; i += 1000) {
+    const before = entries[i - 1];
+    await insertEntries(c, log.keyId, before ? { seq: before.seq, hash: entryHash(before) } : null, entries.slice(i, i + 1000));
+  }
   const last = entries.at(-1)!;
   return { entries: entries.length, head: { seq: last.seq, hash: entryHash(last) } };
 }
