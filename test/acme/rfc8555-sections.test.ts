@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { base64url, FlattenedSign } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { issuerCrlSigner } from '../../src/acme/crl.js';
+import { x509 } from '../../src/ca/x509.js';
 import { PROBLEM_STATUS } from '../../src/acme/problems.js';
 import { BASE_URL, NODE_A, NODE_B, NODE_SUFFIX, testEnv, type TestEnv } from './helpers/deps.js';
 import { accountKey, firstCertificate, injectTransport, te, TestAcmeClient, testCsr, type HttpResponse } from './helpers/client.js';
@@ -459,6 +461,29 @@ describe('RFC 8555 §6, §7, §11: MUST by MUST', () => {
       assert.ok(fin.status === 403 || fin.status === 404, String(fin.status));
     } finally {
       env.clock.now = saved;
+    }
+  });
+});
+
+describe('RFC 8555 §7.6 and the CRL', () => {
+  it('§7.6: a revocation without "reason" is listed with no reasonCode extension; one with a reason carries it', async () => {
+    const env = await testEnv();
+    const app = buildAcmeApp({ ...env.deps, crl: { signer: issuerCrlSigner(env.ca.issuer) } });
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      const plain = firstCertificate((await c.issue([NODE_A.dns[0]!])).chainPem);
+      const stolen = firstCertificate((await c.issue([NODE_A.dns[0]!])).chainPem);
+      assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(new Uint8Array(plain.rawData)) })).status, 200);
+      assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(new Uint8Array(stolen.rawData)), reason: 1 })).status, 200);
+      const res = await app.inject({ method: 'GET', url: new URL('crl', BASE_URL).pathname });
+      const crl = new x509.X509Crl(new Uint8Array(res.rawPayload));
+      const entry = (serial: string) => crl.entries.find((e) => e.serialNumber.toLowerCase() === serial.toLowerCase())!;
+      assert.equal(entry(plain.serialNumber).extensions.length, 0, 'no reasonCode (nor any other) entry extension');
+      assert.equal(entry(stolen.serialNumber).reason, x509.X509CrlReason.keyCompromise);
+    } finally {
+      await app.close();
+      await env.cleanup();
     }
   });
 });
