@@ -2,7 +2,7 @@
 // PKI in a temp dir), real clients run with hard timeouts, and openssl checks. Every process is
 // started in its own process group and killed (group-wide) when the test ends.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -178,6 +178,8 @@ export async function startIssuer(t: { after(fn: () => unknown): void }, o: Issu
 
 /** Adds a node owning `names` and returns its EAB credential (kid, base64url HMAC key). */
 export async function addNodeWithEab(state: string, node: string, names: readonly string[]): Promise<{ kid: string; hmac: string; envFile: string }> {
+  // The tests add nodes before serve --dev first runs; node add itself never creates a state directory.
+  await mkdir(state, { recursive: true, mode: 0o700 });
   const add = await runCli(['node', 'add', node, ...names.flatMap((n) => ['--dns', n]), '--state', state]);
   if (add.code !== 0) throw new Error(`node add failed: ${add.stderr}`);
   const envFile = join(state, `${node}.eab.env`);
