@@ -4,6 +4,7 @@
 // It never touches a production issuer: a state directory holding one is refused.
 import { join } from 'node:path';
 import type { CliContext } from './context.js';
+import { caddyfileFor, privilegedPortNote } from './dev-caddy.js';
 import { CliError } from './errors.js';
 import { ensureDir, exists, readText, writeFileAtomic } from './files.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
@@ -116,6 +117,7 @@ function printNextSteps(ctx: CliContext, opts: ServeConfig, firstRun: boolean, r
   const base = plan.baseUrl.href;
   const directory = plan.directoryUrl;
   const eabPath = join(dir, DEV_FILES.eab);
+  const note = privilegedPortNote({ httpPort: opts.http01Port, httpsPort: opts.tlsAlpn01Port });
   ctx.io.out([
     '',
     firstRun ? `nixca: created a DEVELOPMENT PKI in ${dir} (not for production)` : `nixca: reusing the DEVELOPMENT PKI in ${dir}`,
@@ -132,19 +134,11 @@ function printNextSteps(ctx: CliContext, opts: ServeConfig, firstRun: boolean, r
     `  nixca node add NODE --dns NAME.n3x.internal --state ${dir}    # more nodes`,
     `  nixca node eab NODE --out NODE.eab.env --state ${dir}`,
     '',
-    `Caddyfile for ${DEV_NODE} (run caddy with the EAB env file as environment,`,
-    `e.g. systemd EnvironmentFile=${eabPath}):`,
+    `Caddyfile for ${DEV_NODE}: Caddy on the ports this issuer validates (http-01 ${opts.http01Port}, tls-alpn-01 ${opts.tlsAlpn01Port});`,
+    `run it with the EAB env file as its environment (set -a; . ${eabPath}; caddy run --config Caddyfile):`,
+    ...(note ? [`  (${note})`] : []),
     '',
-    `  ${DEV_NODE_NAME} {`,
-    '    tls {',
-    '      issuer acme {',
-    `        dir ${directory}`,
-    `        trusted_roots ${rootPath}`,
-    '        eab {$NIXCA_EAB_KEY_ID} {$NIXCA_EAB_MAC_KEY}',
-    '      }',
-    '    }',
-    '    reverse_proxy 127.0.0.1:5000   # harmonia',
-    '  }',
+    caddyfileFor({ directory, rootPath, httpPort: opts.http01Port, httpsPort: opts.tlsAlpn01Port }, DEV_NODE_NAME).replace(/\n$/, ''),
     '',
   ].join('\n'));
 }

@@ -7,17 +7,20 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NIXCA_BIN, runCli, spawnCli, tempDir } from '../helpers/cli.js';
+import { caddyGlobalOptions } from '../../cli/dev-caddy.js';
+import { NIXCA_BIN, runCli, spawnCli, freePorts, tempDir } from '../helpers/cli.js';
 import { httpsGet, killGroup, requireTool, run, startIssuer, track } from './helpers.js';
 
-const PORT = 15500;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, NO_ISSUER_PORT, PROD_PORT, REFUSED_PORT, CADDY_HTTP, CADDY_HTTPS] = (await freePorts(6)) as [number, number, number, number, number, number];
 
 describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
   it('creates a development PKI once, prints next steps, serves verified HTTPS, renews its own certificate, stops on SIGTERM', async (t) => {
     await requireTool('openssl', ['version']);
+    await requireTool('caddy', ['version']);
     const dir = await tempDir(t, 'nixca-serve-');
     const state = join(dir, 'nixca-state');
-    let issuer = await startIssuer(t, { state, port: PORT, names: [], extraArgs: ['--tls-lifetime', '6s'] });
+    const issuer = await startIssuer(t, { state, port: PORT, http01Port: CADDY_HTTP, tlsAlpn01Port: CADDY_HTTPS, names: [], extraArgs: ['--tls-lifetime', '6s'] });
 
     // Next steps on stdout: directory URL, root path, EAB env file and a Caddyfile block using them.
     const out = issuer.log();
@@ -25,7 +28,23 @@ describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
     assert.ok(out.includes(`ACME directory:    https://localhost:${PORT}/directory`), out);
     assert.ok(out.includes(`root certificate:  ${join(state, 'issuer', 'root.pem')}`), out);
     assert.ok(out.includes(`EAB env file:      ${join(state, 'nuc-1.eab.env')}`), out);
-    assert.match(out, /issuer acme \{\n\s+dir https:\/\/localhost:15500\/directory\n\s+trusted_roots .*root\.pem\n\s+eab \{\$NIXCA_EAB_KEY_ID\} \{\$NIXCA_EAB_MAC_KEY\}/);
+    // The Caddyfile: global options on exactly the ports this issuer validates, which caddy accepts.
+    const options = caddyGlobalOptions({ directory: `https://localhost:${PORT}/directory`, rootPath: join(state, 'issuer', 'root.pem'), httpPort: CADDY_HTTP, httpsPort: CADDY_HTTPS });
+    const printed = `${options}\n\ncache.nuc-1.n3x.internal {\n\treverse_proxy 127.0.0.1:5000\n}\n`;
+    assert.ok(out.includes(printed), out);
+    assert.match(options, new RegExp(`\thttp_port ${CADDY_HTTP}\n\thttps_port ${CADDY_HTTPS}\n`));
+    assert.doesNotMatch(out, /need root or CAP_NET_BIND_SERVICE/, 'both ports are above 1024');
+    const caddyfile = join(dir, 'Caddyfile');
+    await writeFile(caddyfile, printed);
+    const adapted = await run('caddy', ['adapt', '--config', caddyfile, '--adapter', 'caddyfile', '--validate'], { timeoutMs: 20_000, env: { PATH: process.env.PATH!, HOME: dir, NIXCA_EAB_KEY_ID: 'kid', NIXCA_EAB_MAC_KEY: 'mac' } });
+    assert.equal(adapted.code, 0, adapted.stdout + adapted.stderr);
+    const json = JSON.parse(adapted.stdout);
+    assert.equal(json.apps.http.http_port, CADDY_HTTP);
+    assert.equal(json.apps.http.https_port, CADDY_HTTPS);
+    assert.deepEqual(json.apps.tls.automation.policies[0].issuers[0], { ca: `https://localhost:${PORT}/directory`, external_account: { key_id: 'kid', mac_key: 'mac' }, module: 'acme', trusted_roots_pem_files: [join(state, 'issuer', 'root.pem')] });
+    // stdout is not a terminal: the log is JSON, with one "listening on …, directory …" record.
+    const listening = out.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l) as { msg: string }).filter((r) => /^listening on/.test(r.msg));
+    assert.deepEqual(listening.map((r) => r.msg), [`listening on 127.0.0.1:${PORT}, directory https://localhost:${PORT}/directory`]);
     assert.match(out, /cache\.nuc-1\.n3x\.internal \{/);
 
     // Files: the labelled root, the encrypted intermediate key (0600), the EAB env file (0600).
@@ -59,12 +78,27 @@ describe('nixca serve --dev (the main job)', { timeout: 120_000 }, () => {
     assert.equal(await issuer.stop('SIGTERM'), 0, 'graceful stop exits 0');
     assert.match(issuer.log(), /shutting down/);
 
-    // Second run: same state, same root, no new PKI.
+    // A fresh serve --dev leaves an audit log that audit verify accepts (the key is certified).
+    const verified = await runCli(['audit', 'verify', '--state', state, '--json']);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.equal(JSON.parse(verified.stdout).signer.certified, true);
+
+    // Second run, on a terminal (a pty from script(1)): same state, same root, no new PKI, and the
+    // log is one readable line per record instead of JSON.
+    await requireTool('script', ['--version']);
     const rootBefore = await readFile(join(state, 'issuer', 'root.pem'), 'utf8');
-    issuer = await startIssuer(t, { state, port: PORT, names: [] });
-    assert.match(issuer.log(), /reusing the DEVELOPMENT PKI/);
+    const cmd = [process.execPath, NIXCA_BIN, 'serve', '--dev', '--state', state, '--listen', `127.0.0.1:${PORT}`, '--http01-port', String(CADDY_HTTP), '--tls-alpn01-port', String(CADDY_HTTPS)];
+    const tty = track(spawn('script', ['-qfec', cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'dumb' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+    t.after(() => killGroup(tty));
+    let ttyOut = '';
+    tty.stdout!.on('data', (d) => (ttyOut += d));
+    tty.stderr!.on('data', (d) => (ttyOut += d));
+    for (let i = 0; i < 300 && !/listening on/.test(ttyOut) && tty.exitCode === null; i++) await sleep(100);
+    assert.match(ttyOut, /reusing the DEVELOPMENT PKI/);
+    assert.match(ttyOut, new RegExp(`^\\d\\d:\\d\\d:\\d\\d INFO  listening on 127\\.0\\.0\\.1:${PORT}, directory https://localhost:${PORT}/directory `, 'm'), ttyOut);
+    assert.doesNotMatch(ttyOut, /^\{"level"/m, 'no JSON records on a terminal');
     assert.equal(await readFile(join(state, 'issuer', 'root.pem'), 'utf8'), rootBefore);
-    assert.equal(await issuer.stop('SIGTERM'), 0);
+    killGroup(tty);
   });
 });
 
@@ -91,7 +125,7 @@ describe('nixca serve flag and state errors', () => {
 
   it('a state directory without an issuer is not-found (exit 4) with a hint', async (t) => {
     const dir = await tempDir(t);
-    const r = await spawnCli(['serve', '--state', dir, '--listen', '127.0.0.1:15510']);
+    const r = await spawnCli(['serve', '--state', dir, '--listen', `127.0.0.1:${NO_ISSUER_PORT}`]);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /no issuer key in .*nixca issuer init --state/);
   });
@@ -115,15 +149,15 @@ describe('nixca serve with a ceremony-made issuer (production path)', { timeout:
     await ok(['root', 'sign-intermediate', '--dir', rootDir, '--csr', join(state, 'issuer', 'intermediate.csr.pem'), '--out', join(dir, 'intermediate.pem'), '--passphrase-file', join(dir, 'root.pass')]);
     await ok(['issuer', 'install', '--state', state, '--cert', join(dir, 'intermediate.pem'), '--root', join(rootDir, 'root.pem'), '--passphrase-file', join(dir, 'int.pass')]);
 
-    const wrong = await spawnCli(['serve', '--state', state, '--listen', '127.0.0.1:15521', '--base-url', 'https://acme.n3x.internal:8443/', '--passphrase-file', join(dir, 'wrong.pass')]);
+    const wrong = await spawnCli(['serve', '--state', state, '--listen', `127.0.0.1:${REFUSED_PORT}`, '--base-url', 'https://acme.n3x.internal:8443/', '--passphrase-file', join(dir, 'wrong.pass')]);
     assert.equal(wrong.code, 6, wrong.stderr);
     assert.match(wrong.stderr, /wrong passphrase/);
-    const outside = await spawnCli(['serve', '--state', state, '--listen', '127.0.0.1:15521', '--base-url', 'https://acme.example.com/', '--passphrase-file', join(dir, 'int.pass')]);
+    const outside = await spawnCli(['serve', '--state', state, '--listen', `127.0.0.1:${REFUSED_PORT}`, '--base-url', 'https://acme.example.com/', '--passphrase-file', join(dir, 'int.pass')]);
     assert.equal(outside.code, 8, outside.stderr);
     assert.match(outside.stderr, /outside the intermediate's permitted DNS names/);
 
     // Behind a proxy: clients use https://acme.n3x.internal:8443/acme/, the issuer listens on loopback.
-    const child = track(spawn(process.execPath, [NIXCA_BIN, 'serve', '--state', state, '--listen', '127.0.0.1:15520', '--base-url', 'https://acme.n3x.internal:8443/acme/', '--passphrase-file', join(dir, 'int.pass')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+    const child = track(spawn(process.execPath, [NIXCA_BIN, 'serve', '--state', state, '--listen', `127.0.0.1:${PROD_PORT}`, '--base-url', 'https://acme.n3x.internal:8443/acme/', '--passphrase-file', join(dir, 'int.pass')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
     let log = '';
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
@@ -132,14 +166,14 @@ describe('nixca serve with a ceremony-made issuer (production path)', { timeout:
     const ca = await readFile(join(rootDir, 'root.pem'), 'utf8');
     let doc: { status: number; body: string } | undefined;
     for (let i = 0; i < 100 && !doc; i++) {
-      doc = await httpsGet('https://acme.n3x.internal:8443/acme/directory', ca, 2000, { host: '127.0.0.1', port: 15520 }).catch(() => undefined);
+      doc = await httpsGet('https://acme.n3x.internal:8443/acme/directory', ca, 2000, { host: '127.0.0.1', port: PROD_PORT }).catch(() => undefined);
       if (!doc) await sleep(200);
     }
     assert.ok(doc, log);
     assert.equal(doc.status, 200, doc.body);
     // Every link is built from the base URL, not from the Host the request came with.
     assert.equal(JSON.parse(doc.body).newNonce, 'https://acme.n3x.internal:8443/acme/new-nonce');
-    const sc = await run('openssl', ['s_client', '-connect', '127.0.0.1:15520', '-servername', 'acme.n3x.internal', '-verify_hostname', 'acme.n3x.internal', '-CAfile', join(rootDir, 'root.pem'), '-verify_return_error', '-brief'], { timeoutMs: 10_000, input: 'Q\n' });
+    const sc = await run('openssl', ['s_client', '-connect', `127.0.0.1:${PROD_PORT}`, '-servername', 'acme.n3x.internal', '-verify_hostname', 'acme.n3x.internal', '-CAfile', join(rootDir, 'root.pem'), '-verify_return_error', '-brief'], { timeoutMs: 10_000, input: 'Q\n' });
     assert.equal(sc.code, 0, sc.stdout + sc.stderr);
     assert.doesNotMatch(log, /intermediate passphrase/);
     child.kill('SIGTERM');

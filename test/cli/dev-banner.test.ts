@@ -1,0 +1,28 @@
+// The pieces of `serve --dev`'s banner and log that need no server: the Caddy global options for
+// given ports (caddy itself checks them in test/interop/serve.test.ts) and the log format choice.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { caddyGlobalOptions, privilegedPortNote } from '../../cli/dev-caddy.js';
+import { prettyLine, wantsPretty } from '../../cli/log.js';
+
+test('the Caddy global options carry the directory, the root and the ports the issuer validates', () => {
+  const o = { directory: 'https://127.0.0.1:18443/directory', rootPath: '/tmp/s/issuer/root.pem', httpPort: 18080, httpsPort: 18444 };
+  assert.equal(
+    caddyGlobalOptions(o),
+    '{\n\tacme_ca https://127.0.0.1:18443/directory\n\tacme_ca_root /tmp/s/issuer/root.pem\n\tacme_eab {\n\t\tkey_id {$NIXCA_EAB_KEY_ID}\n\t\tmac_key {$NIXCA_EAB_MAC_KEY}\n\t}\n\thttp_port 18080\n\thttps_port 18444\n\tadmin localhost:2019\n}',
+  );
+  assert.match(caddyGlobalOptions({ ...o, adminAddress: 'localhost:12019' }), /\tadmin localhost:12019\n/);
+  assert.equal(privilegedPortNote(o), null);
+  assert.match(privilegedPortNote({ httpPort: 80, httpsPort: 443 })!, /^ports 80, 443 need root .*--http01-port 8080 --tls-alpn01-port 8444/);
+  assert.match(privilegedPortNote({ httpPort: 8080, httpsPort: 443 })!, /^port 443 needs root/);
+});
+
+test('log format: pretty on a terminal or when asked, JSON otherwise', () => {
+  assert.equal(wantsPretty('auto', true), true);
+  assert.equal(wantsPretty('auto', false), false);
+  assert.equal(wantsPretty('json', true), false);
+  assert.equal(wantsPretty('pretty', false), true);
+  const rec = JSON.stringify({ level: 30, time: Date.parse('2026-01-01T12:00:01Z'), pid: 1, hostname: 'h', msg: 'listening on 127.0.0.1:8443, directory https://localhost:8443/directory', eab: 'required', resolve: { a: '1' } });
+  assert.equal(prettyLine(rec), '12:00:01 INFO  listening on 127.0.0.1:8443, directory https://localhost:8443/directory eab=required resolve={"a":"1"}');
+  assert.equal(prettyLine('not json'), 'not json');
+});
