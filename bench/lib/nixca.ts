@@ -57,10 +57,11 @@ export interface NixcaServer {
 }
 
 /**
- * A TCP port free on 127.0.0.1 (and ::1) between `from` and `to`, tried in random order: test files
- * run in parallel (and other people's suites may share the machine), so fixed ports collide.
+ * A TCP port free on 127.0.0.1 (and ::1): the kernel's pick (port 0) unless a range is given, then
+ * tried in random order. Test files run in parallel (and other services may share the machine),
+ * so fixed ports collide.
  */
-export async function freePort(from: number, to: number): Promise<number> {
+export async function freePort(from?: number, to?: number): Promise<number> {
   const { createServer } = await import('node:net');
   const tryListen = (port: number, host: string) =>
     new Promise<boolean>((resolvePromise) => {
@@ -68,6 +69,20 @@ export async function freePort(from: number, to: number): Promise<number> {
       srv.once('error', (err: NodeJS.ErrnoException) => resolvePromise(host === '::1' && err.code === 'EADDRNOTAVAIL'));
       srv.listen({ port, host, ipv6Only: host === '::1' }, () => srv.close(() => resolvePromise(true)));
     });
+  if (from === undefined || to === undefined) {
+    for (let i = 0; i < 20; i++) {
+      const port = await new Promise<number>((resolvePromise, reject) => {
+        const srv = createServer();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+          const p = (srv.address() as { port: number }).port;
+          srv.close(() => resolvePromise(p));
+        });
+      });
+      if (await tryListen(port, '::1')) return port;
+    }
+    throw new Error('no port free on both 127.0.0.1 and ::1');
+  }
   const ports = Array.from({ length: to - from + 1 }, (_, i) => from + i).sort(() => Math.random() - 0.5);
   for (const port of ports) {
     if ((await tryListen(port, '127.0.0.1')) && (await tryListen(port, '::1'))) return port;

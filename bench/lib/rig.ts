@@ -8,9 +8,9 @@ import { configureAcmeClient, Http01Responder, prepare, splitPem, type FlowOptio
 import { DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from './nixca.js';
 
 export interface RigOptions {
-  /** Free ports are picked in these ranges (each suite has its own, so files never collide). */
-  ports: [number, number];
-  http01Ports: [number, number];
+  /** Free ports are picked in these ranges if given, else by the kernel (port 0). */
+  ports?: [number, number];
+  http01Ports?: [number, number];
   /** Names that get a prepared flow, and names the server must also own (used later by the test). */
   count: number;
   extraNames?: number;
@@ -33,8 +33,9 @@ export interface Rig {
 
 export async function startRig(t: { after(fn: () => unknown): void }, o: RigOptions): Promise<Rig> {
   configureAcmeClient(o.httpTimeoutMs);
-  const port = await freePort(...o.ports);
-  const http01Port = await freePort(...o.http01Ports);
+  const port = await freePort(...(o.ports ?? []));
+  let http01Port = await freePort(...(o.http01Ports ?? []));
+  while (http01Port === port) http01Port = await freePort(...(o.http01Ports ?? []));
   const prefix = `${o.prefix}${randomBytes(3).toString('hex')}`;
   const names = Array.from({ length: o.count }, (_, i) => `${prefix}-${i}.${DEFAULT_SUFFIX}`);
   const extraNames = Array.from({ length: o.extraNames ?? 0 }, (_, i) => `${prefix}-extra-${i}.${DEFAULT_SUFFIX}`);

@@ -1,5 +1,6 @@
 // Drive the CLI in-process (fast, captured output) or as a real process (exit codes, signals).
 import { spawn } from 'node:child_process';
+import type { Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +64,26 @@ export async function tempDir(t: { after(fn: () => unknown): void }, prefix = 'n
   const dir = await mkdtemp(join(tmpdir(), prefix));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * `n` distinct loopback ports nothing listens on right now: all are held open together while the
+ * kernel picks them (port 0), so no two are the same, then closed for the caller's servers.
+ */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const { createServer } = await import('node:net');
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<Server>((resolvePromise, reject) => {
+        const srv = createServer();
+        srv.once('error', reject);
+        srv.listen(0, host, () => resolvePromise(srv));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 /**

@@ -7,12 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from '../helpers/cli.js';
+import { freePorts, tempDir } from '../helpers/cli.js';
 import { addNodeWithEab, killGroup, requireTool, run, startIssuer, track } from './helpers.js';
 
-const PORT = 15100;
-const HTTP_PORT = 15101;
-const HTTPS_PORT = 15102;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP_PORT, HTTPS_PORT] = (await freePorts(3)) as [number, number, number];
 const NAME = 'caddy.interop.n3x.internal';
 // Configured with the per-site block that `nixca serve --dev` prints (EAB from the environment).
 const NAME2 = 'caddy-site.interop.n3x.internal';

@@ -7,11 +7,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/cli.js';
+import { freePorts, tempDir } from '../helpers/cli.js';
 import { addNodeWithEab, opensslText, opensslVerify, requireTool, run, startIssuer } from './helpers.js';
 
-const PORT = 15200;
-const HTTP01 = 15201;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP01] = (await freePorts(2)) as [number, number];
 const NAME = 'certbot.interop.n3x.internal';
 
 describe('certbot (standalone http-01, EAB) against nixca serve', { timeout: 240_000 }, () => {

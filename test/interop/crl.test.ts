@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, freePorts, tempDir } from '../helpers/cli.js';
 import { addNodeWithEab, opensslText, requireTool, run, startIssuer } from './helpers.js';
 
-const PORT = 18100;
-const HTTP01 = 18101;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP01] = (await freePorts(2)) as [number, number];
 const NAME = 'crl.interop.n3x.internal';
 
 /** GET over HTTPS trusting only `ca`, as bytes (a DER CRL is not text). */

@@ -3,13 +3,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/cli.js';
+import { freePorts, tempDir } from '../helpers/cli.js';
 import { readFile } from 'node:fs/promises';
 import { addNodeWithEab, httpsGet, opensslText, opensslVerify, requireTool, run, startIssuer, type Issuer } from './helpers.js';
 
-const PORT = 15300;
-const HTTP01 = 15301;
-const TLSALPN = 15302;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP01, TLSALPN, PORT2, HTTP01_2] = (await freePorts(5)) as [number, number, number, number, number];
 const HTTP_NAME = 'lego-http.interop.n3x.internal';
 const TLS_NAME = 'lego-tls.interop.n3x.internal';
 
@@ -64,16 +63,16 @@ describe('lego without EAB against nixca serve --eab optional (labs)', { timeout
     const state = join(dir, 'state');
     const name = 'lab.interop.n3x.internal';
     await addNodeWithEab(state, 'lab-node', [name]);
-    const issuer = await startIssuer(t, { state, port: 15310, http01Port: 15311, names: [name, 'stranger.interop.n3x.internal'], extraArgs: ['--eab', 'optional', '--no-crl'] });
+    const issuer = await startIssuer(t, { state, port: PORT2, http01Port: HTTP01_2, names: [name, 'stranger.interop.n3x.internal'], extraArgs: ['--eab', 'optional', '--no-crl'] });
     const env = { PATH: process.env.PATH, HOME: dir, LEGO_CA_CERTIFICATES: issuer.rootPath };
-    const lego = (domain: string) => run('lego', ['--server', issuer.directory, '--path', join(dir, 'lego'), '--accept-tos', '--email', 'lab@n3x.internal', '--domains', domain, '--http', '--http.port', '127.0.0.1:15311', 'run'], { env, timeoutMs: 90_000 });
+    const lego = (domain: string) => run('lego', ['--server', issuer.directory, '--path', join(dir, 'lego'), '--accept-tos', '--email', 'lab@n3x.internal', '--domains', domain, '--http', '--http.port', `127.0.0.1:${HTTP01_2}`, 'run'], { env, timeoutMs: 90_000 });
     const ok = await lego(name);
     assert.equal(ok.code, 0, `${ok.stderr.slice(-3000)}\n${issuer.log().slice(-2000)}`);
     await opensslVerify(issuer.rootPath, join(dir, 'lego', 'certificates', `${name}.crt`), join(dir, 'lego', 'certificates', `${name}.issuer.crt`));
     // --no-crl: no CRL served, so no distribution point in the leaf (RFC 5280 §4.2.1.13).
     const ext = await run('openssl', ['x509', '-in', join(dir, 'lego', 'certificates', `${name}.crt`), '-noout', '-ext', 'crlDistributionPoints'], { timeoutMs: 10_000 });
     assert.doesNotMatch(ext.stdout, /URI:/);
-    assert.equal((await httpsGet(`https://localhost:15310/crl`, await readFile(issuer.rootPath, 'utf8'))).status, 404);
+    assert.equal((await httpsGet(`https://localhost:${PORT2}/crl`, await readFile(issuer.rootPath, 'utf8'))).status, 404);
     const refused = await lego('stranger.interop.n3x.internal');
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /rejectedIdentifier/);

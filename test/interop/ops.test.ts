@@ -10,12 +10,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NIXCA_BIN, tempDir, type CliResult } from '../helpers/cli.js';
+import { NIXCA_BIN, freePorts, tempDir, type CliResult } from '../helpers/cli.js';
 import { addNodeWithEab, opensslText, requireTool, run, startIssuer, type Issuer } from './helpers.js';
 
-const PORT = 15600;
-const HTTP01 = 15601;
-const DASHBOARD = 15602;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP01, DASHBOARD] = (await freePorts(3)) as [number, number, number];
 const N1 = 'ops-n1.interop.n3x.internal';
 const N2 = 'ops-n2.interop.n3x.internal';
 const NOBODY = 65534;

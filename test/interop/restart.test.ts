@@ -10,11 +10,11 @@ import { Agent } from 'node:https';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as acme from 'acme-client';
-import { tempDir } from '../helpers/cli.js';
+import { freePorts, tempDir } from '../helpers/cli.js';
 import { addNodeWithEab, opensslVerify, startIssuer } from './helpers.js';
 
-const PORT = 15400;
-const HTTP01 = 15401;
+// Picked free at run time (port 0), so the suite runs beside other services.
+const [PORT, HTTP01] = (await freePorts(2)) as [number, number];
 const NAME = 'restart.interop.n3x.internal';
 // Owned by the node in the inventory, but outside the development root's name constraints.
 const OUTSIDE = 'cache.example.org';

@@ -118,8 +118,10 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     url = await cluster.createDatabase('nixca');
     // Generous: CI machines are shared; only the outcome is asserted, never a duration.
     configureAcmeClient(120_000);
-    const proxyPort = await freePort(17000, 17999);
-    const [portA, portB, http01Port] = [await freePort(17000, 17999), await freePort(17000, 17999), await freePort(17000, 17999)];
+    // Four distinct ports, each the kernel's pick (port 0) and free on 127.0.0.1 and ::1.
+    const picked = new Set<number>();
+    while (picked.size < 4) picked.add(await freePort());
+    const [proxyPort, portA, portB, http01Port] = [...picked] as [number, number, number, number];
     ports = { a: portA, b: portB, http01: http01Port };
     // One EAB credential and one client address for every flow here: lift the per-hour account limits.
     const common = ['--store', url, '--base-url', `https://localhost:${proxyPort}/`, '--max-accounts-per-eab', '100000', '--max-accounts-per-ip', '100000'];

@@ -13,13 +13,13 @@ import { after, before, test } from 'node:test';
 import { openInventoryStore } from '../../src/store/inventory.js';
 import { generateKeyPair as nixKeyPair, parseSecretKey, type KeyPair } from '../../src/signing/keys.js';
 import { parseNarInfo, serializeNarInfo, signNarInfo } from '../../src/signing/narinfo.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { freePorts, runCli, tempDir } from '../helpers/cli.js';
 import { testPki } from '../audit/pki.js';
 import { issueInto } from './helpers.js';
 
-const CACHE_PORT = 17680;
-const HTTP_PORT = 17681;
-const PORTS = { good: 17643, unknown: 17644, badkey: 17645 } as const;
+// Picked free at run time (port 0), so the suite runs beside other services. DOWN: nothing listens.
+const [CACHE_PORT, HTTP_PORT, GOOD, UNKNOWN, BADKEY, DOWN] = (await freePorts(6)) as [number, number, number, number, number, number];
+const PORTS = { good: GOOD, unknown: UNKNOWN, badkey: BADKEY } as const;
 type Node = keyof typeof PORTS;
 const host = (n: Node) => `cache.${n}.n3x.test`;
 const HASH = '0jqd0rlxzra1rs38rdxl43yh6rxchgc6';
@@ -176,9 +176,9 @@ test('status --probe trusts only the given root: a different root makes every ch
 test('status --probe exits 0 when every remaining node is healthy; unreachable nodes are errors', async () => {
   const S = ['--state', state];
   const text = await runCli(['status', '--probe', '--root', rootFile, ...resolveArgs(), '--probe-path', HASH, ...S]);
-  assert.match(text.stdout, /probe cache\.good\.n3x\.test @ 127\.0\.0\.1:17643: serves [0-9a-f]+ \(current, chain ok/);
+  assert.match(text.stdout, new RegExp(`probe cache\\.good\\.n3x\\.test @ 127\\.0\\.0\\.1:${PORTS.good}: serves [0-9a-f]+ \\(current, chain ok`));
   assert.match(text.stdout, /ERROR: signs with key cache\.badkey\.n3x\.test-9, which is not published to clients/);
-  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:17699`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2s', '--json', ...S]);
+  const down = await runCli(['status', '--probe', '--root', rootFile, '--resolve', `${host('good')}=127.0.0.1:${DOWN}`, '--resolve', `${host('unknown')}=127.0.0.1:${PORTS.unknown}`, '--resolve', `${host('badkey')}=127.0.0.1:${PORTS.badkey}`, '--timeout', '2s', '--json', ...S]);
   assert.equal(down.code, 1);
   assert.ok(JSON.parse(down.stdout).probe.find((p: { node: string }) => p.node === 'good').problems.some((x: { code: string }) => x.code === 'unreachable'));
   for (const n of ['unknown', 'badkey']) assert.equal((await runCli(['node', 'remove', n, ...S])).code, 0);
