@@ -23,6 +23,7 @@ import { registerStatus } from './status.js';
 import { registerOperator } from './operator.js';
 import { registerDb } from './db.js';
 import { registerAccount } from './account.js';
+import { registerCompletion } from './completion.js';
 
 const GROUPS: RegisterGroup[] = [
   registerRoot,
@@ -39,6 +40,7 @@ const GROUPS: RegisterGroup[] = [
   registerOperator,
   registerDb,
   registerAccount,
+  registerCompletion,
 ];
 
 function version(): string {
