@@ -58,11 +58,11 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
     assert.equal((await runCli(['db', 'migrate', '--store', url], { env: { PATH: process.env.PATH } })).code, 0);
     state = mkdtempSync(join(tmpdir(), 'nixca-import-'));
     stops.push(async () => rmSync(state, { recursive: true, force: true }));
-    http01Port = await freePort(18000, 18999);
+    http01Port = await freePort();
     responder = new Http01Responder(http01Port);
     await responder.start();
     stops.unshift(() => responder.close());
-    embedded = await startNixca({ port: await freePort(18000, 18999), http01Port, names, stateDir: state, keepState: true, logLevel: 'warn' });
+    embedded = await startNixca({ port: await freePort(), http01Port, names, stateDir: state, keepState: true, logLevel: 'warn' });
     stops.unshift(() => embedded.stop({ keepState: true }));
     preps = await prepare(names);
     const opts = flowOpts(embedded);
@@ -133,7 +133,7 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
   });
 
   it('serve on the database downloads an imported certificate byte-identical and revokes another', async () => {
-    const pgServe = await startNixca({ port: await freePort(18000, 18999), http01Port, names, stateDir: state, keepState: true, logLevel: 'warn', extraArgs: ['--store', url] });
+    const pgServe = await startNixca({ port: await freePort(), http01Port, names, stateDir: state, keepState: true, logLevel: 'warn', extraArgs: ['--store', url] });
     stops.unshift(() => pgServe.stop({ keepState: true }));
     const opts = flowOpts(pgServe);
     const port = (u: string) => new URL(u).port;
