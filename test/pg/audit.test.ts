@@ -253,6 +253,22 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
     assert.deepEqual(v.signers.map((x) => x.entries), [lines.length, 1]);
   });
 
+  it('the CLI on the shared store: node add and cert revoke record their entries in the shared chain with the key of their --state', async () => {
+    const dir = await stateDir();
+    const { db, url, inst: [a] } = await fresh([await stateDir()]);
+    await issue(a!, 'f001');
+    const add = await runCli(['node', 'add', 'nuc-7', '--dns', 'cache.nuc-7.n3x.test', '--store', url, '--state', dir]);
+    assert.equal(add.code, 0, add.stderr);
+    const rev = await runCli(['cert', 'revoke', 'f001', '--reason', 'keyCompromise', '--store', url, '--state', dir]);
+    assert.equal(rev.code, 0, rev.stderr);
+    const rows = await cluster.sql<{ event: string; subject: string; key_id: string }>(db, "SELECT event, subject, key_id FROM audit_entries WHERE event IN ('node.added', 'certificate.revoked') ORDER BY seq");
+    const { keys } = await loadOrCreateAuditKey(dir);
+    const cliKey = (await auditInitDetails(keys.publicKey)).keyId;
+    assert.deepEqual(rows, [{ event: 'node.added', subject: 'nuc-7', key_id: cliKey }, { event: 'certificate.revoked', subject: 'f001', key_id: cliKey }]);
+    const v = await verifySharedAudit(await a!.store.audit.snapshot(), trust());
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+  });
+
   it('retention: expired orders, authorizations, used nonces and silent instances go; certificates, revocations and the chain stay', async () => {
     const { db, inst: [a] } = await fresh([await stateDir()]);
     await issue(a!, 'e01');
