@@ -198,4 +198,21 @@ describe('PostgreSQL store (src/store/pg)', () => {
     for (let i = 0; i < 100 && (await b!.inventory.read()).nodes.length !== 2; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal((await b!.inventory.read()).nodes.length, 2, 'B sees the CLI\'s change');
   });
+  it('each instance keeps accounts by id while its feed is up; an update anywhere reaches every instance', async () => {
+    const { db, stores: [a, b] } = await fresh(2);
+    await a!.acme.createAccount(account('acct-c'));
+    assert.equal((await b!.acme.getAccount('acct-c'))!.status, 'valid');
+    // A write that bypasses nixca (no NOTIFY) is not seen: B answers from its copy, one query less.
+    await cluster.sql(db, `UPDATE accounts SET record = jsonb_set(record, '{contact}', '["mailto:x@n3x.internal"]') WHERE id = 'acct-c'`);
+    assert.deepEqual((await b!.acme.getAccount('acct-c'))!.contact, []);
+    // An update through any instance notifies: B drops its copy at once (within the notification's delay).
+    await a!.acme.updateAccount('acct-c', (x) => ({ ...x, status: 'deactivated' }));
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'deactivated'; i++) {
+      status = (await b!.acme.getAccount('acct-c'))!.status;
+      if (status !== 'deactivated') await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(status, 'deactivated', 'B sees the deactivation made on A');
+    assert.deepEqual((await b!.acme.getAccount('acct-c'))!.contact, ['mailto:x@n3x.internal'], 'B re-read the row');
+  });
 });

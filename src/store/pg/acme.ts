@@ -12,6 +12,7 @@ import { authorizationStatus } from '../../acme/status.js';
 import { inTransaction } from './audit.js';
 import { conflict, prepared as q, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
+import type { ChangeFeed } from './notify.js';
 
 export interface PgAcmeStoreOptions {
   /** How long past `expires` orders and authorizations are kept (default 0). */
@@ -21,6 +22,8 @@ export interface PgAcmeStoreOptions {
   instanceId?: string;
   /** How often the /metrics sizes are re-counted (default 15 s). */
   statsEveryMs?: number;
+  /** Other instances' changes (serve); without it nothing is cached. */
+  feed?: Pick<ChangeFeed, 'connected' | 'subscribe'>;
 }
 
 /** The PostgreSQL store adds what only a shared store needs to the common interface. */
@@ -44,13 +47,49 @@ function withCertificate(row: { record: OrderRecord; version: number; cert: stri
   return { record, version: row.version };
 }
 
-function accountMethods(db: pg.Pool): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
+/**
+ * Accounts by id, kept by each instance while its change feed is up: every JWS request with a
+ * `kid` (RFC 8555 §6.2) reads its account, ~6 per issuance. An update anywhere sends NOTIFY
+ * nixca_account with the id (delivered at commit) and every instance drops its copy; a feed
+ * reconnect drops them all (notifications sent meanwhile are lost). Without a feed: no cache.
+ */
+class AccountCache {
+  readonly #map = new Map<string, AccountRecord>();
+  #generation = 0;
+  constructor(readonly feed: Pick<ChangeFeed, 'connected' | 'subscribe'> | undefined, readonly max = 10_000) {
+    feed?.subscribe('nixca_account', (id) => this.drop(id));
+  }
+  get(id: string): AccountRecord | undefined {
+    return this.feed?.connected ? this.#map.get(id) : undefined;
+  }
+  /** The generation before a read: a change announced during the read keeps its result out. */
+  get generation(): number {
+    return this.#generation;
+  }
+  set(id: string, a: AccountRecord, seen: number): void {
+    if (!this.feed?.connected || seen !== this.#generation) return;
+    if (this.#map.size >= this.max) this.#map.clear();
+    this.#map.set(id, a);
+  }
+  drop(id: string | undefined): void {
+    this.#generation++;
+    if (id) this.#map.delete(id);
+    else this.#map.clear();
+  }
+}
+
+function accountMethods(db: pg.Pool, cache: AccountCache): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
   const holder = async (thumbprint: string) =>
     (await q<{ id: string }>(db, 'acct-holder', 'SELECT id FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.id;
   const read = async (id: string) => (await q<Row<AccountRecord>>(db, 'acct-get', 'SELECT record, version FROM accounts WHERE id = $1', [id])).rows[0];
   return {
     async getAccount(id) {
-      return (await read(id))?.record;
+      const hit = cache.get(id);
+      if (hit) return hit;
+      const seen = cache.generation;
+      const r = await read(id);
+      if (r) cache.set(id, r.record, seen);
+      return r?.record;
     },
     async listAccounts(query = {}) {
       // Operator listings and node removal: rare, so one plain scan (the node column is indexed).
@@ -76,7 +115,10 @@ function accountMethods(db: pg.Pool): Pick<AcmeStore, 'getAccount' | 'findAccoun
     async updateAccount(id, fn) {
       const r = await updateVersioned<AccountRecord>(() => read(id), async (next, version) => {
         try {
-          const res = await q(db, 'acct-update', 'UPDATE accounts SET record = $2, thumbprint = $3, node = $4, version = version + 1 WHERE id = $1 AND version = $5', [id, next, next.thumbprint, next.node, version]);
+          // NOTIFY (at commit) drops every instance's copy of this account.
+          const res = await q(db, 'acct-update', `WITH u AS (UPDATE accounts SET record = $2, thumbprint = $3, node = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id)
+            SELECT pg_notify('nixca_account', id) FROM u`, [id, next, next.thumbprint, next.node, version]);
+          cache.drop(id);
           return res.rowCount === 1;
         } catch (err) {
           if (uniqueViolation(err) === 'accounts_thumbprint_key') throw conflict('an account with this key exists', await holder(next.thumbprint));
@@ -224,7 +266,7 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   statsTimer.unref();
   return {
     readOnly: false,
-    ...accountMethods(db),
+    ...accountMethods(db, new AccountCache(opts.feed)),
     ...workingSetMethods(db),
     ...certificateMethods(db, pending),
     ...revocationMethods(db),

@@ -60,7 +60,7 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
     await checkSchema(pool.pool, pool.display);
     const key = await nonceKey(pool);
     if (listen) await feed.start();
-    const acme = createPgAcmeStore(pool.pool, opts);
+    const acme = createPgAcmeStore(pool.pool, { ...opts, ...(listen ? { feed } : {}) });
     const closeAcme = acme.close.bind(acme);
     const store: PgStore = {
       acme: Object.assign(acme, {
