@@ -487,3 +487,44 @@ describe('RFC 8555 §7.6 and the CRL', () => {
     }
   });
 });
+
+describe('RFC 8555 §8.3 / RFC 8737: failed validations with the real validator', () => {
+  it('§7.5.1: an http-01 and a tls-alpn-01 validation that fail against real loopback ports are logged at warn with the problem type and reason, and reach the challenge', async () => {
+    const { createServer } = await import('node:net');
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const { createChallengeValidator } = await import('../../src/acme/validation.js');
+    const validator = createChallengeValidator({ resolve: Object.fromEntries(NODE_A.dns.map((n) => [n, '127.0.0.1'])), fallback: null, http01Port: closed, tlsAlpn01Port: closed, timeoutMs: 2000, attempts: 1 });
+    const lines: Array<Record<string, unknown>> = [];
+    const env = await testEnv({ validator, logger: { level: 'info', stream: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } } });
+    const app = buildAcmeApp(env.deps);
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c.newAccount({ eab: env.eab[NODE_A.name] });
+      for (const [type, name] of [['http-01', NODE_A.dns[0]!], ['tls-alpn-01', NODE_A.dns[1]!]] as const) {
+        const authzUrl = ((await c.newOrder([name])).json().authorizations as string[])[0]!;
+        const authz = (await c.post(authzUrl, '')).json<{ challenges: Array<{ url: string; type: string }> }>();
+        await c.post(authz.challenges.find((x) => x.type === type)!.url, {});
+        const done = await c.poll(authzUrl, (a) => a.status !== 'pending', 10_000);
+        assert.equal(done.status, 'invalid', type);
+        const err = (done.challenges as Array<{ type: string; error?: { type: string } }>).find((x) => x.type === type)!.error!;
+        assert.equal(err.type, ERR + 'connection', type);
+        const find = () => lines.find((l) => l.msg === 'challenge validation failed' && l.identifier === name);
+        // The log line follows the stored result; give the event loop a moment under load.
+        for (let i = 0; i < 500 && !find(); i++) await new Promise((r) => setTimeout(r, 10));
+        const logged = find();
+        assert.ok(logged, `${type}: ${JSON.stringify(lines.map((l) => l.msg))}`);
+        assert.equal(logged.level, 40, 'warn');
+        assert.equal(logged.problem, 'connection');
+        assert.match(String(logged.detail), /refused|connect/i);
+      }
+    } finally {
+      await app.close();
+      await env.cleanup();
+    }
+  });
+});
