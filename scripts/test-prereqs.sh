@@ -3,7 +3,7 @@
 # password-less sudo) missing ones are installed; otherwise this stops at once with the one
 # command to run. The list is the single source for .ci/run too (it just runs `npm test`).
 set -euo pipefail
-PKGS="openssl ca-certificates caddy certbot lego nix-bin postgresql chromium fonts-dejavu-core"
+PKGS="openssl ca-certificates caddy certbot lego nix-bin postgresql chromium fonts-dejavu-core iproute2 strace zsh fish"
 if ! command -v dpkg >/dev/null; then
   echo "npm test needs the Debian packages: $PKGS (no dpkg here: install their equivalents)" >&2
   exit 1

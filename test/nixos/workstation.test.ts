@@ -50,7 +50,7 @@ test('nix.conf for Nix without NixOS: nix show-config reads it, and nix copy --f
   const fleet = await buildFleet(dir);
 
   // The fleet root (nixca's CA code), an intermediate, and a leaf for the cache's name.
-  const root = await createRoot({ commonName: 'n3x workstation test root', permittedDns: ['localhost'] });
+  const root = await createRoot({ commonName: 'n3x workstation test root', permittedDns: ['localhost', 'n3x.internal', 'bench.test'] });
   const { csr, keys: interKeys } = await createIntermediateRequest({ commonName: 'n3x workstation test intermediate' });
   const inter = await signIntermediate({ certificate: root.certificate, privateKey: root.keys.privateKey }, csr);
   const leafKeys = await generateKeyPair('ECDSA-P256');
