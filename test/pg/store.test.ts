@@ -215,4 +215,26 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal(status, 'deactivated', 'B sees the deactivation made on A');
     assert.deepEqual((await b!.acme.getAccount('acct-c'))!.contact, ['mailto:x@n3x.internal'], 'B re-read the row');
   });
+  it('valid authorizations are kept per instance too; a deactivation anywhere reaches every instance, pending ones are always read', async () => {
+    const { db, stores: [a, b] } = await fresh(2);
+    await a!.acme.createAccount(account('a1'));
+    await a!.acme.createOrder(order('o-z', ['z-p', 'z-v']), [authz('z-p'), authz('z-v')]);
+    await a!.acme.updateAuthorization('z-v', validated);
+    const bypass = (id: string) => cluster.sql(db, `UPDATE authorizations SET record = jsonb_set(record, '{deactivated}', 'true') WHERE id = $1`, [id]);
+    // Pending: never kept (every validation step changes it), so a change is seen at once.
+    assert.equal((await b!.acme.getAuthorization('z-p'))!.deactivated, undefined);
+    await bypass('z-p');
+    assert.equal((await b!.acme.getAuthorization('z-p'))!.deactivated, true);
+    // Valid: kept (a write that bypasses nixca is not seen), dropped when an instance updates it.
+    assert.equal((await b!.acme.getAuthorization('z-v'))!.deactivated, undefined);
+    await bypass('z-v');
+    assert.equal((await b!.acme.getAuthorization('z-v'))!.deactivated, undefined, 'B answers from its copy');
+    await a!.acme.updateAuthorization('z-v', (x) => ({ ...x, deactivated: true }));
+    let seen: boolean | undefined;
+    for (let i = 0; i < 100 && !seen; i++) {
+      seen = (await b!.acme.getAuthorization('z-v'))!.deactivated;
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(seen, true, 'B sees the deactivation made on A');
+  });
 });

@@ -12,7 +12,7 @@ import { authorizationStatus } from '../../acme/status.js';
 import { inTransaction } from './audit.js';
 import { conflict, prepared as q, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
-import type { ChangeFeed } from './notify.js';
+import type { Channel, ChangeFeed } from './notify.js';
 
 export interface PgAcmeStoreOptions {
   /** How long past `expires` orders and authorizations are kept (default 0). */
@@ -48,28 +48,29 @@ function withCertificate(row: { record: OrderRecord; version: number; cert: stri
 }
 
 /**
- * Accounts by id, kept by each instance while its change feed is up: every JWS request with a
- * `kid` (RFC 8555 §6.2) reads its account, ~6 per issuance. An update anywhere sends NOTIFY
- * nixca_account with the id (delivered at commit) and every instance drops its copy; a feed
+ * Records by id, kept by each instance while its change feed is up, for the reads every request
+ * makes: the account of each JWS request with a `kid` (RFC 8555 §6.2, ~6 per issuance) and valid
+ * authorizations (order and authorization polls, finalize). An update anywhere sends NOTIFY on
+ * the channel with the id (delivered at commit) and every instance drops its copy; a feed
  * reconnect drops them all (notifications sent meanwhile are lost). Without a feed: no cache.
  */
-class AccountCache {
-  readonly #map = new Map<string, AccountRecord>();
+class NotifiedCache<T> {
+  readonly #map = new Map<string, T>();
   #generation = 0;
-  constructor(readonly feed: Pick<ChangeFeed, 'connected' | 'subscribe'> | undefined, readonly max = 10_000) {
-    feed?.subscribe('nixca_account', (id) => this.drop(id));
+  constructor(readonly feed: Pick<ChangeFeed, 'connected' | 'subscribe'> | undefined, channel: Channel, readonly max = 10_000) {
+    feed?.subscribe(channel, (id) => this.drop(id));
   }
-  get(id: string): AccountRecord | undefined {
+  get(id: string): T | undefined {
     return this.feed?.connected ? this.#map.get(id) : undefined;
   }
   /** The generation before a read: a change announced during the read keeps its result out. */
   get generation(): number {
     return this.#generation;
   }
-  set(id: string, a: AccountRecord, seen: number): void {
+  set(id: string, v: T, seen: number): void {
     if (!this.feed?.connected || seen !== this.#generation) return;
     if (this.#map.size >= this.max) this.#map.clear();
-    this.#map.set(id, a);
+    this.#map.set(id, v);
   }
   drop(id: string | undefined): void {
     this.#generation++;
@@ -78,7 +79,7 @@ class AccountCache {
   }
 }
 
-function accountMethods(db: pg.Pool, cache: AccountCache): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
+function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
   const holder = async (thumbprint: string) =>
     (await q<{ id: string }>(db, 'acct-holder', 'SELECT id FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.id;
   const read = async (id: string) => (await q<Row<AccountRecord>>(db, 'acct-get', 'SELECT record, version FROM accounts WHERE id = $1', [id])).rows[0];
@@ -130,7 +131,7 @@ function accountMethods(db: pg.Pool, cache: AccountCache): Pick<AcmeStore, 'getA
   };
 }
 
-function workingSetMethods(db: pg.Pool): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
+function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationRecord>): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
   const readOrder = async (id: string) => withCertificate((await q<{ record: OrderRecord; version: number; cert: string | null }>(db, 'order-get', ORDER_SELECT, [id])).rows[0]);
   const readAuthz = async (id: string) => (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0];
   return {
@@ -159,11 +160,21 @@ function workingSetMethods(db: pg.Pool): Pick<AcmeStore, 'createOrder' | 'getOrd
       return (await q<{ id: string }>(db, 'order-ids', 'SELECT id FROM orders WHERE account_id = $1 ORDER BY created_at, id', [accountId])).rows.map((r) => r.id);
     },
     async getAuthorization(id) {
-      return (await readAuthz(id))?.record;
+      const hit = validAuthz.get(id);
+      if (hit) return hit;
+      const seen = validAuthz.generation;
+      const r = await readAuthz(id);
+      // Only a valid authorization is kept: it changes again only by deactivation or revocation
+      // (RFC 8555 §7.1.6), which notifies; pending ones change with every validation step.
+      if (r && reusable(r.record)) validAuthz.set(id, r.record, seen);
+      return r?.record;
     },
     async updateAuthorization(id, fn) {
       const r = await updateVersioned<AuthorizationRecord>(() => readAuthz(id), async (next, version) => {
-        const res = await q(db, 'authz-update', 'UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5', [id, next, reusable(next), next.expires, version]);
+        // NOTIFY (at commit) drops every instance's copy (only valid ones are kept).
+        const res = await q(db, 'authz-update', `WITH u AS (UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id)
+          SELECT pg_notify('nixca_authz', id) FROM u`, [id, next, reusable(next), next.expires, version]);
+        validAuthz.drop(id);
         return res.rowCount === 1;
       }, fn);
       return r?.next;
@@ -266,8 +277,8 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   statsTimer.unref();
   return {
     readOnly: false,
-    ...accountMethods(db, new AccountCache(opts.feed)),
-    ...workingSetMethods(db),
+    ...accountMethods(db, new NotifiedCache<AccountRecord>(opts.feed, 'nixca_account')),
+    ...workingSetMethods(db, new NotifiedCache<AuthorizationRecord>(opts.feed, 'nixca_authz')),
     ...certificateMethods(db, pending),
     ...revocationMethods(db),
     crlNumber: () => lastCrl,
