@@ -52,7 +52,7 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: ImportFlags) => {
       const { resolve } = await import('node:path');
-      const { withPool } = await import('./db.js');
+      const { withPool } = await import('./db-pool.js');
       const { openEmbeddedSnapshot, SnapshotError } = await import('../src/store/embedded-snapshot.js');
       const { checkSchema } = await import('../src/store/pg/migrate.js');
       const { importSnapshot, ImportError } = await import('../src/store/pg/import.js');

@@ -1,27 +1,10 @@
 // `nixca db migrate|status|import`: the shared PostgreSQL store's schema (docs/postgres.md).
 import type { Command } from 'commander';
-import type { Pool } from '../src/store/pg/connect.js';
 import type { CliContext, RegisterGroup } from './context.js';
-import { CliError } from './errors.js';
 import { emit } from './io.js';
-import { addStoreOptions, storeSelection, type StoreFlags } from './store-option.js';
+import { addStoreOptions, type StoreFlags } from './store-option.js';
+import { withPool } from './db-pool.js';
 import { registerDbImport } from './db-import.js';
-
-export async function withPool<T>(ctx: CliContext, flags: StoreFlags, fn: (pool: Pool, display: string) => Promise<T>): Promise<T> {
-  const sel = storeSelection(ctx, flags);
-  if (sel.url === undefined) throw new CliError('usage', 'give --store postgres://… (or set NIXCA_STORE): db commands work on the shared store');
-  const { checkStoreSelection } = await import('../src/store/open.js');
-  const { openPool, describeConnectError } = await import('../src/store/pg/connect.js');
-  checkStoreSelection(sel);
-  const p = await openPool({ url: sel.url, passwordFile: sel.passwordFile, max: 1 });
-  try {
-    return await fn(p.pool, p.display).catch((err: Error & { kind?: string }) => {
-      throw err.kind ? err : describeConnectError(p.display, err);
-    });
-  } finally {
-    await p.end();
-  }
-}
 
 export const registerDb: RegisterGroup = (program: Command, ctx: CliContext) => {
   const db = program.command('db').description('the shared PostgreSQL store: schema migrations and status');
