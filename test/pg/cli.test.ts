@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRoot } from '../../src/ca/root.js';
 import { openPgStore } from '../../src/store/pg/index.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { freePort, runCli, spawnCli } from '../helpers/cli.js';
 import { PG_USER, startTestCluster, type TestCluster } from './cluster.js';
 
 const SECRET = 'Sup3rSecretPw' + process.pid;
@@ -124,7 +124,7 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
     }
     // serve as a real process: refused before anything starts, its output (the log) without the password.
     const devState = mkdtempSync(join(tmpdir(), 'nixca-pgcli-dev-'));
-    const serve = await spawnCli(['serve', '--dev', '--state', devState, '--store', withPw, '--listen', '127.0.0.1:18443']).finally(() => rmSync(devState, { recursive: true, force: true }));
+    const serve = await spawnCli(['serve', '--dev', '--state', devState, '--store', withPw, '--listen', `127.0.0.1:${await freePort()}`]).finally(() => rmSync(devState, { recursive: true, force: true }));
     assert.notEqual(serve.code, 0);
     assert.match(serve.stderr + serve.stdout, /must not carry a password/);
     assert.ok(!(serve.stdout + serve.stderr).includes(SECRET));
