@@ -8,7 +8,7 @@ import { spkiFingerprint } from '../ca/inspect.js';
 import { x509 } from '../ca/x509.js';
 import { signedBy } from './certify.js';
 import { importSpkiP256, parseEntryLine } from './entry.js';
-import type { AuditProblem, AuditTrust, AuditVerification } from './verify.js';
+import { auditedSubjects, type AuditProblem, type AuditTrust, type AuditVerification } from './verify.js';
 
 /** What the database holds (src/store/pg/audit.ts SharedAuditSnapshot), as plain data. */
 export interface SharedAuditData {
@@ -113,13 +113,7 @@ export async function verifySharedAudit(data: SharedAuditData, trust: AuditTrust
     const e = bySeq.get(seq);
     return e ? entryHash(e) : undefined;
   };
-  const audited = { issued: new Set<string>(), revoked: new Set<string>() };
-  for (const e of v.entries) {
-    const subject = (e.data as { subject?: unknown }).subject;
-    if (typeof subject !== 'string') continue;
-    if (e.event === 'certificate.issued') audited.issued.add(subject);
-    else if (e.event === 'certificate.revoked') audited.revoked.add(subject);
-  }
+  const audited = auditedSubjects(v.entries);
   problems.push(...endProblems(data, hashOf, audited));
   let anchor: AuditVerification['anchor'] = null;
   if (trust.anchor) {

@@ -136,13 +136,7 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
     const last = v.entries.at(-1);
     if (last) head = { seq: last.seq, hash: entryHash(last) };
     const hashes = new Map(v.entries.map((e) => [e.seq, e]));
-    const audited = { issued: new Set<string>(), revoked: new Set<string>() };
-    for (const e of v.entries) {
-      const subject = (e.data as { subject?: unknown }).subject;
-      if (typeof subject !== 'string') continue;
-      if (e.event === 'certificate.issued') audited.issued.add(subject);
-      else if (e.event === 'certificate.revoked') audited.revoked.add(subject);
-    }
+    const audited = auditedSubjects(v.entries);
     const recorded = await readAuditHead(stateDir).catch((err: Error) => {
       problems.push({ seq: null, line: null, reason: err.message });
       return null;
@@ -186,6 +180,18 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
  * The serials of the state directory's ACME store (read-only open, safe next to nixca serve), for
  * AuditTrust.store; undefined when the state has no ACME store.
  */
+/** The serials the log records as issued and as revoked: what the store's records are checked against. */
+export function auditedSubjects(entries: readonly { event: string; data: unknown }[]): { issued: Set<string>; revoked: Set<string> } {
+  const audited = { issued: new Set<string>(), revoked: new Set<string>() };
+  for (const e of entries) {
+    const subject = (e.data as { subject?: unknown }).subject;
+    if (typeof subject !== 'string') continue;
+    if (e.event === 'certificate.issued') audited.issued.add(subject);
+    else if (e.event === 'certificate.revoked') audited.revoked.add(subject);
+  }
+  return audited;
+}
+
 export async function auditedStoreSerials(stateDir: string): Promise<AuditTrust['store']> {
   const { ACME_DIR, openAcmeStore } = await import('../store/acme.js');
   if (!(await stat(join(stateDir, ACME_DIR)).then(() => true, () => false))) return undefined;
