@@ -133,10 +133,23 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
     if (store?.readOnly && !INVENTORY_ONLY.has(op.op)) {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
-    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state), ...(chain ? { audit: (e: AuditEvent[]) => chain.append(e) } : {}) });
+    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state), ...(chain ? { audit: (e: AuditEvent[]) => sharedAppend(chain, e) } : {}) });
     return await applyOperation(deps, op);
   } finally {
     await opened?.acme.close();
+  }
+}
+
+/**
+ * An append to the shared chain; a database error (no `kind` of its own) becomes an io error (exit
+ * 7) naming the chain. The append runs inside the change's transaction, which it rolls back.
+ */
+async function sharedAppend(chain: { append(e: AuditEvent[]): Promise<unknown> }, events: AuditEvent[]): Promise<unknown> {
+  try {
+    return await chain.append(events);
+  } catch (err) {
+    if (typeof (err as { kind?: unknown }).kind === 'string') throw err;
+    throw new CliError('io', `the shared audit chain refused the entry: ${(err as Error).message}`);
   }
 }
 

@@ -269,6 +269,37 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
     assert.equal(v.ok, true, JSON.stringify(v.problems));
   });
 
+  it('the CLI on the shared store fails closed: a refused audit row means no revocation and no inventory change (exit 7, one line); once rows are accepted both land in the same chain', async () => {
+    const dir = await stateDir();
+    const { db, url, inst: [a] } = await fresh([await stateDir()]);
+    await issue(a!, 'f101');
+    const S = ['--store', url, '--state', dir];
+    // Refuses only the operator's entries, so the chain stays appendable for everything else.
+    await cluster.sql(db, `CREATE FUNCTION refuse_ops() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF NEW.event IN ('certificate.revoked', 'node.added') THEN RAISE EXCEPTION 'audit storage refused (test)'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_ops BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_ops()`);
+    const rev = await runCli(['cert', 'revoke', 'f101', '--reason', 'keyCompromise', ...S]);
+    assert.equal(rev.code, 7, rev.stderr);
+    assert.equal(rev.stderr.trim().split('\n').length, 1, rev.stderr);
+    assert.match(rev.stderr, /certificate f101 was not revoked: the audit log refused its entry: .*audit storage refused \(test\)$/m);
+    assert.deepEqual(await cluster.sql(db, 'SELECT serial FROM revocations'), [], 'no revocation without its entry');
+    const add = await runCli(['node', 'add', 'nuc-8', '--dns', 'cache.nuc-8.n3x.test', ...S]);
+    assert.equal(add.code, 7, add.stderr);
+    assert.equal(add.stderr.trim().split('\n').length, 1, add.stderr);
+    assert.match(add.stderr, /the shared audit chain refused the entry: audit storage refused \(test\)$/m);
+    assert.equal((await a!.store.inventory.read()).nodes.some((x) => x.name === 'nuc-8'), false, 'no inventory change without its entry');
+    const headBefore = await cluster.sql<{ seq: string }>(db, 'SELECT seq FROM audit_head');
+
+    await cluster.sql(db, 'DROP TRIGGER refuse_ops ON audit_entries');
+    assert.equal((await runCli(['cert', 'revoke', 'f101', '--reason', 'keyCompromise', ...S])).code, 0);
+    assert.equal((await runCli(['node', 'add', 'nuc-8', '--dns', 'cache.nuc-8.n3x.test', ...S])).code, 0);
+    const rows = await cluster.sql<{ seq: string; event: string; subject: string }>(db, "SELECT seq, event, subject FROM audit_entries WHERE event IN ('certificate.revoked', 'node.added') ORDER BY seq");
+    assert.deepEqual(rows.map((r) => [Number(r.seq), r.event, r.subject]), [[Number(headBefore[0]!.seq) + 1, 'certificate.revoked', 'f101'], [Number(headBefore[0]!.seq) + 2, 'node.added', 'nuc-8']]);
+    assert.equal((await cluster.sql(db, 'SELECT serial FROM revocations')).length, 1);
+    const v = await verifySharedAudit(await a!.store.audit.snapshot(), trust());
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+  });
+
   it('retention: expired orders, authorizations, used nonces and silent instances go; certificates, revocations and the chain stay', async () => {
     const { db, inst: [a] } = await fresh([await stateDir()]);
     await issue(a!, 'e01');
