@@ -17,6 +17,17 @@ export async function deactivateAccounts(store: AcmeStore, match: (a: AccountRec
   return done;
 }
 
+/**
+ * Deactivates the valid accounts `match` selects, each audited first (`reason`): if the log refuses
+ * the entries, every account stays as it was. Returns the ids deactivated.
+ */
+export async function deactivateAccountsAudited(deps: OpsDeps, store: AcmeStore, match: (a: AccountRecord) => boolean, now: Date, node: string, reason: string): Promise<string[]> {
+  const ids = new Set((await store.listAccounts()).filter((a) => a.status === 'valid' && match(a)).map((a) => a.id));
+  if (ids.size === 0) return [];
+  await deps.audit([...ids].map((id) => ({ type: 'account.deactivated' as const, subject: id, node, details: { account: id, reason, by: 'operator' }, time: now })));
+  return deactivateAccounts(store, (a) => ids.has(a.id), now);
+}
+
 export async function deactivateAccount(deps: OpsDeps, id: string, reason: string): Promise<OpResult<{ id: string; node: string | null }>> {
   const store = writableStore(deps, 'account');
   const account = await store.getAccount(id);

@@ -2,7 +2,7 @@
 // written (a refused audit entry changes nothing); accounts follow their node's identity.
 import { addNode, ensureEab, getNode, removeNode, type NewNode } from '../inventory/inventory.js';
 import type { EabCredential, NodeRecord } from '../inventory/model.js';
-import { deactivateAccounts } from './accounts.js';
+import { deactivateAccountsAudited } from './accounts.js';
 import { writableStore } from './revoke.js';
 import { OpsError, type OpResult, type OpsDeps } from './types.js';
 
@@ -75,8 +75,7 @@ export async function nodeRemove(deps: OpsDeps, name: string): Promise<OpResult<
   });
   // After the inventory write: from that moment the accounts are refused anyway (their node is
   // gone, src/acme/accounts.ts nodeBindingBroken); the deactivation makes it final and visible.
-  const ids = store ? await deactivateAccounts(store, (a) => a.node === name, now) : [];
-  if (ids.length) await deps.audit(ids.map((id) => ({ type: 'account.deactivated' as const, subject: id, node: name, details: { account: id, reason: 'node removed', by: 'operator' }, time: now })));
+  const ids = store ? await deactivateAccountsAudited(deps, store, (a) => a.node === name, now, name, 'node removed') : [];
   return result(deps, 'node.remove', `removed node ${n.name}; deactivated ${ids.length} account(s) bound to it (its certificates stay for audit and revocation)`, { ...publicNodeView(n), deactivatedAccounts: ids });
 }
 
@@ -109,10 +108,9 @@ export async function nodeEab(deps: OpsDeps, name: string, rotate: boolean, deac
   let deactivated: string[] = [];
   let kept: string[] = [];
   if (rotate && store) {
-    if (deactivate) deactivated = await deactivateAccounts(store, old, now);
+    if (deactivate) deactivated = await deactivateAccountsAudited(deps, store, old, now, name, 'EAB credential rotated');
     else kept = (await store.listAccounts({ node: name })).filter((a) => a.status === 'valid' && old(a)).map((a) => a.id);
   }
-  if (deactivated.length) await deps.audit(deactivated.map((id) => ({ type: 'account.deactivated' as const, subject: id, node: name, details: { account: id, reason: 'EAB credential rotated', by: 'operator' }, time: now })));
   const warnings = kept.length ? [`${kept.length} account(s) bound with the previous credential ${r.previousKeyId} keep working; --deactivate-accounts would deactivate them`] : [];
   const verb = r.created ? (r.previousKeyId ? 'rotated' : 'created') : 'kept';
   return result(deps, 'node.eab', `${verb} EAB credential ${r.node.eab!.keyId} for ${name}${deactivated.length ? `; deactivated ${deactivated.length} account(s) bound with ${r.previousKeyId}` : ''}`, {

@@ -87,6 +87,16 @@ describe('operations API and accounts that follow their node', () => {
     assert.equal((await old.newOrder([NODE_B.dns[0]!])).status, 201, 'accounts of other credentials are untouched');
   });
 
+  it('EAB rotation with --deactivate-accounts: an audit log that refuses the entries leaves the accounts valid', async () => {
+    const cur = env.inventory.nodes.find((n) => n.name === NODE_B.name)!.eab!;
+    const c = await client({ keyId: cur.keyId, macKey: cur.macKey });
+    const id = c.kid!.split('/').pop()!;
+    const refusing: OpsDeps = { ...deps, audit: async (e) => { if (e.some((x) => x.type === 'account.deactivated')) throw new Error('disk full'); audited.push(...e); } };
+    await assert.rejects(applyOperation(refusing, { op: 'node.eab', name: NODE_B.name, rotate: true, deactivateAccounts: true }), /disk full/);
+    assert.equal((await env.store.getAccount(id))?.status, 'valid', 'no deactivation without its entry');
+    assert.ok(!audited.some((e) => e.type === 'account.deactivated' && e.subject === id));
+  });
+
   it('a node removed and added again is a new identity: its old accounts are refused even before deactivation', async () => {
     const a = await client(env.eab[NODE_A.name]!);
     // Behind the API's back (e.g. an inventory restored from backup): only the identity check stands.
