@@ -170,6 +170,14 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal(await nb.redeem(old), 'unknown', 'an expired nonce');
     const rows = await cluster.sql<{ n: string }>(a!.pool.config.database!, 'SELECT count(*) AS n FROM nonces_used');
     assert.equal(Number(rows[0]!.n), 1, 'only redeemed nonces are written');
+
+    // Concurrent claims go to the database in batches: within a batch, across batches and across
+    // instances each nonce is granted exactly once.
+    const exp = new Date(Date.now() + 60_000);
+    const names = Array.from({ length: 40 }, (_, i) => `batch-${i % 10}`);
+    const granted = await Promise.all(names.map((n, i) => (i % 3 ? a : b)!.acme.claimNonce(n, exp)));
+    for (let k = 0; k < 10; k++) assert.equal(granted.filter((g, i) => g && names[i] === `batch-${k}`).length, 1, `batch-${k} granted once`);
+    assert.deepEqual(await Promise.all([a!.acme.claimNonce('batch-0', exp), a!.acme.claimNonce('fresh', exp), a!.acme.claimNonce('fresh', exp)]), [false, true, false]);
   });
 
   it('the inventory is shared: a change by one instance (or the CLI) is seen by the other without a restart', async () => {
