@@ -142,6 +142,17 @@ describe('PostgreSQL store (src/store/pg)', () => {
     const winner = (await a!.acme.getOrder('o1'))!.certificateSerial;
     assert.equal(lost.reason.existingId, winner, 'the loser learns the winning serial');
     await assert.rejects(b!.acme.putCertificate(cert(winner!, 'o2'), 'C'), /already issued/, 'a serial is never recorded twice');
+    // Each instance keeps the certificates it committed (for the download), never one rolled back.
+    const loser = winner === '01' ? '02' : '01';
+    for (const s of [a!, b!]) {
+      assert.equal(await s.acme.getCertificate(loser), undefined, 'a rolled-back certificate is not served');
+      assert.equal(await s.acme.getCertificateChain(loser), undefined);
+      assert.equal((await s.acme.getCertificate(winner!))?.orderId, 'o1');
+      assert.equal(await s.acme.getCertificateChain(winner!), winner === '01' ? 'A' : 'B');
+    }
+    const copy = (await a!.acme.getCertificate(winner!))!;
+    copy.names.push('mutated.test');
+    assert.deepEqual((await a!.acme.getCertificate(winner!))!.names, cert(winner!, 'o1').names, 'readers get copies');
     // Concurrent optimistic updates of one authorization lose nothing.
     await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b)!.acme.updateAuthorization('z2', (x) => ({ ...x, challenges: [...x.challenges, { id: 'n' + i, type: 'tls-alpn-01', token: 't', status: 'pending' }] }))));
     assert.equal((await a!.acme.getAuthorization('z2'))!.challenges.length, 11);

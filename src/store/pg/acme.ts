@@ -187,7 +187,25 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
   };
 }
 
+/**
+ * Certificates this instance committed, for the download that follows (RFC 8555 §7.4.2). A
+ * certificate row never changes (revocation is its own table), so no invalidation is needed: the
+ * copy is kept only once the transaction committed, and bounded like the other caches.
+ */
+class IssuedCache {
+  readonly #map = new Map<string, { record: CertificateRecord; chainPem: string }>();
+  constructor(readonly max = 1_000) {}
+  get(serial: string) {
+    return this.#map.get(serial);
+  }
+  set(record: CertificateRecord, chainPem: string): void {
+    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(record.serial, { record, chainPem });
+  }
+}
+
 function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
+  const issued = new IssuedCache();
   return {
     async putCertificate(cert, chainPem, commit) {
       pending.add(cert.serial);
@@ -203,6 +221,7 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
           [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem]);
           await commit?.();
         });
+        issued.set(JSON.parse(JSON.stringify(cert)) as CertificateRecord, chainPem);
       } catch (err) {
         const c = uniqueViolation(err);
         if (c === 'certificates_order_id_key') {
@@ -216,9 +235,13 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
       }
     },
     async getCertificate(serial) {
+      const hit = issued.get(serial);
+      if (hit) return structuredClone(hit.record);
       return (await q<{ record: CertificateRecord }>(db, 'cert-get', 'SELECT record FROM certificates WHERE serial = $1', [serial])).rows[0]?.record;
     },
     async getCertificateChain(serial) {
+      const hit = issued.get(serial);
+      if (hit) return hit.chainPem;
       return (await q<{ chain_pem: string }>(db, 'cert-chain', 'SELECT chain_pem FROM certificates WHERE serial = $1', [serial])).rows[0]?.chain_pem;
     },
     // Serials being written by this process; the primary key makes "unique" a fact across instances.
