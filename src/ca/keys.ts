@@ -2,6 +2,7 @@
 // OpenSSL reads), and the signature algorithm that goes with each key type.
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CaError } from './errors.js';
+import { passphraseOpensFirstBlock } from './pbes2.js';
 import { crypto } from './x509.js';
 
 export type KeyAlgorithm = 'ECDSA-P256' | 'ECDSA-P384' | 'Ed25519' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
@@ -90,10 +91,9 @@ export async function encryptPrivateKey(privateKey: CryptoKey, passphrase: strin
 
 /**
  * Opens an encrypted PKCS#8 PEM. A wrong passphrase is CA_PASSPHRASE_WRONG; a damaged file is
- * CA_PEM_INVALID and says "corrupted". PBES2 has no integrity check, so the two are told apart by
- * where decryption fails: a wrong key fails the CBC padding check ("bad decrypt"); damaged bytes
- * fail the envelope (algorithm parameters, base64) or the decrypted PKCS#8 structure. Only damage
- * to the last cipher block looks like a wrong passphrase, and the message says so.
+ * CA_PEM_INVALID and says "corrupted". PBES2 has no integrity check, so when OpenSSL refuses the key
+ * the verdict comes from the first cipher block (src/ca/pbes2.ts); only damage to that block looks
+ * like a wrong passphrase, and the message says so.
  */
 export async function decryptPrivateKey(pem: string, passphrase: string): Promise<CryptoKeyPair> {
   if (!pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
@@ -104,8 +104,10 @@ export async function decryptPrivateKey(pem: string, passphrase: string): Promis
     ko = createPrivateKey({ key: pem, format: 'pem', passphrase });
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (e.code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(e.message)) {
-      throw new CaError('CA_PASSPHRASE_WRONG', 'wrong passphrase for the encrypted private key (or its last bytes are damaged)', { cause: err });
+    const opens = passphraseOpensFirstBlock(pem, passphrase);
+    const badDecrypt = e.code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(e.message);
+    if (opens === false || (opens === undefined && badDecrypt)) {
+      throw new CaError('CA_PASSPHRASE_WRONG', 'wrong passphrase for the encrypted private key (or its first bytes are damaged)', { cause: err });
     }
     throw new CaError('CA_PEM_INVALID', `the encrypted private key is corrupted (${e.message}); restore it from a backup`, { cause: err });
   }

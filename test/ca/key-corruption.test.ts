@@ -1,6 +1,7 @@
 // A damaged encrypted key file says "corrupted"; only a wrong passphrase says "wrong passphrase".
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { decryptPrivateKey, encryptPrivateKey, generateKeyPair } from '../../src/ca/keys.js';
 
 const PASS = 'correct horse battery staple';
@@ -31,4 +32,26 @@ it('a corrupted encrypted key says "corrupted"; a wrong passphrase says "wrong p
       return true;
     });
   }
+});
+
+it('a wrong passphrase whose garbage passes the CBC padding check is still "wrong passphrase"; damage in the last block says "corrupted"', async () => {
+  const pem = await encryptPrivateKey((await generateKeyPair('ECDSA-P256')).privateKey, PASS);
+  // About one wrong key in 256 decrypts to valid padding, so OpenSSL fails later, on the PKCS#8
+  // structure: collect such passphrases (the case a padding-only rule misreads as damage).
+  const lucky: string[] = [];
+  for (let i = 0; lucky.length < 2 && i < 8000; i++) {
+    try {
+      createPrivateKey({ key: pem, format: 'pem', passphrase: `wrong passphrase ${i}` });
+    } catch (err) {
+      if (!/bad decrypt/i.test((err as Error).message)) lucky.push(`wrong passphrase ${i}`);
+    }
+  }
+  assert.equal(lucky.length, 2, 'no wrong passphrase passed the padding check in 8,000 tries');
+  for (const p of lucky) {
+    await assert.rejects(decryptPrivateKey(pem, p), (e: Error & { code?: string }) => e.code === 'CA_PASSPHRASE_WRONG' && /wrong passphrase/.test(e.message));
+  }
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const d = Buffer.from(der);
+  d[der.length - 3] ^= 0x55;
+  await assert.rejects(decryptPrivateKey(repem(d), PASS), (e: Error & { code?: string }) => e.code === 'CA_PEM_INVALID' && /corrupted/.test(e.message));
 });
