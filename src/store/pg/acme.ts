@@ -306,7 +306,9 @@ export function nonceClaimer(db: Queryable, maxBatch = 500): (nonce: string, exp
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       try {
-        const rows = new Map(batch.map((c) => [c.nonce, c.expires] as const));
+        // Sorted, so that two instances' batches take the unique index's locks in one order: two
+        // batches holding the same nonces in different orders deadlock (PostgreSQL 40P01).
+        const rows = new Map([...batch].sort((x, y) => (x.nonce < y.nonce ? -1 : x.nonce > y.nonce ? 1 : 0)).map((c) => [c.nonce, c.expires] as const));
         const r = await q<{ nonce: string }>(db, 'nonce-claim-batch', `INSERT INTO nonces_used (nonce, expires)
           SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT DO NOTHING RETURNING nonce`,
         [[...rows.keys()], [...rows.values()]]);
