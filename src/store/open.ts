@@ -6,8 +6,8 @@ import type { AcmeStore } from '../acme/store.js';
 import { mkdir } from 'node:fs/promises';
 import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
 import { openInventoryStore, type InventoryStore } from './inventory.js';
-import { StoreConfigError } from './pg/connect.js';
-import { isPostgresUrl, openPgStore, redactStoreUrl, type SharedAudit } from './pg/index.js';
+import type { SharedAudit } from './pg/index.js';
+import { isPostgresUrl, redactStoreUrl, StoreConfigError } from './pg/url.js';
 
 export interface StoreSelection {
   /** The issuer's state directory (embedded store: <state>/acme). */
@@ -39,6 +39,7 @@ export async function openSelectedInventory(sel: StoreSelection): Promise<Invent
     await mkdir(sel.state, { recursive: true, mode: 0o700 });
     return openInventoryStore(sel.state);
   }
+  const { openPgStore } = await import('./pg/index.js');
   return (await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { listen: false })).inventory;
 }
 
@@ -52,6 +53,8 @@ export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOpti
   if (sel.url === undefined) {
     return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
   }
+  // Loaded only here: the embedded store's processes (the issuer too) never load node-postgres.
+  const { openPgStore } = await import('./pg/index.js');
   const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
   return { kind: 'postgres', acme: s.acme, inventory: s.inventory, nonceReplay: s.nonceReplay, sharedAudit: s.audit, display: s.pool.display };
 }

@@ -43,6 +43,21 @@ export class AcmeSetupError extends Error {
 const publishers = new WeakMap<FastifyInstance, CrlPublisher>();
 
 /**
+ * No route declares a JSON schema: bodies are JWS checked by hand (RFC 8555 §6.2), responses are
+ * rendered by render.ts. Without these factories fastify loads ajv and fast-json-stringify (about
+ * a hundred modules, several MB of the issuer's memory) when it is created, for nothing; a route
+ * that declares a schema is refused when it is registered instead of going unchecked.
+ */
+const noSchemaCompilers = {
+  buildValidator: (): never => {
+    throw new Error('a route declares a JSON schema: the ACME server has no schema validator (check the request by hand)');
+  },
+  buildSerializer: (): never => {
+    throw new Error('a route declares a response schema: the ACME server has no schema serializer (render the response by hand)');
+  },
+};
+
+/**
  * Regenerates the app's CRL now and serves it (after a revocation made outside ACME, e.g. by the
  * operator through the admin socket); false when the app serves no CRL.
  */
@@ -64,6 +79,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT,
+    schemaController: { compilersFactory: noSchemaCompilers },
     // Never log bodies: they carry JWS, EAB MACs and CSRs. Log method, URL and User-Agent (§6.1).
     logController: new LogController({ disableRequestLogging: true }),
     // A child logger (with the request id) per request only when request lines are logged

@@ -4,11 +4,9 @@
 // refused, and every URL that reaches a log goes through redactStoreUrl first.
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { parseUrl, redactStoreUrl, StoreConfigError } from './url.js';
 
-export class StoreConfigError extends Error {
-  override readonly name = 'StoreConfigError';
-  readonly kind = 'usage';
-}
+export { isPostgresUrl, redactStoreUrl, StoreConfigError } from './url.js';
 
 /** The database cannot be reached or refused us (exit code `io`). */
 export class StoreUnavailableError extends Error {
@@ -27,47 +25,6 @@ export interface PgStoreConfig {
   applicationName?: string;
   /** Let the process exit while the pool is idle (one-shot CLI commands). */
   allowExitOnIdle?: boolean;
-}
-
-export function isPostgresUrl(s: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(s);
-}
-
-/** The URL as it may appear in logs and messages: no password, no query except the socket host. */
-export function redactStoreUrl(url: string): string {
-  try {
-    const u = parseUrl(url, false);
-    if (u.password) u.password = 'REDACTED';
-    const host = u.searchParams.get('host');
-    const port = u.searchParams.get('port');
-    const user = u.searchParams.get('user');
-    u.search = '';
-    if (host) u.searchParams.set('host', host);
-    if (port) u.searchParams.set('port', port);
-    if (user) u.searchParams.set('user', user);
-    return u.toString().replace(/^(postgres(?:ql)?:\/\/[^/@]*@)socket\.invalid\//i, '$1/');
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
-
-/**
- * libpq's forms: postgres://USER@HOST:PORT/DB, and for a unix socket postgres://USER@/DB?host=/dir
- * or postgres:///DB?host=/dir&user=USER. WHATWG URL cannot parse "USER@" with an empty host, so a
- * placeholder host is put in for parsing and dropped again.
- */
-function parseUrl(url: string, strict = true): URL {
-  let u: URL;
-  try {
-    u = new URL(url.replace(/^(postgres(?:ql)?:\/\/[^/@]*)@\//i, '$1@socket.invalid/'));
-  } catch {
-    throw new StoreConfigError(`--store is not a URL: ${redactStoreUrl(url)}`);
-  }
-  if (!strict) return u;
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new StoreConfigError(`--store must be a postgres:// URL, got ${u.protocol}//…`);
-  if (u.password) throw new StoreConfigError('--store must not carry a password (it would be visible in the process list): use peer authentication over a unix socket or --store-password-file');
-  if (!u.pathname.replace(/^\//, '')) throw new StoreConfigError(`--store must name a database: ${redactStoreUrl(url)}`);
-  return u;
 }
 
 async function readPassword(file: string): Promise<string> {
