@@ -2,7 +2,7 @@
 // compaction policy and rewrite, and the ledger's commit rule (durable, then the commit hook, then
 // visible). src/store/acme.ts only composes them; test/acme/store.test.ts tests the whole.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AuthorizationRecord, CertificateRecord, OrderRecord } from '../../src/acme/model.js';
@@ -56,6 +56,31 @@ test('working set: entries are shape-checked when read back', async (t) => {
   assert.equal(set.orders.get('o1')?.certificateSerial, '01', 'the latest version wins');
   assert.equal(size, (await readFile(file)).length);
   assert.equal(torn, undefined);
+});
+
+test('append log: lines appended in the same tick share one fdatasync and get their byte offsets; a failed write rejects its whole batch', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'x.jsonl');
+  const probe = await open(file, 'w');
+  const syncs = t.mock.method(Object.getPrototypeOf(probe) as { datasync(): Promise<void> }, 'datasync');
+  await probe.close();
+  const log = await AppendLog.open(file, 0);
+  const lines = ['"a"', '"é€"', '{"x":1}'];
+  const offsets = await Promise.all(lines.map((l) => log.append(l)));
+  assert.equal(syncs.mock.callCount(), 1, 'one fdatasync for the three lines');
+  const bytes = await readFile(file);
+  assert.deepEqual(offsets, [0, 4, 12]);
+  assert.deepEqual(offsets.map((o, i) => bytes.subarray(o, o + Buffer.byteLength(lines[i]!) + 1).toString()), lines.map((l) => l + '\n'));
+  assert.equal(await log.append('"b"'), bytes.length, 'the next line starts where the file ends');
+  assert.equal(log.size, bytes.length + 4);
+  assert.equal(syncs.mock.callCount(), 2);
+  await log.close();
+  // /dev/full refuses every write with ENOSPC: each line of the batch is refused, none acknowledged.
+  const full = await AppendLog.open('/dev/full', 0);
+  const results = await Promise.allSettled([full.append('"x"'), full.append('"y"')]);
+  assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code), ['ENOSPC', 'ENOSPC']);
+  assert.equal(full.size, 0);
+  await full.close();
 });
 
 test('compaction: policy, and a rewrite that keeps exactly the live versions', async (t) => {
