@@ -1,11 +1,12 @@
 // Finalize-time CSR checks (RFC 8555 §7.4, §11.1): proof of possession, acceptable key, exactly the
 // order's names, never the account key. Failures are badCSR, and leave the order `ready`.
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions, id_ce_basicConstraints, id_ce_subjectAltName, SubjectAlternativeName, type Extension, type GeneralName } from '@peculiar/asn1-x509';
 import { readCsrDer, type CsrFields, type SanEntry } from './csr-der.js';
+import { importSpkiDer } from './csr-key.js';
 import { jwkThumbprint } from './jwk-thumbprint.js';
 import { publicKeyObject } from './jws-signature.js';
 import { sha256Hex } from '../ca/inspect.js';
@@ -37,7 +38,7 @@ export function jwkSpki(jwk: JWK): Uint8Array {
 function checkLeafKey(spkiDer: Uint8Array): KeyObject {
   let ko: KeyObject;
   try {
-    ko = createPublicKey({ key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength), format: 'der', type: 'spki' });
+    ko = importSpkiDer(spkiDer);
   } catch {
     throw problem('badCSR', 'the CSR public key cannot be parsed');
   }
