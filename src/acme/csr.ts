@@ -6,7 +6,7 @@ import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions, id_ce_basicConstraints, id_ce_subjectAltName, SubjectAlternativeName, type Extension, type GeneralName } from '@peculiar/asn1-x509';
 import { readCsrDer, type CsrFields, type SanEntry } from './csr-der.js';
-import { importSpkiDer } from './csr-key.js';
+import { importSpki } from './csr-key.js';
 import { jwkThumbprint } from './jwk-thumbprint.js';
 import { publicKeyObject } from './jws-signature.js';
 import { sha256Hex } from '../ca/inspect.js';
@@ -35,23 +35,24 @@ export function jwkSpki(jwk: JWK): Uint8Array {
 }
 
 /** Leaf key policy (docs/DESIGN.md): ECDSA P-256/P-384, RSA ≥ 2048, Ed25519. */
-function checkLeafKey(spkiDer: Uint8Array): KeyObject {
-  let ko: KeyObject;
+function checkLeafKey(spkiDer: Uint8Array): { key: KeyObject; jwk?: JWK } {
+  let imported: { key: KeyObject; jwk?: JWK };
   try {
-    ko = importSpkiDer(spkiDer);
+    imported = importSpki(spkiDer);
   } catch {
     throw problem('badCSR', 'the CSR public key cannot be parsed');
   }
+  const ko = imported.key;
   const d = ko.asymmetricKeyDetails ?? {};
   switch (ko.asymmetricKeyType) {
     case 'ec':
-      if (d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1') return ko;
+      if (d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1') return imported;
       throw problem('badCSR', `EC curve ${d.namedCurve} is not accepted (P-256, P-384)`);
     case 'rsa':
-      if ((d.modulusLength ?? 0) >= 2048 && (d.modulusLength ?? 0) <= 8192) return ko;
+      if ((d.modulusLength ?? 0) >= 2048 && (d.modulusLength ?? 0) <= 8192) return imported;
       throw problem('badCSR', `RSA key of ${d.modulusLength} bits is not accepted (2048 to 8192)`);
     case 'ed25519':
-      return ko;
+      return imported;
     default:
       throw problem('badCSR', `CSR key type ${ko.asymmetricKeyType} is not accepted (ECDSA P-256/P-384, RSA ≥ 2048, Ed25519)`);
   }
@@ -153,9 +154,9 @@ export function readCsrFields(der: Uint8Array): CsrFields | undefined {
 }
 
 /** RFC 7638 thumbprint of a CSR key, comparable with account thumbprints (the store indexes them). */
-function keyThumbprint(key: KeyObject): string | undefined {
+function keyThumbprint(key: KeyObject, jwk: JWK | undefined): string | undefined {
   try {
-    return jwkThumbprint(key.export({ format: 'jwk' }) as JWK);
+    return jwkThumbprint(jwk ?? (key.export({ format: 'jwk' }) as JWK));
   } catch {
     return undefined;
   }
@@ -176,13 +177,13 @@ export async function checkCsr(
   const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
   const f = readFields(der);
   if (!f) throw problem('badCSR', 'the CSR is not a DER PKCS#10 certificate request');
-  const key = checkLeafKey(f.spki);
+  const { key, jwk } = checkLeafKey(f.spki);
   if (!(await csrSignatureValid(f, der, key))) throw problem('badCSR', 'the CSR signature does not verify (RFC 2986 proof of possession)');
   // §11.1: an account key must never be certified.
   if (Buffer.compare(f.spki, accountSpki) === 0) {
     throw problem('badCSR', 'the CSR uses the account key; certificates must use a different key (RFC 8555 §11.1)');
   }
-  const thumbprint = keyThumbprint(key);
+  const thumbprint = keyThumbprint(key, jwk);
   if (thumbprint !== undefined && (await isAccountKey(thumbprint))) {
     throw problem('badCSR', 'the CSR key is the key of an ACME account; certificates must use a key no account uses (RFC 8555 §11.1)');
   }
