@@ -113,6 +113,8 @@ export interface LedgerFiles {
   chains: AppendLog;
 }
 
+const RECENT_CHAINS = 64;
+
 /** Accounts, certificates and revocations over the ledger index and the two append-only logs. */
 export class Ledger {
   // Records not yet durable (their offset is unknown), and recently used ones.
@@ -123,6 +125,11 @@ export class Ledger {
   readonly #withheld = new Set<string>();
   readonly #accountCache: Lru<AccountRecord>;
   readonly #certCache: Lru<CertificateRecord>;
+  /**
+   * Chains of the most recent issuances: the client downloads its certificate right after finalize
+   * (RFC 8555 §7.4.2), so this saves that read. Small and bounded: chains are read rarely otherwise.
+   */
+  readonly #recentChains = new Lru<string>(RECENT_CHAINS);
   // One read handle per log, opened on first use and kept (neither file is ever rewritten).
   readonly #readers = new Map<'ledger' | 'chains', Promise<FileHandle>>();
 
@@ -253,6 +260,7 @@ export class Ledger {
       }
       this.index.add({ t: 'cert', v: cert, chain }, { offset, length: Buffer.byteLength(line) + 1 });
       this.#certCache.set(cert.serial, cert);
+      this.#recentChains.set(cert.serial, chainPem);
     } finally {
       this.#pendingCerts.delete(cert.serial);
     }
@@ -271,7 +279,8 @@ export class Ledger {
 
   async getCertificateChain(serial: string): Promise<string | undefined> {
     const loc = this.index.certLoc.get(serial);
-    return loc ? (await this.#readAt('chains', loc.chain)).toString('utf8') : undefined;
+    if (!loc) return undefined;
+    return this.#recentChains.get(serial) ?? (await this.#readAt('chains', loc.chain)).toString('utf8');
   }
 
   hasSerial(serial: string): boolean {

@@ -108,6 +108,24 @@ test('compaction: policy, and a rewrite that keeps exactly the live versions', a
   assert.equal(back.length, 2, 'the live order, then what was appended after the rewrite');
 });
 
+test('ledger: the chains of recent issuances are served from memory, older ones from chains.pem; a withheld chain from neither', async (t) => {
+  const dir = await tempDir(t);
+  const files = { ledgerFile: join(dir, 'ledger.jsonl'), chainsFile: join(dir, 'chains.pem') };
+  const l = new Ledger(new LedgerIndex(), { ...files, ledger: await AppendLog.open(files.ledgerFile, 0), chains: await AppendLog.open(files.chainsFile, 0) });
+  const serials = Array.from({ length: 100 }, (_, i) => (i + 16).toString(16));
+  for (const s of serials) await l.putCertificate(cert(s), `PEM of ${s}\n`);
+  await assert.rejects(l.putCertificate(cert('ff'), 'PEM ff\n', async () => { throw new Error('audit'); }));
+  const probe = await open(files.chainsFile, 'r');
+  const reads = t.mock.method(Object.getPrototypeOf(probe) as { read(): Promise<unknown> }, 'read');
+  await probe.close();
+  assert.equal(await l.getCertificateChain(serials.at(-1)!), `PEM of ${serials.at(-1)}\n`);
+  assert.equal(reads.mock.callCount(), 0, 'the newest chain is not read back');
+  assert.equal(await l.getCertificateChain(serials[0]!), `PEM of ${serials[0]}\n`);
+  assert.equal(reads.mock.callCount(), 1, 'the oldest one is');
+  assert.equal(await l.getCertificateChain('ff'), undefined, 'withheld: not visible');
+  await l.close();
+});
+
 test('ledger: a record is visible only after its commit hook succeeds; a failed hook withholds it but keeps its serial', async (t) => {
   assert.throws(() => checkLedgerEntry({ t: 'cert', v: cert('01'), chain: { offset: 0 } }), /incomplete ledger entry of type "cert"/);
   const dir = await tempDir(t);
