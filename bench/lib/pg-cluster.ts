@@ -54,7 +54,8 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-export async function startTestCluster(): Promise<TestCluster> {
+/** `settings`: extra server settings (-c name=value), e.g. shared_preload_libraries for bench/statements.ts. */
+export async function startTestCluster(settings: Record<string, string> = {}): Promise<TestCluster> {
   const bin = await pgBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'nixca-pg-'));
   const data = join(dir, 'data');
@@ -71,7 +72,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'nobody', '--', join(bin, cmd), ...args], { cwd: dir }) : run(join(bin, cmd), args, { cwd: dir }));
   const port = await freePort();
   await as('initdb', ['-D', data, '-U', PG_USER, '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${passwordFile}`, '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${socketDir} -c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB`;
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${socketDir} -c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB${Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('')}`;
   const start = () => as('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']).then(() => undefined);
   const stop = () => as('pg_ctl', ['-D', data, '-w', '-t', '60', '-m', 'fast', 'stop']).then(() => undefined);
   await start();
