@@ -14,7 +14,9 @@ import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord
  * visible to any reader; if it throws, the write fails with that error and the record is not
  * shown (a store that keeps it durably anyway must surface it again only through the start-up
  * recovery, which writes the missing audit entry). A transactional store calls it inside the
- * transaction and rolls back on failure.
+ * transaction and rolls back on failure; a store that writes the record and its entry in one
+ * statement may call it first, to collect the entry, and again if that statement has to be
+ * repeated (so it must do nothing but produce the entry).
  */
 export type CommitHook = () => Promise<void>;
 

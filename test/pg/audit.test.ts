@@ -112,6 +112,41 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
     assert.deepEqual(JSON.parse(show.stdout).map((r: { subject: string }) => r.subject), ['a00']);
   });
 
+  it('an issuance whose instance knows the head is one statement (no transaction); a head moved by another instance is followed, a cut-off one is not', async () => {
+    const { db, inst: [a, b] } = await fresh([await stateDir(), await stateDir()]);
+    // What instance A sends: statement names on its pool, and transactions (each checks out a
+    // connection with pool.connect(); pool.query checks one out with a callback).
+    const pool = a!.store.pool.pool;
+    const names: string[] = [];
+    let transactions = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+    Object.assign(pool, {
+      query: (...args: unknown[]) => (names.push((args[0] as { name?: string }).name ?? String(args[0])), query(...args)),
+      connect: (...args: unknown[]) => (args.length === 0 && transactions++, connect(...args)),
+    });
+    await issue(a!, 'e01'); // the head is not known yet: the transaction, which locks and reads it
+    assert.equal(transactions, 1);
+    await issue(a!, 'e02');
+    assert.equal(transactions, 1, 'no transaction');
+    assert.deepEqual(names.filter((x) => x.startsWith('cert-')), ['cert-insert-audited']);
+    await issue(b!, 'e03'); // moves the head A knows
+    names.length = 0;
+    await issue(a!, 'e04');
+    assert.equal(transactions, 1);
+    assert.deepEqual(names.filter((x) => x.startsWith('cert-')), ['cert-insert-audited', 'cert-insert-audited'], 'refused over the old head, written over the head it returned');
+    const snap = await a!.store.audit.snapshot();
+    assert.deepEqual(snap.rows.map((r) => JSON.parse(r.entry).data.subject), ['audit', 'e01', 'e02', 'e03', 'e04']);
+    assert.equal((await verifySharedAudit(snap, trust())).ok, true);
+    // The head's entry removed behind A's back: the one statement writes nothing and the
+    // transaction refuses the chain (fail closed), whatever A believed the head to be.
+    await cluster.sql(db, 'ALTER TABLE audit_entries DISABLE TRIGGER USER');
+    await cluster.sql(db, 'DELETE FROM audit_entries WHERE seq = 4');
+    await assert.rejects(issue(a!, 'e05'), /does not match its entry/);
+    assert.equal(await a!.store.acme.getCertificate('e05'), undefined);
+    assert.equal((await a!.store.audit.snapshot()).head?.seq, 4);
+  });
+
   async function pemFile(c: { toString(f: 'pem'): string }): Promise<string> {
     const { writeFile } = await import('node:fs/promises');
     const dir = await stateDir(false);

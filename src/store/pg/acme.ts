@@ -6,10 +6,10 @@
 // its certificate (a certificate committed for an order makes the order valid).
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { AcmeStore, AcmeStoreStats, CertificateQuery } from '../../acme/store.js';
+import type { AcmeStore, AcmeStoreStats, CertificateQuery, CommitHook } from '../../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../../acme/model.js';
 import { authorizationStatus } from '../../acme/status.js';
-import { inTransaction } from './audit.js';
+import { appendWith, collectAppends, inTransaction, knownHead, oneAppendAtATime } from './audit.js';
 import { conflict, prepared as q, type Queryable, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
 import type { Channel, ChangeFeed } from './notify.js';
@@ -204,6 +204,34 @@ class IssuedCache {
   }
 }
 
+const CERT_INSERT = `INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)`;
+// A committed certificate makes its order valid (the order's own write may never happen).
+const ORDER_OF_CERT = `UPDATE orders o SET certificate_serial = c.serial, record = jsonb_set(o.record, '{certificateSerial}', to_jsonb(c.serial)), version = o.version + 1
+  FROM c WHERE o.id = c.order_id AND o.certificate_serial IS NULL`;
+
+/**
+ * The certificate, its order's certificateSerial and its audit entry as one autocommitted
+ * statement (src/store/pg/audit.ts appendWith), when this instance knows the audit chain's head:
+ * the entry is signed over that head first. A head moved by another instance is retried over the
+ * head the statement saw; false (nothing written): use the transaction, which locks the head.
+ */
+async function putAuditedInOneStatement(db: pg.Pool, commit: CommitHook, values: unknown[]): Promise<boolean> {
+  let head = knownHead(db);
+  for (let attempt = 0; head && attempt < 3; attempt++) {
+    const collected = await collectAppends(head, commit);
+    if (!collected) return false;
+    const r = await appendWith(db, head, collected, 'cert-insert-audited', `c AS (${CERT_INSERT}
+        SELECT $13, $14, $15, $16, $17::timestamptz, $18, $19, $20::jsonb, $21 FROM moved RETURNING serial, order_id),
+      o AS (${ORDER_OF_CERT})`, values);
+    if (r.appended) return true;
+    // The head did not move, yet the append did not happen: its entry is missing or differs. The
+    // transaction's append reports that (AUDIT_DAMAGED) instead of retrying here.
+    if (!r.head || (r.head.seq === head.seq && r.head.hash === head.hash)) return false;
+    head = r.head;
+  }
+  return false;
+}
+
 function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
   const issued = new IssuedCache();
   return {
@@ -211,16 +239,14 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
       pending.add(cert.serial);
       try {
         // The certificate, its order's certificateSerial and (through the commit hook) its audit
-        // entry in one transaction: all three are committed, or none.
-        await inTransaction(db, async (tx) => {
-          await q(tx, 'cert-insert', `WITH c AS (
-            INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING serial, order_id)
-          UPDATE orders o SET certificate_serial = c.serial, record = jsonb_set(o.record, '{certificateSerial}', to_jsonb(c.serial)), version = o.version + 1
-          FROM c WHERE o.id = c.order_id AND o.certificate_serial IS NULL`,
-          [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem]);
-          await commit?.();
-        });
+        // entry in one statement or one transaction: all three are committed, or none.
+        const values = [cert.serial, cert.orderId, cert.accountId, cert.node, cert.notAfter, cert.replaces ?? null, cert.spkiSha256, cert, chainPem];
+        if (!(commit && (await oneAppendAtATime(db, () => putAuditedInOneStatement(db, commit, values))))) {
+          await inTransaction(db, async (tx) => {
+            await q(tx, 'cert-insert', `WITH c AS (${CERT_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING serial, order_id) ${ORDER_OF_CERT}`, values);
+            await commit?.();
+          });
+        }
         issued.set(JSON.parse(JSON.stringify(cert)) as CertificateRecord, chainPem);
       } catch (err) {
         const c = uniqueViolation(err);

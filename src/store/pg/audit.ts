@@ -8,13 +8,44 @@
 // inventory update) runs its statements and its commit hook inside `inTransaction`; an append made
 // while that callback runs joins it (AsyncLocalStorage), without the ACME core or src/ops ever
 // seeing a database handle. An append made outside any such callback opens its own transaction.
+//
+// The common case in one statement: an issuance (putCertificate) whose instance knows the chain's
+// head signs its entry over that head first (collectAppends) and sends the certificate, the entry
+// and the head's move as one autocommitted statement gated on the head being unchanged
+// (appendWith): no BEGIN, no lock round trip, no COMMIT, and the head row is locked only while
+// that one statement runs. If the head moved (another instance appended), nothing is written and
+// the caller signs again over the head the statement returned, or falls back to the transaction.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { appendEntry, entryHash, GENESIS, serializeEntry, type ChainEntry } from '../../ca/chainlog.js';
 import { auditInitDetails, checkEvent, parseEntryLine, type AuditEvent } from '../../audit/entry.js';
 import { AuditError } from '../../audit/errors.js';
 
-const ambient = new AsyncLocalStorage<pg.PoolClient>();
+type Head = { seq: number; hash: string } | null;
+/** An open transaction; `appended`: the head its appends moved to (known for good at COMMIT). */
+type TxScope = { kind: 'tx'; client: pg.PoolClient; appended?: Head };
+/** Appends signed over `head` and kept for the caller's statement instead of written. */
+type CollectScope = { kind: 'collect'; head: { seq: number; hash: string }; keyId?: string; entries: ChainEntry[] };
+const ambient = new AsyncLocalStorage<TxScope | CollectScope>();
+
+/**
+ * The chain's head as this process last committed or saw it, per pool: a guess that lets an
+ * issuance sign its entry before the statement that appends it. Never trusted: the statement
+ * writes only if the head is still exactly this (appendWith).
+ */
+const knownHeads = new WeakMap<pg.Pool, { seq: number; hash: string }>();
+export const knownHead = (pool: pg.Pool) => knownHeads.get(pool);
+
+/**
+ * One-statement appends of this process, one at a time: each signs over the head the previous one
+ * made, instead of several signing over the same head and all but one retrying.
+ */
+const appendQueues = new WeakMap<pg.Pool, Promise<unknown>>();
+export function oneAppendAtATime<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
+  const run = (appendQueues.get(pool) ?? Promise.resolve()).then(fn, fn);
+  appendQueues.set(pool, run.catch(() => undefined));
+  return run;
+}
 
 /**
  * Runs `fn` in one transaction on one pooled connection; audit appends made inside it join it.
@@ -23,13 +54,15 @@ const ambient = new AsyncLocalStorage<pg.PoolClient>();
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   // Already inside one (an audited write calling another): join it rather than wait on its locks.
   const outer = ambient.getStore();
-  if (outer) return fn(outer);
+  if (outer?.kind === 'tx') return fn(outer.client);
   const c = await pool.connect();
   let broken = false;
   try {
     await c.query('BEGIN');
-    const r = await ambient.run(c, () => fn(c));
+    const scope: TxScope = { kind: 'tx', client: c };
+    const r = await ambient.run(scope, () => fn(c));
     await c.query('COMMIT');
+    if (scope.appended) knownHeads.set(pool, scope.appended);
     return r;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => void (broken = true));
@@ -88,7 +121,6 @@ function mergePem(a: string, b: string): string {
 }
 
 type HeadRow = { seq: string; hash: string };
-type Head = { seq: number; hash: string } | null;
 
 /** The newest entry's seq and hash, under the append lock (held until the transaction ends). */
 async function lockHead(c: pg.ClientBase): Promise<Head> {
@@ -105,9 +137,6 @@ async function lockHead(c: pg.ClientBase): Promise<Head> {
  * so it sees what the lock's previous holder committed (READ COMMITTED re-checks only the locked row).
  */
 async function insertEntries(c: pg.ClientBase, keyId: string, head: Head, out: ChainEntry[]): Promise<void> {
-  const col = <T>(f: (e: ChainEntry) => T) => out.map(f);
-  const data = (e: ChainEntry) => e.data as { subject: string; node: string | null };
-  const last = out[out.length - 1]!;
   const r = await c.query({
     name: 'audit-append',
     text: `WITH ok AS (SELECT 1 WHERE $9::bigint < 0 OR EXISTS (SELECT 1 FROM audit_entries WHERE seq = $9 AND hash = $10)),
@@ -115,12 +144,63 @@ async function insertEntries(c: pg.ClientBase, keyId: string, head: Head, out: C
         SELECT s, $2, ev, su, n, t, h, en FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS x(s, ev, su, n, t, h, en), ok
         RETURNING 1)
       UPDATE audit_head SET seq = $11, hash = $12 WHERE one AND EXISTS (SELECT 1 FROM ok)`,
-    values: [col((e) => e.seq), keyId, col((e) => e.event), col((e) => data(e).subject), col((e) => data(e).node), col((e) => e.time), col(entryHash), col((e) => serializeEntry(e).slice(0, -1)),
-      head?.seq ?? -1, head?.hash ?? '', last.seq, entryHash(last)],
+    values: entryValues(keyId, head, out),
   });
   if (r.rowCount !== 1) {
     throw new AuditError('AUDIT_DAMAGED', `the shared audit chain's head (entry ${head?.seq}) does not match its entry: run nixca audit verify --store and restore the chain before anything else is recorded`);
   }
+}
+
+/** $1–$12 of an append: the entries' columns, the head they follow ($9, $10) and the new head ($11, $12). */
+function entryValues(keyId: string, head: Head, out: ChainEntry[]): unknown[] {
+  const col = <T>(f: (e: ChainEntry) => T) => out.map(f);
+  const data = (e: ChainEntry) => e.data as { subject: string; node: string | null };
+  const last = out[out.length - 1]!;
+  return [col((e) => e.seq), keyId, col((e) => e.event), col((e) => data(e).subject), col((e) => data(e).node), col((e) => e.time), col(entryHash), col((e) => serializeEntry(e).slice(0, -1)),
+    head?.seq ?? -1, head?.hash ?? '', last.seq, entryHash(last)];
+}
+
+/**
+ * Runs `fn` (an audited write's commit hook) with every append it makes signed over `head` and
+ * collected instead of written, for appendWith. Undefined if it appended nothing.
+ */
+export async function collectAppends(head: { seq: number; hash: string }, fn: () => Promise<void>): Promise<{ keyId: string; entries: ChainEntry[] } | undefined> {
+  const scope: CollectScope = { kind: 'collect', head, entries: [] };
+  await ambient.run(scope, fn);
+  return scope.keyId && scope.entries.length > 0 ? { keyId: scope.keyId, entries: scope.entries } : undefined;
+}
+
+/**
+ * One autocommitted statement: the collected entries after `head`, the head moved to the last of
+ * them, and `ctes`: more WITH items (data-modifying, parameters from $13: `values`), the first
+ * taking its rows FROM the CTE `moved`, so that they happen exactly when the append does. The
+ * head's UPDATE is the gate:
+ * it matches only if the head is still `head` (READ COMMITTED re-checks the row after waiting for
+ * its lock, so a concurrent append makes it match nothing) and the head's own entry is there with
+ * that hash (a chain cut off or rewritten at its end is never continued). Returns whether it was
+ * written, and else the head as the statement saw it.
+ */
+export async function appendWith(pool: pg.Pool, head: { seq: number; hash: string }, collected: { keyId: string; entries: ChainEntry[] }, name: string, ctes: string, values: unknown[]): Promise<{ appended: boolean; head: Head }> {
+  const r = await pool.query<{ appended: boolean; seq: string; hash: string }>({
+    name,
+    text: `WITH moved AS (UPDATE audit_head SET seq = $11, hash = $12 WHERE one AND seq = $9 AND hash = $10
+          AND EXISTS (SELECT 1 FROM audit_entries WHERE seq = $9 AND hash = $10) RETURNING 1),
+        ins AS (INSERT INTO audit_entries (seq, key_id, event, subject, node, time, hash, entry)
+          SELECT s, $2, ev, su, n, t, h, en FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[]) AS x(s, ev, su, n, t, h, en), moved),
+        ${ctes}
+      SELECT EXISTS (SELECT 1 FROM moved) AS appended, seq, hash FROM audit_head WHERE one`,
+    values: [...entryValues(collected.keyId, head, collected.entries), ...values],
+  });
+  const row = r.rows[0];
+  const last = collected.entries[collected.entries.length - 1]!;
+  if (row?.appended) {
+    const next = { seq: last.seq, hash: entryHash(last) };
+    knownHeads.set(pool, next);
+    return { appended: true, head: next };
+  }
+  const seen = row && Number(row.seq) >= 0 ? { seq: Number(row.seq), hash: row.hash } : null;
+  if (seen) knownHeads.set(pool, seen);
+  return { appended: false, head: seen };
 }
 
 export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now: () => Date = () => new Date()): Promise<PgAuditChain> {
@@ -135,9 +215,7 @@ export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now
     else if (merged !== cur.rows[0].certificates) await c.query({ name: 'audit-signer-certs', text: 'UPDATE audit_signers SET certificates = $2 WHERE key_id = $1', values: [init.keyId, merged] });
     registered = true;
   };
-  const appendIn = async (c: pg.ClientBase, events: readonly AuditEvent[]): Promise<ChainEntry[]> => {
-    if (!registered) await register();
-    const head = await lockHead(c);
+  const build = async (head: Head, events: readonly AuditEvent[]): Promise<ChainEntry[]> => {
     let previous: ChainEntry | Head = head;
     const out: ChainEntry[] = [];
     const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
@@ -148,7 +226,25 @@ export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now
     // The chain's first entry names its first signer, as the file log's does.
     if (head === null) await push('audit.init', 'audit', null, init, now());
     for (const e of events) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
+    return out;
+  };
+  const appendIn = async (c: pg.ClientBase, events: readonly AuditEvent[], scope?: TxScope): Promise<ChainEntry[]> => {
+    if (!registered) await register();
+    const head = await lockHead(c);
+    const out = await build(head, events);
     await insertEntries(c, init.keyId, head, out);
+    const last = out[out.length - 1]!;
+    if (scope) scope.appended = { seq: last.seq, hash: entryHash(last) };
+    return out;
+  };
+  /** Signs over the collecting caller's head (after what it collected already); nothing is written. */
+  const collect = async (scope: CollectScope, events: readonly AuditEvent[]): Promise<ChainEntry[]> => {
+    if (!registered) await register();
+    if (scope.keyId !== undefined && scope.keyId !== init.keyId) throw new Error('one statement appends with one signer');
+    const prev = scope.entries[scope.entries.length - 1];
+    const out = await build(prev ? { seq: prev.seq, hash: entryHash(prev) } : scope.head, events);
+    scope.keyId = init.keyId;
+    scope.entries.push(...out);
     return out;
   };
   return {
@@ -157,8 +253,10 @@ export async function createPgAuditChain(pool: pg.Pool, signer: AuditSigner, now
     async append(events) {
       events.forEach(checkEvent);
       if (events.length === 0) return [];
-      const c = ambient.getStore();
-      return c ? appendIn(c, events) : inTransaction(pool, (own) => appendIn(own, events));
+      const scope = ambient.getStore();
+      if (scope?.kind === 'collect') return collect(scope, events);
+      if (scope?.kind === 'tx') return appendIn(scope.client, events, scope);
+      return inTransaction(pool, (own) => appendIn(own, events, ambient.getStore() as TxScope));
     },
     async check() {
       const c = await pool.connect();
