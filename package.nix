@@ -41,13 +41,15 @@ buildNpmPackage {
 
   nativeBuildInputs = [ makeWrapper ];
 
-  # npmInstallHook wraps bin/nixca as `node main.js`; V8 flags must come before the script, so the
-  # wrapper is written again: the semi-space size the issuer's memory profile is tuned for
-  # (docs/performance.md), on every run of the CLI and the service alike.
+  # npmInstallHook wraps bin/nixca as `node main.js`; node and V8 flags must come before the
+  # script, so the wrapper is written again with the flags the issuer's memory profile is tuned
+  # for (docs/performance.md "Memory"), on every run of the CLI and the service alike: a 4 MB
+  # semi-space, and one V8 worker thread (the optimizing compiles V8 runs on its workers at start
+  # leave several MB of compiler memory resident per worker).
   postInstall = ''
     rm "$out/bin/nixca"
     makeWrapper ${lib.getExe nodejs_22} "$out/bin/nixca" \
-      --add-flags "--max-semi-space-size=4 $out/lib/node_modules/${packageJson.name}/dist/cli/main.js"
+      --add-flags "--max-semi-space-size=4 --v8-pool-size=1 $out/lib/node_modules/${packageJson.name}/dist/cli/main.js"
   '';
 
   passthru = {

@@ -9,7 +9,8 @@
 # Every flow is a new account from 127.0.0.1, so the per-address account limit is raised (the
 # harness is a load generator, not a fleet); the other limits keep their defaults.
 # Env: NIXCA_BENCH_PORT (16443), NIXCA_BENCH_HTTP01_PORT (80: where the harness serves http-01),
-#      NIXCA_BENCH_LOG_LEVEL (info), NIXCA_BENCH_SEMI_SPACE (4, as shipped).
+#      NIXCA_BENCH_LOG_LEVEL (info), NIXCA_BENCH_SEMI_SPACE (4, as shipped),
+#      NIXCA_BENCH_V8_POOL_SIZE (1, as shipped).
 set -euo pipefail
 S=${OURS_STATE_DIR:?OURS_STATE_DIR must be set (by ../shared/bench/peers/ours.sh)}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +28,6 @@ nixca node add bench --dns-suffix bench.test --state "$S/state"
 # The harness waits for this file, then for the directory to answer.
 cp "$S/root/root.pem" "$S/tls-root.pem.tmp" && mv "$S/tls-root.pem.tmp" "$S/tls-root.pem"
 # The flags of the shipped service (package.nix wrapper, nix-module NODE_OPTIONS).
-exec node --max-semi-space-size="${NIXCA_BENCH_SEMI_SPACE:-4}" "$ROOT/dist/cli/main.js" serve --state "$S/state" --listen "127.0.0.1:${NIXCA_BENCH_PORT:-16443}" \
+exec node --max-semi-space-size="${NIXCA_BENCH_SEMI_SPACE:-4}" --v8-pool-size="${NIXCA_BENCH_V8_POOL_SIZE:-1}" "$ROOT/dist/cli/main.js" serve --state "$S/state" --listen "127.0.0.1:${NIXCA_BENCH_PORT:-16443}" \
   --http01-port "${NIXCA_BENCH_HTTP01_PORT:-80}" --eab optional --passphrase-file "$S/int.pass" \
   --log-level "${NIXCA_BENCH_LOG_LEVEL:-info}" --max-accounts-per-ip 1000000 --max-accounts-per-eab 1000000

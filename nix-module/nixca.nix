@@ -230,11 +230,12 @@ in
       environment = {
         NIXCA_STATE_DIR = cfg.stateDir;
         NODE_ENV = "production";
-        # V8's young generation, not data, dominates the issuer's peak RSS; a 4 MB semi-space
-        # keeps it near 110 MB with 50,000 certificates at the same CPU per issuance
-        # (docs/performance.md). It only takes effect when given at process start. The packaged
-        # wrapper passes it too; this keeps it for a package built some other way.
-        NODE_OPTIONS = lib.mkDefault "--max-semi-space-size=4";
+        # Not data but V8's young generation and what its worker threads keep from the optimizing
+        # compiles at start dominate the issuer's peak RSS: with a 4 MB semi-space and one V8
+        # worker thread it peaked at 91-94 MB instead of 96-103 (N=300, C=20) at the same CPU
+        # per issuance (docs/performance.md "Memory"). Both only take effect when given at process start. The
+        # packaged wrapper passes them too; this keeps them for a package built some other way.
+        NODE_OPTIONS = lib.mkDefault "--max-semi-space-size=4 --v8-pool-size=1";
       };
       # Everything `nixca serve` reads from Nix is on its command line (a change restarts the
       # unit by itself); the package is listed so that an upgrade restarts it even when the

@@ -119,8 +119,9 @@ test('the issuer service: hardened, secrets only through LoadCredential, flags n
   // The passphrase path is not on the command line or in the environment: only in LoadCredential.
   assert.ok(!String(sc.ExecStart).includes('nixca-intermediate'));
   assert.ok(!JSON.stringify(v.svc!.environment).includes('nixca-intermediate'));
-  // Peak RSS is mostly V8's young generation (docs/performance.md): the flag must be there at start.
-  assert.equal(v.svc!.environment.NODE_OPTIONS, '--max-semi-space-size=4');
+  // Peak RSS is mostly V8's young generation and its workers' memory (docs/performance.md): the
+  // flags must be there at start.
+  assert.equal(v.svc!.environment.NODE_OPTIONS, '--max-semi-space-size=4 --v8-pool-size=1');
   assert.deepEqual(v.svc!.wantedBy, ['multi-user.target']);
   assert.deepEqual(Object.keys(v.users), ['nixca']);
 

@@ -50,7 +50,7 @@ test('flake outputs: packages, apps, overlay and NixOS module on x86_64-linux an
   });
 });
 
-test('package.nix: buildNpmPackage from package-lock.json through importNpmLock, node 22, the V8 flag in the wrapper', async (t) => {
+test('package.nix: buildNpmPackage from package-lock.json through importNpmLock, node 22, the node flags in the wrapper', async (t) => {
   const env = await sandboxEnv(await tempDir(t));
   const v = (await nixEval(env, `let pkgs = import ${lit(PKGS)} { }; p = pkgs.callPackage ${lit(join(ROOT, 'package.nix'))} { }; a = p.args; in {
     inherit (a) pname version postInstall;
@@ -71,7 +71,7 @@ test('package.nix: buildNpmPackage from package-lock.json through importNpmLock,
   assert.deepEqual(v.nbi, ['make-shell-wrapper-hook']);
   assert.deepEqual(v.meta, { mainProgram: 'nixca', platforms: ['x86_64-linux', 'aarch64-linux'], description: pkg.description, license: 'MIT' });
   // V8 flags go before the script: node <flags> main.js "$@".
-  assert.match(v.postInstall, /makeWrapper \/nix\/store\/0+-nodejs-22\.12\.0\/bin\/node "\$out\/bin\/nixca" \\\n\s+--add-flags "--max-semi-space-size=4 \$out\/lib\/node_modules\/nixca\/dist\/cli\/main\.js"/);
+  assert.match(v.postInstall, /makeWrapper \/nix\/store\/0+-nodejs-22\.12\.0\/bin\/node "\$out\/bin\/nixca" \\\n\s+--add-flags "--max-semi-space-size=4 --v8-pool-size=1 \$out\/lib\/node_modules\/nixca\/dist\/cli\/main\.js"/);
   const sh = await run('bash', ['-n', '-c', v.postInstall], env);
   assert.equal(sh.code, 0, sh.stderr);
 });
