@@ -1,19 +1,40 @@
 // The audit signing key (audit/signing-key.pem): ECDSA P-256, PKCS#8, 0600, made on first use.
 // certify.ts binds it to the issuer; log.ts signs every entry with it.
+import { closeSync, fsync, openSync, readFileSync } from 'node:fs';
 import { open, mkdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { CaError } from '../ca/errors.js';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../ca/keys.js';
 import { auditPaths } from './entry.js';
 import { AuditError } from './errors.js';
 
-/** fsync a directory so a new entry in it survives a crash (best effort where unsupported). */
+const fsyncAsync = promisify(fsync);
+
+/**
+ * fsync a directory so a new entry in it survives a crash (best effort where unsupported). Opening
+ * and closing the directory are synchronous (they change nothing, and cost less than a thread-pool
+ * round trip); the fsync, which waits for the device, is not.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
+  let fd: number;
   try {
-    await fh.sync().catch(() => undefined);
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await fsyncAsync(fd).catch(() => undefined);
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+}
+
+/** A small file's text, or undefined if it cannot be read now (read synchronously: see fsyncDir). */
+function readSmallFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -25,7 +46,7 @@ const auditKeys = new Map<string, { pem: string; keys: CryptoKeyPair }>();
 /** The audit signing key, created (0600, O_EXCL) on first use. Call under the log lock. */
 export async function loadOrCreateAuditKey(stateDir: string): Promise<{ keys: CryptoKeyPair; created: boolean }> {
   const p = auditPaths(stateDir);
-  const pem = await readFile(p.key, 'utf8').catch(() => undefined);
+  const pem = readSmallFile(p.key);
   const hit = auditKeys.get(p.key);
   if (pem !== undefined && hit?.pem === pem) return { keys: hit.keys, created: false };
   const r = await loadOrCreateAuditKeyUncached(stateDir);

@@ -17,8 +17,9 @@
 // line (a crash during an append) is reported by `verify` as such, not as tampering, and the next
 // append truncates it and records what it removed in an `audit.repaired` entry.
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, fsync, ftruncate, mkdirSync, open as openCb, openSync, statSync, write } from 'node:fs';
+import { access, open, readFile, rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { appendEntry, entryHash, serializeEntry, verifyLog, type ChainEntry } from '../ca/chainlog.js';
 import { LockTimeoutError, withFileLock } from '../store/lock.js';
 import { auditInitDetails, auditPaths, checkEvent, parseEntryLine, splitTornTail, toRecord, type AuditEvent, type AuditRecord } from './entry.js';
@@ -28,6 +29,31 @@ import { fsyncDir, loadOrCreateAuditKey } from './key.js';
 // The vocabulary and the key have their own modules; callers keep importing them from here.
 export * from './entry.js';
 export { loadOrCreateAuditKey } from './key.js';
+
+// What changes a file (writes, truncation, creation, rename) and what waits for the device (fsync)
+// goes through the thread pool; what only looks or opens an existing file (stat, open, close,
+// mkdir of an existing directory, the key read) is done synchronously: those system calls take a
+// few microseconds, a thread-pool round trip several times that in CPU, and none of them waits for
+// a journal commit. An append went from 24 thread-pool operations to 10.
+const fsyncAsync = promisify(fsync);
+const ftruncateAsync = promisify(ftruncate);
+const openAsync = promisify(openCb);
+const writeAsync = promisify(write);
+
+/** Writes all of `text` at the descriptor's position (a short write is an error, nothing is acknowledged). */
+async function writeText(fd: number, text: string): Promise<void> {
+  const data = Buffer.from(text);
+  const { bytesWritten } = await writeAsync(fd, data, 0, data.length, null);
+  if (bytesWritten !== data.length) throw Object.assign(new Error(`short write: ${bytesWritten} of ${data.length} bytes`), { code: 'EIO' });
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
 
 /** Reads the last complete line and any torn tail without reading the whole file. */
 async function readTail(file: string): Promise<{ last: string | null; torn: Buffer | null; completeSize: number }> {
@@ -184,12 +210,12 @@ export async function readAuditHead(stateDir: string): Promise<{ seq: number; ha
  */
 async function writeHead(p: ReturnType<typeof auditPaths>, entry: ChainEntry): Promise<void> {
   const tmp = `${p.head}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fd = await openAsync(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(JSON.stringify({ seq: entry.seq, hash: entryHash(entry) }) + '\n');
-    await fh.sync();
+    await writeText(fd, JSON.stringify({ seq: entry.seq, hash: entryHash(entry) }) + '\n');
+    await fsyncAsync(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   await rename(tmp, p.head);
   await fsyncDir(p.dir);
@@ -199,7 +225,7 @@ async function writeHead(p: ReturnType<typeof auditPaths>, entry: ChainEntry): P
 async function appendLocked(stateDir: string, list: readonly AuditEvent[], opts: AppendOptions): Promise<ChainEntry[]> {
   const now = opts.now ?? (() => new Date());
   const p = auditPaths(stateDir);
-  await mkdir(p.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   return appendUnderLock(stateDir, list, now, p, opts.lockTimeoutMs);
 }
 
@@ -209,7 +235,7 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       const { keys } = await loadOrCreateAuditKey(stateDir);
       // The entry this process appended last, if the log is still exactly as it left it (same
       // inode and size): then its tail was already read and checked, and need not be again.
-      const st = await stat(p.log).catch(() => undefined);
+      const st = statOrUndefined(p.log);
       const known = lastAppended.get(p.log);
       const cached = known && st && known.keys === keys && st.ino === known.ino && st.size === known.size ? known.entry : undefined;
       const tail = cached ? { last: null, torn: null, completeSize: st!.size } : await readTail(p.log);
@@ -235,15 +261,15 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       }
       for (const e of list) await push(e.type, e.subject, e.node ?? null, e.details ?? {}, e.time ?? now());
       // Everything is signed before the file is touched: a failure above changes nothing on disk.
-      const fh = await open(p.log, 'a', 0o600);
+      const fd = openSync(p.log, 'a', 0o600);
       try {
-        if (tail.torn) await fh.truncate(tail.completeSize);
-        await fh.write(out.map(serializeEntry).join(''));
-        await fh.sync();
-        const after = await fh.stat();
+        if (tail.torn) await ftruncateAsync(fd, tail.completeSize);
+        await writeText(fd, out.map(serializeEntry).join(''));
+        await fsyncAsync(fd);
+        const after = fstatSync(fd);
         lastAppended.set(p.log, { ino: after.ino, size: after.size, keys, entry: out[out.length - 1]! });
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
       // The entries are durable: a head that cannot be updated only lags (verify stays correct).
       await writeHead(p, out[out.length - 1]!).catch(() => undefined);

@@ -11,11 +11,14 @@
 // Lock files are never removed: unlinking one while another process waits on the old inode would
 // let a third process lock a new inode at the same path, and two holders would both believe they
 // hold the lock.
-import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, ftruncate, openSync, write } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 
 const fsx = createRequire(import.meta.url)('fs-native-extensions') as { tryLock(fd: number): boolean };
+const ftruncateAsync = promisify(ftruncate);
+const writeAsync = promisify(write);
 
 export class LockTimeoutError extends Error {
   override readonly name = 'LockTimeoutError';
@@ -27,35 +30,40 @@ export interface FileLock {
   release(): Promise<void>;
 }
 
-/** Takes the lock if it is free now; undefined when another description (any process) holds it. */
+/**
+ * Takes the lock if it is free now; undefined when another description (any process) holds it.
+ * Opening the existing lock file and closing it are done synchronously: neither changes the file
+ * (no journal transaction to wait for), and a thread-pool round trip costs several times the system
+ * call. The PID writes change the file and stay asynchronous.
+ */
 export async function tryFileLock(lockPath: string): Promise<FileLock | undefined> {
-  const fh = await open(lockPath, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const fd = openSync(lockPath, constants.O_RDWR | constants.O_CREAT, 0o600);
   let locked: boolean;
   try {
-    locked = fsx.tryLock(fh.fd);
+    locked = fsx.tryLock(fd);
   } catch (err) {
-    await fh.close();
+    closeSync(fd);
     throw err;
   }
   if (!locked) {
-    await fh.close();
+    closeSync(fd);
     return undefined;
   }
-  await fh.truncate(0).then(() => fh.write(`${process.pid}\n`, 0)).catch(() => undefined);
-  return heldLock(lockPath, fh);
+  await ftruncateAsync(fd, 0).then(() => writeAsync(fd, `${process.pid}\n`, 0)).catch(() => undefined);
+  return heldLock(lockPath, fd);
 }
 
-function heldLock(path: string, fh: FileHandle): FileLock {
-  let open: FileHandle | undefined = fh;
+function heldLock(path: string, fd: number): FileLock {
+  let open: number | undefined = fd;
   return {
     path,
     async release() {
       const h = open;
       open = undefined;
-      if (!h) return;
+      if (h === undefined) return;
       // Cleared before the unlock so the next holder never shows our PID (only a message anyway).
-      await h.truncate(0).catch(() => undefined);
-      await h.close();
+      await ftruncateAsync(h, 0).catch(() => undefined);
+      closeSync(h);
     },
   };
 }

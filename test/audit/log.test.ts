@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -270,4 +271,20 @@ test('group commit: concurrent appends in one process share writes, yet each cal
   const [bad, good] = await Promise.allSettled([appendAudit(dir, { type: 'node.added', subject: '' }), appendAudit(dir, ev(7))]);
   assert.equal(bad.status, 'rejected');
   assert.equal(good.status, 'fulfilled');
+});
+
+test('an append to a log this process wrote last goes to the thread pool only to change files and fsync (10 operations)', async (t) => {
+  const dir = await tempDir(t);
+  for (let i = 0; i < 3; i++) await appendAudit(dir, ev(i));
+  const ops: string[] = [];
+  const hook = createHook({ init: (_id, type) => void (/^(FSREQ|FILEHANDLE)/.test(type) && ops.push(type)) });
+  hook.enable();
+  try {
+    await appendAudit(dir, ev(3));
+  } finally {
+    hook.disable();
+  }
+  // Lock: truncate, PID, truncate; log: write, fsync; head: open (create), write, fsync, rename; directory fsync.
+  assert.equal(ops.length, 10, ops.join(' '));
+  assert.equal((await verifyAudit(dir, { allowUncertified: true })).entries, 5);
 });
