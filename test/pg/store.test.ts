@@ -256,4 +256,39 @@ describe('PostgreSQL store (src/store/pg)', () => {
     }
     assert.equal(seen, true, 'B sees the deactivation made on A');
   });
+
+  it('an update starts from the row this instance last saw, and the version check makes a stale one cost a re-read, never a lost change', async () => {
+    const { db, stores: [a, b] } = await fresh(2);
+    await a!.acme.createAccount(account('a1'));
+    await a!.acme.createOrder(order('o-h', ['z-h']), [authz('z-h')]);
+    const version = async (table: string, id: string) => (await cluster.sql<{ version: number }>(db, `SELECT version FROM ${table} WHERE id = $1`, [id]))[0]!.version;
+    // B changes both behind A's back; A's copies (from createOrder) are now stale.
+    await b!.acme.updateOrder('o-h', (o) => ({ ...o, notAfter: iso(1) }));
+    await b!.acme.updateAuthorization('z-h', (x) => ({ ...x, expires: iso(7_200_000) }));
+    const o = await a!.acme.updateOrder('o-h', (x) => ({ ...x, error: { type: 'urn:ietf:params:acme:error:badCSR', detail: 'x', status: 400 } }));
+    assert.equal(o?.notAfter, iso(1), "A's update applies to B's version");
+    assert.equal((await b!.acme.getOrder('o-h'))?.notAfter, iso(1));
+    assert.ok((await b!.acme.getOrder('o-h'))?.error);
+    assert.equal(await version('orders', 'o-h'), 3);
+    // A's copy says deactivated (its own write); B clears it. An update that would change nothing
+    // on A's copy is still decided on the current row.
+    await a!.acme.updateAuthorization('z-h', (x) => ({ ...x, deactivated: true }));
+    await b!.acme.updateAuthorization('z-h', (x) => ({ ...x, deactivated: undefined }));
+    const z = await a!.acme.updateAuthorization('z-h', (x) => (x.deactivated ? undefined : { ...x, deactivated: true }));
+    assert.equal(z?.deactivated, true);
+    assert.equal(z?.expires, iso(7_200_000), "B's change kept");
+    assert.equal((await cluster.sql<{ d: boolean }>(db, `SELECT (record->>'deactivated')::boolean AS d FROM authorizations WHERE id = 'z-h'`))[0]!.d, true);
+    assert.equal(await version('authorizations', 'z-h'), 5);
+    // A certificate moves its order: the copy follows, and the next update needs no re-read but still checks.
+    await a!.acme.createOrder(order('o-c', ['z-c']), [authz('z-c')]);
+    await a!.acme.putCertificate(cert('0c', 'o-c'), 'PEM');
+    const pool = a!.pool.pool;
+    const names: string[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    Object.assign(pool, { query: (...args: unknown[]) => (names.push((args[0] as { name?: string }).name ?? ''), query(...args)) });
+    const c = await a!.acme.updateOrder('o-c', (x) => ({ ...x, certificateSerial: '0c' }));
+    assert.deepEqual(names, ['order-update'], 'one round trip: the write');
+    assert.equal(c?.certificateSerial, '0c');
+    assert.equal(await version('orders', 'o-c'), 3);
+  });
 });

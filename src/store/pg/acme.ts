@@ -12,7 +12,8 @@ import { authorizationStatus } from '../../acme/status.js';
 import { appendWith, collectAppends, inTransaction, knownHead, oneAppendAtATime } from './audit.js';
 import { conflict, prepared as q, type Queryable, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
-import type { Channel, ChangeFeed } from './notify.js';
+import type { ChangeFeed } from './notify.js';
+import { IssuedCache, NotifiedCache, VersionHints } from './cache.js';
 
 export interface PgAcmeStoreOptions {
   /** How long past `expires` orders and authorizations are kept (default 0). */
@@ -45,38 +46,6 @@ function withCertificate(row: { record: OrderRecord; version: number; cert: stri
   if (!row) return undefined;
   const record = row.cert && !row.record.certificateSerial ? { ...row.record, certificateSerial: row.cert } : row.record;
   return { record, version: row.version };
-}
-
-/**
- * Records by id, kept by each instance while its change feed is up, for the reads every request
- * makes: the account of each JWS request with a `kid` (RFC 8555 §6.2, ~6 per issuance) and valid
- * authorizations (order and authorization polls, finalize). An update anywhere sends NOTIFY on
- * the channel with the id (delivered at commit) and every instance drops its copy; a feed
- * reconnect drops them all (notifications sent meanwhile are lost). Without a feed: no cache.
- */
-class NotifiedCache<T> {
-  readonly #map = new Map<string, T>();
-  #generation = 0;
-  constructor(readonly feed: Pick<ChangeFeed, 'connected' | 'subscribe'> | undefined, channel: Channel, readonly max = 10_000) {
-    feed?.subscribe(channel, (id) => this.drop(id));
-  }
-  get(id: string): T | undefined {
-    return this.feed?.connected ? this.#map.get(id) : undefined;
-  }
-  /** The generation before a read: a change announced during the read keeps its result out. */
-  get generation(): number {
-    return this.#generation;
-  }
-  set(id: string, v: T, seen: number): void {
-    if (!this.feed?.connected || seen !== this.#generation) return;
-    if (this.#map.size >= this.max) this.#map.clear();
-    this.#map.set(id, v);
-  }
-  drop(id: string | undefined): void {
-    this.#generation++;
-    if (id) this.#map.delete(id);
-    else this.#map.clear();
-  }
 }
 
 function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<AcmeStore, 'getAccount' | 'findAccountByThumbprint' | 'listAccounts' | 'createAccount' | 'updateAccount'> {
@@ -131,9 +100,17 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
   };
 }
 
-function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationRecord>): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
-  const readOrder = async (id: string) => withCertificate((await q<{ record: OrderRecord; version: number; cert: string | null }>(db, 'order-get', ORDER_SELECT, [id])).rows[0]);
-  const readAuthz = async (id: string) => (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0];
+/** The rows of orders and authorizations this instance last read or wrote (VersionHints). */
+export type WorkingSetHints = { orders: VersionHints<OrderRecord>; authz: VersionHints<AuthorizationRecord> };
+
+function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
+  const seen = <T>(h: VersionHints<T>, id: string, row: Row<T> | undefined) => {
+    if (row) h.set(id, row.record, row.version);
+    else h.drop(id);
+    return row;
+  };
+  const readOrder = async (id: string) => seen(hints.orders, id, withCertificate((await q<{ record: OrderRecord; version: number; cert: string | null }>(db, 'order-get', ORDER_SELECT, [id])).rows[0]));
+  const readAuthz = async (id: string) => seen(hints.authz, id, (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0]);
   return {
     async createOrder(order, authzs) {
       // One statement: the order and its new authorizations appear together or not at all.
@@ -145,6 +122,9 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
         INSERT INTO orders (id, account_id, authorization_ids, expires, replaces_serial, record, created_at)
         VALUES ($2, $3, $4, $5, $6, $7, $8)`,
       [JSON.stringify(rows), order.id, order.accountId, order.authorizationIds, order.expires, order.replacesSerial ?? null, order, order.createdAt]);
+      // Inserted at version 1 (the schema's default).
+      hints.orders.set(order.id, order, 1);
+      for (const a of authzs) hints.authz.set(a.id, a, 1);
     },
     async getOrder(id) {
       return (await readOrder(id))?.record;
@@ -152,8 +132,9 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
     async updateOrder(id, fn) {
       const r = await updateVersioned<OrderRecord>(() => readOrder(id), async (next, version) => {
         const res = await q(db, 'order-update', 'UPDATE orders SET record = $2, certificate_serial = $3, version = version + 1 WHERE id = $1 AND version = $4', [id, next, next.certificateSerial ?? null, version]);
+        if (res.rowCount === 1) hints.orders.set(id, next, version + 1);
         return res.rowCount === 1;
-      }, fn);
+      }, fn, hints.orders.get(id));
       return r && (r.next ?? r.cur);
     },
     async listOrderIds(accountId) {
@@ -175,8 +156,9 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
         const res = await q(db, 'authz-update', `WITH u AS (UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id)
           SELECT pg_notify('nixca_authz', id) FROM u`, [id, next, reusable(next), next.expires, version]);
         validAuthz.drop(id);
+        if (res.rowCount === 1) hints.authz.set(id, next, version + 1);
         return res.rowCount === 1;
-      }, fn);
+      }, fn, hints.authz.get(id));
       return r?.next;
     },
     async findReusableAuthorization(accountId, identifier, now) {
@@ -185,23 +167,6 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
       return a && authorizationStatus(a, now) === 'valid' ? a : undefined;
     },
   };
-}
-
-/**
- * Certificates this instance committed, for the download that follows (RFC 8555 §7.4.2). A
- * certificate row never changes (revocation is its own table), so no invalidation is needed: the
- * copy is kept only once the transaction committed, and bounded like the other caches.
- */
-class IssuedCache {
-  readonly #map = new Map<string, { record: CertificateRecord; chainPem: string }>();
-  constructor(readonly max = 1_000) {}
-  get(serial: string) {
-    return this.#map.get(serial);
-  }
-  set(record: CertificateRecord, chainPem: string): void {
-    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value!);
-    this.#map.set(record.serial, { record, chainPem });
-  }
 }
 
 const CERT_INSERT = `INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)`;
@@ -232,7 +197,7 @@ async function putAuditedInOneStatement(db: pg.Pool, commit: CommitHook, values:
   return false;
 }
 
-function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
+function certificateMethods(db: pg.Pool, pending: Set<string>, orderHints: VersionHints<OrderRecord>): Pick<AcmeStore, 'putCertificate' | 'getCertificate' | 'getCertificateChain' | 'hasSerial' | 'listCertificates' | 'findReplacements'> {
   const issued = new IssuedCache();
   return {
     async putCertificate(cert, chainPem, commit) {
@@ -247,6 +212,11 @@ function certificateMethods(db: pg.Pool, pending: Set<string>): Pick<AcmeStore, 
             await commit?.();
           });
         }
+        // The statement moved the order too (ORDER_OF_CERT): the hint follows it (a hint that was
+        // already stale stays stale, and the next update's version check finds that out).
+        const o = orderHints.get(cert.orderId);
+        if (o && !o.record.certificateSerial) orderHints.set(cert.orderId, { ...o.record, certificateSerial: cert.serial }, o.version + 1);
+        else orderHints.drop(cert.orderId);
         issued.set(JSON.parse(JSON.stringify(cert)) as CertificateRecord, chainPem);
       } catch (err) {
         const c = uniqueViolation(err);
@@ -358,6 +328,7 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   const grace = opts.workingSetGraceMs ?? 0;
   const instance = opts.instanceId ?? randomBytes(8).toString('hex');
   const pending = new Set<string>();
+  const hints: WorkingSetHints = { orders: new VersionHints<OrderRecord>(), authz: new VersionHints<AuthorizationRecord>() };
   let lastCrl = 0;
   let stats: AcmeStoreStats = EMPTY_STATS;
   const recount = () => countStats(db, now()).then((s) => void (stats = s), () => undefined);
@@ -367,8 +338,8 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   return {
     readOnly: false,
     ...accountMethods(db, new NotifiedCache<AccountRecord>(opts.feed, 'nixca_account')),
-    ...workingSetMethods(db, new NotifiedCache<AuthorizationRecord>(opts.feed, 'nixca_authz')),
-    ...certificateMethods(db, pending),
+    ...workingSetMethods(db, new NotifiedCache<AuthorizationRecord>(opts.feed, 'nixca_authz'), hints),
+    ...certificateMethods(db, pending, hints.orders),
     ...revocationMethods(db),
     crlNumber: () => lastCrl,
     async recordCrlNumber(n) {

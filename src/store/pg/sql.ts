@@ -26,19 +26,26 @@ export function conflict(message: string, existingId?: string): StoreConflictErr
 /**
  * Optimistic read-modify-write of one JSONB record with a version column: read, apply `fn`, write
  * only if nobody wrote in between (else re-read and re-apply). `fn` is pure, so re-applying it is
- * safe; two round trips in the common case and no row lock held across the network.
+ * safe; two round trips in the common case and no row lock held across the network. With `hint`
+ * (the row as this instance last saw it) the first attempt skips the read: the write's version
+ * check proves the hint current, and a hint on which `fn` changes nothing is read again, so no
+ * answer rests on an unchecked copy.
  */
 export async function updateVersioned<T>(
   read: () => Promise<{ record: T; version: number } | undefined>,
   write: (next: T, version: number) => Promise<boolean>,
   fn: (cur: T) => T | undefined,
+  hint?: { record: T; version: number },
 ): Promise<{ cur: T; next: T | undefined } | undefined> {
+  let row = hint;
   for (let attempt = 0; ; attempt++) {
-    const row = await read();
+    const checked = row === undefined;
+    if (checked) row = await read();
     if (!row) return undefined;
     const next = fn(row.record);
-    if (!next) return { cur: row.record, next: undefined };
-    if (await write(next, row.version)) return { cur: row.record, next };
+    if (!next && checked) return { cur: row.record, next: undefined };
+    if (next && (await write(next, row.version))) return { cur: row.record, next };
+    row = undefined;
     if (attempt >= 50) throw new Error('could not update the record: too many concurrent writers');
   }
 }
