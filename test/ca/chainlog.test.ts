@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendEntry, canonicalJson, GENESIS, lastEntryForAppend, serializeEntry, verifyLog, type ChainEntry } from '../../src/ca/chainlog.js';
+import { webcrypto } from 'node:crypto';
+import { appendEntry, canonicalJson, GENESIS, lastEntryForAppend, serializeEntry, signBytes, verifyLog, type ChainEntry } from '../../src/ca/chainlog.js';
 import { CaError } from '../../src/ca/errors.js';
-import { generateKeyPair } from '../../src/ca/keys.js';
+import { generateKeyPair, signingAlgorithm } from '../../src/ca/keys.js';
 
 async function log(n: number, alg: 'ECDSA-P384' | 'Ed25519' | 'RSA-2048' = 'ECDSA-P384') {
   const keys = await generateKeyPair(alg);
@@ -61,4 +62,23 @@ test('edited, removed, reordered, inserted entries and a foreign key are detecte
 
   assert.equal((await check('')).valid, false);
   await assert.rejects(lastEntryForAppend(edited.join('\n'), keys.publicKey), (e: unknown) => e instanceof CaError && e.code === 'CA_TRANSCRIPT_INVALID');
+});
+
+test('entry signatures made with node:crypto are WebCrypto signatures: verified by WebCrypto, byte for byte where deterministic', async () => {
+  const data = new TextEncoder().encode('{"event":"certificate.issued","seq":7}');
+  for (const alg of ['ECDSA-P256', 'ECDSA-P384', 'Ed25519', 'RSA-2048'] as const) {
+    const keys = await generateKeyPair(alg);
+    const params = signingAlgorithm(keys.privateKey);
+    for (let i = 0; i < 5; i++) {
+      const ours = signBytes(keys.privateKey, data);
+      assert.equal(await webcrypto.subtle.verify(params, keys.publicKey, ours, data), true, alg);
+      const theirs = Buffer.from(await webcrypto.subtle.sign(params, keys.privateKey, data));
+      assert.equal(ours.length, theirs.length, alg);
+      // ECDSA is randomized; Ed25519 and PKCS#1 v1.5 are not.
+      if (!alg.startsWith('ECDSA')) assert.deepEqual(ours, theirs, alg);
+      assert.equal(await webcrypto.subtle.verify(params, keys.publicKey, ours, new TextEncoder().encode('other')), false);
+    }
+  }
+  const { publicKey } = await generateKeyPair('ECDSA-P256');
+  assert.throws(() => signBytes(publicKey, data), (e: CaError) => e.code === 'CA_KEY_UNSUPPORTED');
 });
