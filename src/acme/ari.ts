@@ -78,7 +78,8 @@ export async function checkReplaces(ctx: AcmeContext, account: AccountRecord, re
   const found = await ctx.store.findReplacements(cert.serial);
   if (found.certificates.length) throw problem('alreadyReplaced', `certificate ${cert.serial} was already replaced by certificate ${found.certificates[0]}`);
   for (const o of found.orders) {
-    if ((await currentOrderStatus(ctx, o)) !== 'invalid') {
+    // A refusal is decided on the stored authorizations (not a shared store's per-instance copies).
+    if ((await currentOrderStatus(ctx, o, true)) !== 'invalid') {
       throw problem('alreadyReplaced', `certificate ${cert.serial} is already being replaced by another order`);
     }
   }

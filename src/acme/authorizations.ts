@@ -7,18 +7,18 @@ import { problem, problemDocument } from './problems.js';
 import { authorizationStatus, findChallenge, orderStatus } from './status.js';
 
 /** The order's authorizations still in the store (a pruned one makes the order invalid). */
-export async function orderAuthorizations(ctx: AcmeContext, order: OrderRecord): Promise<AuthorizationRecord[]> {
+export async function orderAuthorizations(ctx: AcmeContext, order: OrderRecord, current = false): Promise<AuthorizationRecord[]> {
   const out: AuthorizationRecord[] = [];
   for (const id of order.authorizationIds) {
-    const a = await ctx.store.getAuthorization(id);
+    const a = await ctx.store.getAuthorization(id, current ? { current } : undefined);
     if (a) out.push(a);
   }
   return out;
 }
 
 /** §7.1.6: the order's status now, derived from its authorizations (and a finalize running here). */
-export async function currentOrderStatus(ctx: AcmeContext, order: OrderRecord): Promise<OrderStatus> {
-  return orderStatus(order, await orderAuthorizations(ctx, order), ctx.now(), ctx.finalizing.has(order.id));
+export async function currentOrderStatus(ctx: AcmeContext, order: OrderRecord, current = false): Promise<OrderStatus> {
+  return orderStatus(order, await orderAuthorizations(ctx, order, current), ctx.now(), ctx.finalizing.has(order.id));
 }
 
 export async function ownedAuthorization(ctx: AcmeContext, account: AccountRecord, id: string): Promise<AuthorizationRecord> {

@@ -315,7 +315,10 @@ function leafRequest(csr: CheckedCsr, notBefore: Date, notAfter: Date): Paramete
  */
 export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id: string, payload: unknown): Promise<OrderRecord> {
   const order = await ownedOrder(ctx, account, id);
-  const status = await currentOrderStatus(ctx, order);
+  let status = await currentOrderStatus(ctx, order);
+  // A shared store's instance may still hold a copy of an authorization that another instance
+  // validated moments ago: the refusal (orderNotReady) is decided on the stored records.
+  if (status !== 'ready') status = await currentOrderStatus(ctx, order, true);
   if (status !== 'ready') {
     const why = status === 'processing' ? ' (a finalize is already running)' : status === 'valid' ? ' (it was finalized already; fetch its certificate)' : '';
     throw problem('orderNotReady', `the order is ${status}, not ready${why} (RFC 8555 §7.4)`);

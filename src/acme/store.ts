@@ -47,7 +47,11 @@ export interface AcmeStore {
   updateOrder(id: string, fn: (o: OrderRecord) => OrderRecord | undefined): Promise<OrderRecord | undefined>;
   /** Ids of this account's orders still in the working set, oldest first (§7.1.2.1). */
   listOrderIds(accountId: string): Promise<string[]>;
-  getAuthorization(id: string): Promise<AuthorizationRecord | undefined>;
+  /**
+   * `current`: the stored record, never a copy kept by this instance (a store shared by several
+   * instances may answer from one that another instance's change reaches moments later).
+   */
+  getAuthorization(id: string, opts?: { current?: boolean }): Promise<AuthorizationRecord | undefined>;
   updateAuthorization(id: string, fn: (a: AuthorizationRecord) => AuthorizationRecord | undefined): Promise<AuthorizationRecord | undefined>;
   /** A still-usable authorization of this account for this identifier (object reuse, §7.1.3), if any. */
   findReusableAuthorization(accountId: string, identifier: string, now: Date): Promise<AuthorizationRecord | undefined>;

@@ -234,27 +234,40 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal(status, 'deactivated', 'B sees the deactivation made on A');
     assert.deepEqual((await b!.acme.getAccount('acct-c'))!.contact, ['mailto:x@n3x.internal'], 'B re-read the row');
   });
-  it('valid authorizations are kept per instance too; a deactivation anywhere reaches every instance, pending ones are always read', async () => {
+  it('authorizations are kept per instance with their version: an update anywhere reaches every instance, its own write keeps the writer\'s copy, `current` reads the stored record', async () => {
     const { db, stores: [a, b] } = await fresh(2);
     await a!.acme.createAccount(account('a1'));
     await a!.acme.createOrder(order('o-z', ['z-p', 'z-v']), [authz('z-p'), authz('z-v')]);
-    await a!.acme.updateAuthorization('z-v', validated);
     const bypass = (id: string) => cluster.sql(db, `UPDATE authorizations SET record = jsonb_set(record, '{deactivated}', 'true') WHERE id = $1`, [id]);
-    // Pending: never kept (every validation step changes it), so a change is seen at once.
+    // Kept from the first read, pending or valid (a write that bypasses nixca is not seen) ...
     assert.equal((await b!.acme.getAuthorization('z-p'))!.deactivated, undefined);
     await bypass('z-p');
-    assert.equal((await b!.acme.getAuthorization('z-p'))!.deactivated, true);
-    // Valid: kept (a write that bypasses nixca is not seen), dropped when an instance updates it.
-    assert.equal((await b!.acme.getAuthorization('z-v'))!.deactivated, undefined);
+    assert.equal((await b!.acme.getAuthorization('z-p'))!.deactivated, undefined, 'B answers from its copy');
+    assert.equal((await b!.acme.getAuthorization('z-p', { current: true }))!.deactivated, true, 'current: the stored record');
+    // ... and A's own copies, from createOrder and from its own writes, are used by A.
     await bypass('z-v');
-    assert.equal((await b!.acme.getAuthorization('z-v'))!.deactivated, undefined, 'B answers from its copy');
-    await a!.acme.updateAuthorization('z-v', (x) => ({ ...x, deactivated: true }));
-    let seen: boolean | undefined;
-    for (let i = 0; i < 100 && !seen; i++) {
-      seen = (await b!.acme.getAuthorization('z-v'))!.deactivated;
-      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await a!.acme.getAuthorization('z-v'))!.deactivated, undefined, 'A answers from the copy createOrder left');
+    await cluster.sql(db, `UPDATE authorizations SET record = record - 'deactivated' WHERE id = 'z-v'`);
+    await a!.acme.updateAuthorization('z-v', validated);
+    // A's own announcement comes back to A: its copy (the new version) stays.
+    await new Promise((r) => setTimeout(r, 100));
+    await bypass('z-v');
+    assert.equal((await a!.acme.getAuthorization('z-v'))!.challenges[0]!.status, 'valid');
+    assert.equal((await a!.acme.getAuthorization('z-v'))!.deactivated, undefined, "A's copy of its own write");
+    // B's older copy of z-v (read before A's write) is dropped by A's announcement.
+    let status: string | undefined;
+    for (let i = 0; i < 100 && status !== 'valid'; i++) {
+      status = (await b!.acme.getAuthorization('z-v'))!.challenges[0]!.status;
+      if (status !== 'valid') await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal(seen, true, 'B sees the deactivation made on A');
+    assert.equal(status, 'valid', 'B sees the validation made on A');
+    await a!.acme.updateAuthorization('z-p', (x) => ({ ...x, expires: iso(60_000) }));
+    let expires: string | undefined;
+    for (let i = 0; i < 100 && expires !== iso(60_000); i++) {
+      expires = (await b!.acme.getAuthorization('z-p'))!.expires;
+      if (expires !== iso(60_000)) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(expires, iso(60_000), 'B sees the change made on A to a pending authorization');
   });
 
   it('an update starts from the row this instance last saw, and the version check makes a stale one cost a re-read, never a lost change', async () => {

@@ -13,7 +13,7 @@ import { appendWith, collectAppends, inTransaction, knownHead, oneAppendAtATime 
 import { conflict, prepared as q, type Queryable, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
 import type { ChangeFeed } from './notify.js';
-import { IssuedCache, NotifiedCache, VersionHints } from './cache.js';
+import { IssuedCache, NotifiedCache, RowCache, VersionHints } from './cache.js';
 
 export interface PgAcmeStoreOptions {
   /** How long past `expires` orders and authorizations are kept (default 0). */
@@ -56,7 +56,7 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
     async getAccount(id) {
       const hit = cache.get(id);
       if (hit) return hit;
-      const seen = cache.generation;
+      const seen = cache.stamp(id);
       const r = await read(id);
       if (r) cache.set(id, r.record, seen);
       return r?.record;
@@ -72,6 +72,7 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
       return (await q<{ record: AccountRecord }>(db, 'acct-by-tp', 'SELECT record FROM accounts WHERE thumbprint = $1', [thumbprint])).rows[0]?.record;
     },
     async createAccount(a) {
+      const seen = cache.stamp(a.id);
       try {
         await q(db, 'acct-insert', 'INSERT INTO accounts (id, thumbprint, node, record) VALUES ($1, $2, $3, $4)', [a.id, a.thumbprint, a.node, a]);
       } catch (err) {
@@ -80,6 +81,8 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
         if (c !== undefined) throw conflict('account id exists', a.id);
         throw err;
       }
+      // The next request of this client names it (kid): kept like a read, a copy of what was inserted.
+      cache.set(a.id, structuredClone(a), seen);
       return a;
     },
     async updateAccount(id, fn) {
@@ -103,7 +106,7 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
 /** The rows of orders and authorizations this instance last read or wrote (VersionHints). */
 export type WorkingSetHints = { orders: VersionHints<OrderRecord>; authz: VersionHints<AuthorizationRecord> };
 
-function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
+function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
   const seen = <T>(h: VersionHints<T>, id: string, row: Row<T> | undefined) => {
     if (row) h.set(id, row.record, row.version);
     else h.drop(id);
@@ -114,6 +117,7 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
   return {
     async createOrder(order, authzs) {
       // One statement: the order and its new authorizations appear together or not at all.
+      const epoch = authzCache.epoch;
       const rows = authzs.map((a) => ({ id: a.id, account: a.accountId, identifier: a.identifier.value, expires: a.expires, reusable: reusable(a), record: a }));
       await q(db, 'order-create', `WITH a AS (
           INSERT INTO authorizations (id, account_id, identifier, expires, reusable, record)
@@ -124,7 +128,10 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
       [JSON.stringify(rows), order.id, order.accountId, order.authorizationIds, order.expires, order.replacesSerial ?? null, order, order.createdAt]);
       // Inserted at version 1 (the schema's default).
       hints.orders.set(order.id, order, 1);
-      for (const a of authzs) hints.authz.set(a.id, a, 1);
+      for (const a of authzs) {
+        hints.authz.set(a.id, a, 1);
+        authzCache.set(a.id, structuredClone(a), 1, epoch);
+      }
     },
     async getOrder(id) {
       return (await readOrder(id))?.record;
@@ -140,23 +147,26 @@ function workingSetMethods(db: pg.Pool, validAuthz: NotifiedCache<AuthorizationR
     async listOrderIds(accountId) {
       return (await q<{ id: string }>(db, 'order-ids', 'SELECT id FROM orders WHERE account_id = $1 ORDER BY created_at, id', [accountId])).rows.map((r) => r.id);
     },
-    async getAuthorization(id) {
-      const hit = validAuthz.get(id);
+    async getAuthorization(id, opts) {
+      // A copy is at most as old as the change feed's delay: every update announces its version.
+      const hit = opts?.current ? undefined : authzCache.get(id);
       if (hit) return hit;
-      const seen = validAuthz.generation;
+      const epoch = authzCache.epoch;
       const r = await readAuthz(id);
-      // Only a valid authorization is kept: it changes again only by deactivation or revocation
-      // (RFC 8555 §7.1.6), which notifies; pending ones change with every validation step.
-      if (r && reusable(r.record)) validAuthz.set(id, r.record, seen);
+      if (r) authzCache.set(id, r.record, r.version, epoch);
       return r?.record;
     },
     async updateAuthorization(id, fn) {
       const r = await updateVersioned<AuthorizationRecord>(() => readAuthz(id), async (next, version) => {
-        // NOTIFY (at commit) drops every instance's copy (only valid ones are kept).
-        const res = await q(db, 'authz-update', `WITH u AS (UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id)
-          SELECT pg_notify('nixca_authz', id) FROM u`, [id, next, reusable(next), next.expires, version]);
-        validAuthz.drop(id);
-        if (res.rowCount === 1) hints.authz.set(id, next, version + 1);
+        // NOTIFY (at commit) with the new version: every instance drops an older copy. Also on
+        // nixca_authz (the id alone), which instances before the version was announced listen to.
+        const epoch = authzCache.epoch;
+        const res = await q(db, 'authz-update', `WITH u AS (UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id, version)
+          SELECT pg_notify('nixca_authz', id), pg_notify('nixca_authz_row', id || ' ' || version) FROM u`, [id, next, reusable(next), next.expires, version]);
+        if (res.rowCount === 1) {
+          hints.authz.set(id, next, version + 1);
+          authzCache.set(id, structuredClone(next), version + 1, epoch);
+        }
         return res.rowCount === 1;
       }, fn, hints.authz.get(id));
       return r?.next;
@@ -338,7 +348,7 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   return {
     readOnly: false,
     ...accountMethods(db, new NotifiedCache<AccountRecord>(opts.feed, 'nixca_account')),
-    ...workingSetMethods(db, new NotifiedCache<AuthorizationRecord>(opts.feed, 'nixca_authz'), hints),
+    ...workingSetMethods(db, new RowCache<AuthorizationRecord>(opts.feed, 'nixca_authz_row'), hints),
     ...certificateMethods(db, pending, hints.orders),
     ...revocationMethods(db),
     crlNumber: () => lastCrl,

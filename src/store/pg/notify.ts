@@ -4,7 +4,7 @@
 // notifications sent while it was away are lost (PostgreSQL does not queue them for us).
 import pg from 'pg';
 
-export type Channel = 'nixca_revocation' | 'nixca_inventory' | 'nixca_account' | 'nixca_authz';
+export type Channel = 'nixca_revocation' | 'nixca_inventory' | 'nixca_account' | 'nixca_authz' | 'nixca_authz_row';
 type Listener = (payload: string | undefined) => void;
 
 export class ChangeFeed {
