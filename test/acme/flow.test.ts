@@ -104,3 +104,41 @@ describe('ACME flows (RFC 8555 §7)', () => {
     assert.ok(!('identifier' in p), 'identifier never at top level (§6.7.1)');
   });
 });
+
+describe('finalize on a store whose instance keeps copies (a shared store)', () => {
+  it('orderNotReady is decided on the stored authorizations, not on a copy that lags another instance', async () => {
+    const e = await testEnv();
+    const app = buildAcmeApp(e.deps);
+    await app.ready();
+    try {
+      const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      assert.equal((await c.newAccount({ eab: e.eab[NODE_A.name] })).status, 201);
+      const { url, body } = await c.readyOrder([NODE_A.dns[0]!]);
+      assert.equal(body.status, 'ready');
+      // As an instance of a shared store whose copy predates another instance's validation: every
+      // read that may answer from a copy says pending; `current` reads see the stored record.
+      const store = e.store;
+      const original = store.getAuthorization.bind(store);
+      const stale: string[] = [];
+      store.getAuthorization = async (id, opts) => {
+        const a = await original(id, opts);
+        if (!a || opts?.current) return a;
+        stale.push(id);
+        return { ...a, challenges: a.challenges.map((x) => ({ ...x, status: 'pending' as const, validated: undefined })) };
+      };
+      try {
+        const { der } = await testCsr([NODE_A.dns[0]!]);
+        const fin = await c.post(body.finalize as string, { csr: base64url.encode(der) });
+        assert.equal(fin.status, 200, fin.body);
+        assert.equal(fin.json().status, 'valid');
+        assert.ok(stale.length > 0, 'the copy was consulted first');
+      } finally {
+        store.getAuthorization = original;
+      }
+      assert.equal((await c.post(url, '')).json().status, 'valid');
+    } finally {
+      await app.close();
+      await e.cleanup();
+    }
+  });
+});
