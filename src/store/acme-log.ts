@@ -1,8 +1,8 @@
-// Append-only JSON-lines logs with group commit: every line is durable (fdatasync) before its
-// promise resolves; concurrent appends share one write + one fdatasync. A crash can only tear the
+// Append-only JSON-lines logs with group commit: every line is durable (O_DSYNC) before its
+// promise resolves; concurrent appends share one synchronized write. A crash can only tear the
 // last line (appends are sequential); the scanner reports a torn tail and refuses anything else
 // (src/store/acme-recovery.ts decides what happens at open).
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -32,6 +32,14 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * How the logs are opened for appending. With O_DSYNC each write returns once its bytes and the
+ * metadata needed to read them back (the new size) are on stable storage (POSIX synchronized I/O
+ * data integrity completion), as a write followed by fdatasync, but in one thread-pool operation
+ * instead of two: 0.16-0.20 -> 0.12 CPU-ms per batch of a 1.2 KB line (process.cpuUsage, ext4).
+ */
+export const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
+
 export class AppendLog {
   #fh: FileHandle;
   #size: number;
@@ -45,7 +53,7 @@ export class AppendLog {
   }
 
   static async open(file: string, size: number): Promise<AppendLog> {
-    const fh = await open(file, 'a', 0o600);
+    const fh = await open(file, APPEND_FLAGS, 0o600);
     return new AppendLog(file, fh, size);
   }
 
@@ -78,7 +86,7 @@ export class AppendLog {
         await rename(tmp, this.file);
         await syncDir(dirname(this.file));
         await this.#fh.close();
-        this.#fh = await open(this.file, 'a', 0o600);
+        this.#fh = await open(this.file, APPEND_FLAGS, 0o600);
         this.#size = Buffer.byteLength(lines.length ? lines.join('\n') + '\n' : '');
       } });
       this.#kick();
@@ -93,7 +101,7 @@ export class AppendLog {
   #kick(): void {
     if (this.#running) return;
     // Started a microtask later, so that lines appended in the same tick (an order and its
-    // authorizations) share one write and one fdatasync.
+    // authorizations) share one synchronized write.
     this.#running = Promise.resolve().then(() => this.#drain()).finally(() => {
       this.#running = undefined;
       if (this.#queue.length || this.#jobs.length) this.#kick();
@@ -109,9 +117,9 @@ export class AppendLog {
         const start = this.#size;
         try {
           const bytes = batch.reduce((n, p) => n + p.bytes, 0);
+          // Durable when it returns (APPEND_FLAGS).
           const { bytesWritten } = await this.#fh.write(data);
           if (bytesWritten !== bytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes} bytes`), { code: 'EIO' });
-          await this.#fh.datasync();
           this.#size = start + bytes;
           let off = start;
           for (const p of batch) {

@@ -202,7 +202,7 @@ function assemble(p: Parts): AcmeStore {
       for (const a of newAuthzs) set.putAuthz(a);
       set.putOrder(order);
       set.lines += newAuthzs.length + 1;
-      // One batch: the appender group-commits these lines with one fdatasync.
+      // One batch: the appender group-commits these lines with one synchronized write.
       await Promise.all([
         ...newAuthzs.map((v) => p.workingLog.append(JSON.stringify({ t: 'authz', v }))),
         p.workingLog.append(JSON.stringify({ t: 'order', v: order })),

@@ -2,7 +2,8 @@
 // compaction policy and rewrite, and the ledger's commit rule (durable, then the commit hook, then
 // visible). src/store/acme.ts only composes them; test/acme/store.test.ts tests the whole.
 import assert from 'node:assert/strict';
-import { open, readFile } from 'node:fs/promises';
+import { constants, readlinkSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AuthorizationRecord, CertificateRecord, OrderRecord } from '../../src/acme/model.js';
@@ -58,22 +59,35 @@ test('working set: entries are shape-checked when read back', async (t) => {
   assert.equal(torn, undefined);
 });
 
-test('append log: lines appended in the same tick share one fdatasync and get their byte offsets; a failed write rejects its whole batch', async (t) => {
+test('append log: lines appended in the same tick share one synchronized write (O_DSYNC) and get their byte offsets; a failed write rejects its whole batch', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'x.jsonl');
   const probe = await open(file, 'w');
-  const syncs = t.mock.method(Object.getPrototypeOf(probe) as { datasync(): Promise<void> }, 'datasync');
+  const writes = t.mock.method(Object.getPrototypeOf(probe) as { write(): Promise<unknown> }, 'write');
   await probe.close();
   const log = await AppendLog.open(file, 0);
+  // The kernel's view of the descriptor: every write is durable when it returns.
+  const target = (fd: string) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'utf8' });
+    } catch {
+      return undefined; // the descriptor readdir itself used, closed since
+    }
+  };
+  const fds = (await readdir('/proc/self/fd')).filter((fd) => target(fd) === file);
+  assert.equal(fds.length, 1);
+  const flags = parseInt(/^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))![1]!, 8);
+  assert.equal(flags & constants.O_DSYNC, constants.O_DSYNC, 'opened O_DSYNC');
+  assert.equal(flags & constants.O_APPEND, constants.O_APPEND);
   const lines = ['"a"', '"é€"', '{"x":1}'];
   const offsets = await Promise.all(lines.map((l) => log.append(l)));
-  assert.equal(syncs.mock.callCount(), 1, 'one fdatasync for the three lines');
+  assert.equal(writes.mock.callCount(), 1, 'one write for the three lines');
   const bytes = await readFile(file);
   assert.deepEqual(offsets, [0, 4, 12]);
   assert.deepEqual(offsets.map((o, i) => bytes.subarray(o, o + Buffer.byteLength(lines[i]!) + 1).toString()), lines.map((l) => l + '\n'));
   assert.equal(await log.append('"b"'), bytes.length, 'the next line starts where the file ends');
   assert.equal(log.size, bytes.length + 4);
-  assert.equal(syncs.mock.callCount(), 2);
+  assert.equal(writes.mock.callCount(), 2);
   await log.close();
   // /dev/full refuses every write with ENOSPC: each line of the batch is refused, none acknowledged.
   const full = await AppendLog.open('/dev/full', 0);
