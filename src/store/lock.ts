@@ -19,6 +19,8 @@ import { promisify } from 'node:util';
 const fsx = createRequire(import.meta.url)('fs-native-extensions') as { tryLock(fd: number): boolean };
 const ftruncateAsync = promisify(ftruncate);
 const writeAsync = promisify(write);
+/** This process's PID as the lock file holds it: padded to a fixed width, read back trimmed. */
+const PID_LINE = `${process.pid}`.padEnd(15) + '\n';
 
 export class LockTimeoutError extends Error {
   override readonly name = 'LockTimeoutError';
@@ -49,7 +51,8 @@ export async function tryFileLock(lockPath: string): Promise<FileLock | undefine
     closeSync(fd);
     return undefined;
   }
-  await ftruncateAsync(fd, 0).then(() => writeAsync(fd, `${process.pid}\n`, 0)).catch(() => undefined);
+  // One write of a fixed width replaces whatever a holder that died left (it had no time to clear it).
+  await writeAsync(fd, PID_LINE, 0).catch(() => undefined);
   return heldLock(lockPath, fd);
 }
 

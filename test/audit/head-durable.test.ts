@@ -1,6 +1,7 @@
 // audit/head.json is the anchor that notices entries cut off the end of the log, so it is written
 // like every other file that must survive a crash: temp file, fsync, rename, fsync of the directory.
-// Checked on a real `nixca node add` process with strace (the system calls, not our intentions).
+// The log's own appends are synchronized writes (O_SYNC). Checked on a real `nixca node add`
+// process with strace (the system calls, not our intentions).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -28,4 +29,8 @@ test('audit/head.json is replaced durably: the temp file is fsync\'d before the 
   const dirFd = /= (\d+)$/.exec(lines[openDir]!)![1];
   assert.ok(lines.some((l, i) => i > openDir && new RegExp(`fsync\\(${dirFd}\\)\\s+= 0`).test(l)), 'and fsync\'d');
   assert.match(await readFile(head, 'utf8'), /^\{"seq":\d+,"hash":"[0-9a-f]{64}"\}\n$/);
+  // The log itself is written through a descriptor opened O_SYNC: durable when write returns.
+  const log = join(state, 'audit', 'log.jsonl');
+  const logOpens = lines.filter((l) => /openat\(/.test(l) && l.includes(`"${log}"`) && /O_WRONLY/.test(l));
+  assert.ok(logOpens.length > 0 && logOpens.every((l) => /O_SYNC/.test(l)), logOpens.join('\n'));
 });
