@@ -371,7 +371,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       if (cur?.certificateSerial && cur.certificateSerial !== serial) return cur;
       throw err;
     }
-    const updated = await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));
+    const updated = ctx.store.recordsOrderCertificate ? undefined : await ctx.store.updateOrder(id, (o) => ({ ...o, certificateSerial: serial }));
     ctx.log.info({ serial, node, names: csr.names, account: account.id }, 'certificate issued');
     await emit(ctx, 'certificateIssued', record);
     return updated ?? { ...order, certificateSerial: serial };

@@ -62,6 +62,11 @@ export interface AcmeStore {
    * committed certificate is valid even if a crash came before updateOrder (the store reconciles).
    */
   putCertificate(cert: CertificateRecord, chainPem: string, commit?: CommitHook): Promise<void>;
+  /**
+   * True if putCertificate also records the certificate's serial on its order in the same commit,
+   * so the caller's own updateOrder would change nothing (a round trip saved on a shared store).
+   */
+  readonly recordsOrderCertificate?: boolean;
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   getCertificateChain(serial: string): Promise<string | undefined>;
   hasSerial(serial: string): boolean;

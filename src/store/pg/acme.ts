@@ -347,6 +347,8 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
   statsTimer.unref();
   return {
     readOnly: false,
+    // The issuance's statement (or transaction) sets the order's certificateSerial (ORDER_OF_CERT).
+    recordsOrderCertificate: true,
     ...accountMethods(db, new NotifiedCache<AccountRecord>(opts.feed, 'nixca_account')),
     ...workingSetMethods(db, new RowCache<AuthorizationRecord>(opts.feed, 'nixca_authz_row'), hints),
     ...certificateMethods(db, pending, hints.orders),
