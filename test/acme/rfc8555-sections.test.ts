@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { base64url, FlattenedSign } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { appRig, type AppRig } from './helpers/app.js';
 import { issuerCrlSigner } from '../../src/acme/crl.js';
 import { x509 } from '../../src/ca/x509.js';
 import { PROBLEM_STATUS } from '../../src/acme/problems.js';
@@ -37,20 +38,14 @@ describe('RFC 8555 §6, §7, §11: MUST by MUST', () => {
   let app: FastifyInstance;
   let client: TestAcmeClient;
   let other: TestAcmeClient;
+  let rig: AppRig;
   before(async () => {
     // Many tests make a fresh account with one node's EAB credential: lift that §6.6 limit here.
-    env = await testEnv({ limits: { newAccountsPerEabCredential: { count: 10_000, windowMs: 3_600_000 } } });
-    app = buildAcmeApp(env.deps);
-    await app.ready();
-    client = await TestAcmeClient.create(injectTransport(app), DIR_URL);
-    assert.equal((await client.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
-    other = await TestAcmeClient.create(injectTransport(app), DIR_URL);
-    assert.equal((await other.newAccount({ eab: env.eab[NODE_B.name] })).status, 201);
+    rig = await appRig({ limits: { newAccountsPerEabCredential: { count: 10_000, windowMs: 3_600_000 } } });
+    ({ env, app, client } = rig);
+    other = rig.other!;
   });
-  after(async () => {
-    await app.close();
-    await env.cleanup();
-  });
+  after(() => rig.close());
   const fresh = async (node = NODE_A.name) => {
     const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
     assert.equal((await c.newAccount({ eab: env.eab[node] })).status, 201);

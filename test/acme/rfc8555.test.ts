@@ -3,10 +3,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { base64url } from 'jose';
-import type { FastifyInstance } from 'fastify';
 import { buildAcmeApp } from '../../src/acme/http/app.js';
+import { appRig, type AppRig } from './helpers/app.js';
 import { x509 } from '../../src/ca/x509.js';
-import { BASE_URL, NODE_A, NODE_B, testEnv, type TestEnv } from './helpers/deps.js';
+import { BASE_URL, NODE_A, testEnv, type TestEnv } from './helpers/deps.js';
 import { injectTransport, TestAcmeClient, testCsr, type HttpResponse } from './helpers/client.js';
 
 const DIR_URL = BASE_URL + 'directory';
@@ -21,23 +21,16 @@ function problemOf(res: HttpResponse, type: string, status: number): { detail: s
 
 describe('RFC 8555 requirements', () => {
   let env: TestEnv;
-  let app: FastifyInstance;
   let client: TestAcmeClient;
   let other: TestAcmeClient;
   const ids = (names: string[]) => ({ identifiers: names.map((value) => ({ type: 'dns', value })) });
+  let rig: AppRig;
   before(async () => {
-    env = await testEnv();
-    app = buildAcmeApp(env.deps);
-    await app.ready();
-    client = await TestAcmeClient.create(injectTransport(app), DIR_URL);
-    assert.equal((await client.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
-    other = await TestAcmeClient.create(injectTransport(app), DIR_URL);
-    assert.equal((await other.newAccount({ eab: env.eab[NODE_B.name] })).status, 201);
+    rig = await appRig();
+    ({ env, client } = rig);
+    other = rig.other!;
   });
-  after(async () => {
-    await app.close();
-    await env.cleanup();
-  });
+  after(() => rig.close());
 
   describe('§7.1.4 / §7.4 identifiers', () => {
     it('§7.1.4: a dns identifier not in preferred name syntax (RFC 5280 §4.2.1.6) is rejectedIdentifier, carrying the value exactly as sent', async () => {

@@ -7,21 +7,13 @@ import { base64url } from 'jose';
 import { auditTrail } from '../../src/audit/acme-events.js';
 import { auditPaths, readAudit } from '../../src/audit/log.js';
 import { verifyAudit } from '../../src/audit/verify.js';
-import { buildAcmeApp } from '../../src/acme/http/app.js';
-import { injectTransport, TestAcmeClient } from '../acme/helpers/client.js';
-import { BASE_URL, NODE_A, testEnv } from '../acme/helpers/deps.js';
+import { appRig } from '../acme/helpers/app.js';
+import { NODE_A } from '../acme/helpers/deps.js';
 import { tempDir } from '../helpers/cli.js';
 
 test('ACME issuance and revokeCert through the real core are audited, chained, and free of secrets', async (t) => {
   const dir = await tempDir(t);
-  const env = await testEnv({ audit: auditTrail(dir) }, { dir });
-  const app = buildAcmeApp(env.deps);
-  t.after(async () => {
-    await app.close();
-    await env.cleanup();
-  });
-  const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
-  await c.newAccount({ eab: env.eab[NODE_A.name] });
+  const { env, client: c } = await appRig({ audit: auditTrail(dir) }, { dir, t, accounts: 1 });
   const r = await c.issue([NODE_A.dns[0]!]);
   const der = r.chainPem.split('-----END CERTIFICATE-----')[0]!.replace(/-----BEGIN CERTIFICATE-----|\s/g, '');
   assert.equal((await c.post(c.directory.revokeCert!, { certificate: base64url.encode(Buffer.from(der, 'base64')), reason: 1 })).status, 200);

@@ -11,26 +11,15 @@ import { appendAudit, auditPaths, readAudit } from '../../src/audit/log.js';
 import { recoverAuditEntries } from '../../src/audit/recover.js';
 import { auditedStoreSerials, verifyAudit } from '../../src/audit/verify.js';
 import { generateKeyPair, exportPrivateKeyPem } from '../../src/ca/keys.js';
-import { buildAcmeApp } from '../../src/acme/http/app.js';
 import { openAcmeStore } from '../../src/store/acme.js';
-import { injectTransport, testCsr, TestAcmeClient } from '../acme/helpers/client.js';
-import { BASE_URL, NODE_A, testEnv } from '../acme/helpers/deps.js';
+import { appRig } from '../acme/helpers/app.js';
+import { testCsr } from '../acme/helpers/client.js';
+import { NODE_A } from '../acme/helpers/deps.js';
 import { tempDir } from '../helpers/cli.js';
 
 async function rig(t: TestContext) {
   const dir = await tempDir(t);
-  const env = await testEnv({ audit: auditTrail(dir) }, { dir });
-  const app = buildAcmeApp(env.deps);
-  t.after(async () => {
-    await app.close();
-    await env.cleanup();
-  });
-  const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
-  await c.newAccount({ eab: env.eab[NODE_A.name] });
-  const health = async () => {
-    const r = await app.inject({ method: 'GET', url: new URL('health', BASE_URL).pathname });
-    return { status: r.statusCode, audit: (JSON.parse(r.body) as { checks: { audit?: { ok: boolean; detail?: string } } }).checks.audit };
-  };
+  const { env, app, client: c, health } = await appRig({ audit: auditTrail(dir) }, { dir, t, accounts: 1 });
   /** A finalize that the audit log refuses: returns the response and the order afterwards. */
   const refusedFinalize = async () => {
     const { url, body } = await c.readyOrder([NODE_A.dns[0]!]);

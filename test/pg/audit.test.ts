@@ -23,9 +23,9 @@ import { startTestCluster, type TestCluster } from './cluster.js';
 import { testPki, type TestPki } from '../audit/pki.js';
 import { runCli } from '../helpers/cli.js';
 import { base64url } from 'jose';
-import { buildAcmeApp } from '../../src/acme/http/app.js';
-import { injectTransport, testCsr, TestAcmeClient } from '../acme/helpers/client.js';
-import { BASE_URL, NODE_A, testEnv } from '../acme/helpers/deps.js';
+import { appRig } from '../acme/helpers/app.js';
+import { testCsr } from '../acme/helpers/client.js';
+import { NODE_A } from '../acme/helpers/deps.js';
 
 const t = new Date('2030-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(t.getTime() + ms).toISOString();
@@ -178,18 +178,7 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
 
   it('through ACME: a refused entry is serverInternal and nothing is committed; /health is 503 until the chain takes entries again', async (t) => {
     const { db, inst: [a] } = await fresh([await stateDir()]);
-    const env = await testEnv({ store: a!.store.acme, audit: transactionalAuditTrail(a!.chain) });
-    const app = buildAcmeApp(env.deps);
-    t.after(async () => {
-      await app.close();
-      await env.cleanup();
-    });
-    const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
-    await c.newAccount({ eab: env.eab[NODE_A.name] });
-    const health = async () => {
-      const r = await app.inject({ method: 'GET', url: new URL('health', BASE_URL).pathname });
-      return { status: r.statusCode, audit: (JSON.parse(r.body) as { checks: { audit?: { ok: boolean; detail?: string } } }).checks.audit };
-    };
+    const { client: c, health } = await appRig({ store: a!.store.acme, audit: transactionalAuditTrail(a!.chain) }, { t, accounts: 1 });
     const first = await c.issue([NODE_A.dns[0]!]);
     assert.deepEqual(await health(), { status: 200, audit: { ok: true } });
     const rows = async (table: string) => Number((await cluster.sql<{ n: string }>(db, `SELECT count(*) AS n FROM ${table}`))[0]!.n);
