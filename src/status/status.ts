@@ -131,7 +131,7 @@ export function fleetStatus(input: { inventory: InventoryData; certificates: rea
     if (node.renewAfter && ari.ari === 'never' && certificate && !certificate.revoked && Date.parse(certificate.issuedAt) < Date.parse(node.renewAfter)) {
       problems.push({ severity: 'warning', code: 'renew-now-unreachable', message: `renew-now at ${node.renewAfter}, but this node's ACME client never fetched renewalInfo (ARI): it renews on its own schedule; revoke or restart its client to force it` });
     }
-    if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: 'no active signing key (nixca key rotate NODE --secret-out FILE, then nixca key rotate NODE)' });
+    if (!signingKeys.some((k) => k.signing)) problems.push({ severity: 'warning', code: 'no-signing-key', message: noSigningKeyHint(node.name, signingKeys) });
     return {
       name: node.name,
       dnsNames: node.dnsNames,
@@ -154,4 +154,13 @@ export function fleetStatus(input: { inventory: InventoryData; certificates: rea
     orphanCertificates,
     ok: nodes.every((n) => n.problems.every((p) => p.severity !== 'error')),
   };
+}
+
+/**
+ * What to run when a node signs with no key: with nothing published, one step makes a first key
+ * active (`key generate --activate`); a published key is promoted by the next rotation step.
+ */
+export function noSigningKeyHint(node: string, keys: readonly { published: boolean; shared: boolean }[]): string {
+  if (!keys.some((k) => k.published && !k.shared)) return `no active signing key (run: nixca key generate ${node} --activate --secret-out FILE)`;
+  return `no active signing key (promote the published one: nixca key rotate ${node})`;
 }

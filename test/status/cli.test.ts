@@ -244,3 +244,24 @@ test('as real processes: exit codes and one stderr line from nixca itself', asyn
   assert.equal((await spawnCli(['renew-now', 'nuc-9', ...S])).code, 4);
   assert.equal((await spawnCli(['status', '--port', '0', ...S])).code, 2);
 });
+
+test('status: the no-signing-key warning names the one command that fixes it, for this node; running it clears the warning', async (t) => {
+  const { state, S } = await fleet(t);
+  const warning = async () => {
+    const r = await runCli(['status', '--json', ...S]);
+    const node = (JSON.parse(r.stdout) as { nodes: Array<{ name: string; problems: Array<{ code: string; message: string }> }> }).nodes.find((n) => n.name === 'nuc-1')!;
+    return node.problems.find((p) => p.code === 'no-signing-key')?.message;
+  };
+  // Nothing published: one step (generate --activate), with the node's own name.
+  const first = await warning();
+  const cmd = /\bnixca (key generate nuc-1 --activate --secret-out FILE)\)/.exec(first ?? '');
+  assert.ok(cmd, `hint: ${first}`);
+  const gen = await runCli([...cmd[1]!.replace('FILE', join(state, 'k1.sec')).split(' '), ...S]);
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.equal(await warning(), undefined);
+  // A published next key on another node: the hint promotes it (no second key is needed).
+  assert.equal((await runCli(['key', 'generate', 'nuc-2', '--secret-out', join(state, 'k2.sec'), ...S])).code, 0);
+  const r = await runCli(['status', '--json', ...S]);
+  const nuc2 = (JSON.parse(r.stdout) as { nodes: Array<{ name: string; problems: Array<{ code: string; message: string }> }> }).nodes.find((n) => n.name === 'nuc-2')!;
+  assert.match(nuc2.problems.find((p) => p.code === 'no-signing-key')!.message, /nixca key rotate nuc-2\)/);
+});
