@@ -190,7 +190,7 @@ export async function checkAuditAppendable(stateDir: string, lockTimeoutMs = 2_0
   }
 }
 
-/** The head recorded by the last append, if any (null: none yet, or a log older than the head file). */
+/** The head recorded by the last append, if any (null: no head file; verify reports that for a log with entries). */
 export async function readAuditHead(stateDir: string): Promise<{ seq: number; hash: string } | null> {
   const text = await readFile(auditPaths(stateDir).head, 'utf8').catch(() => undefined);
   if (text === undefined) return null;

@@ -28,11 +28,16 @@ export interface AuditTrust {
 }
 
 /** Problems of the log's end: cut mid-line, shorter than its recorded head, records without entries. */
-function endProblems(v: { entries: Array<{ seq: number }>; hashOf(seq: number): string | undefined }, torn: string, head: { seq: number; hash: string } | null, store: AuditTrust['store'], audited: { issued: Set<string>; revoked: Set<string> }): AuditProblem[] {
+function endProblems(v: { entries: Array<{ seq: number }>; hashOf(seq: number): string | undefined }, torn: string, head: { seq: number; hash: string } | null | undefined, store: AuditTrust['store'], audited: { issued: Set<string>; revoked: Set<string> }): AuditProblem[] {
   const out: AuditProblem[] = [];
   const lastSeq = v.entries.at(-1)?.seq ?? null;
   if (torn) {
     out.push({ seq: lastSeq === null ? 0 : lastSeq + 1, line: v.entries.length + 1, reason: `the log is cut in the middle of an entry (${Buffer.byteLength(torn)} bytes after entry ${lastSeq ?? 'none'}): an append interrupted by a crash, or a truncation; nixca serve records and removes it at start` });
+  }
+  if (head === null && lastSeq !== null) {
+    // Every append rewrites head.json, so a log with entries and no head lost it: deleting it is
+    // how entries cut off the end would otherwise go unnoticed.
+    out.push({ seq: lastSeq + 1, line: null, reason: `audit/head.json is missing although the log has entries (every append writes it): it was deleted, and entries may have been removed from the end with it; the next append recreates it, so compare with an anchored head (audit verify --anchor)` });
   }
   if (head) {
     const at = v.hashOf(head.seq);
@@ -67,7 +72,7 @@ export interface AuditVerification {
     explanation: string;
   };
   anchor: { seq: number; hash: string; ok: boolean } | null;
-  /** The head the last append recorded (audit/head.json), null for a log older than that file. */
+  /** The head the last append recorded (audit/head.json), null when there is none (a problem when the log has entries). */
   recordedHead: { seq: number; hash: string } | null;
 }
 
@@ -137,11 +142,12 @@ export async function verifyAudit(stateDir: string, trust: AuditTrust = {}): Pro
     if (last) head = { seq: last.seq, hash: entryHash(last) };
     const hashes = new Map(v.entries.map((e) => [e.seq, e]));
     const audited = auditedSubjects(v.entries);
+    // undefined: head.json is there but damaged (reported here, not again as missing).
     const recorded = await readAuditHead(stateDir).catch((err: Error) => {
       problems.push({ seq: null, line: null, reason: err.message });
-      return null;
+      return undefined;
     });
-    recordedHead = recorded;
+    recordedHead = recorded ?? null;
     const hashOf = (seq: number) => {
       const e = hashes.get(seq);
       return e ? entryHash(e) : undefined;

@@ -130,9 +130,15 @@ test('an anchored head detects truncation of the newest entries', async (t) => {
   const plain = await verifyAudit(dir, trust);
   assert.equal(plain.ok, false, 'audit/head.json still names the removed newest entry');
   assert.match(plain.problems.map((p) => p.reason).join('\n'), /entries were removed from its end/);
-  // Without head.json too (rewritten by someone who can write the state), only an anchor tells.
+  // head.json deleted with them: a log with entries and no head is reported too.
   await rm(auditPaths(dir).head);
-  assert.equal((await verifyAudit(dir, trust)).ok, true, 'removing the log end and head.json together is invisible without an anchor (documented)');
+  const headless = await verifyAudit(dir, trust);
+  assert.equal(headless.ok, false, 'a deleted head.json is how a cut end would go unnoticed');
+  assert.match(headless.problems.map((p) => p.reason).join('\n'), /audit\/head\.json is missing although the log has entries/);
+  // head.json rewritten to match the cut log (someone who can write the state): only an anchor tells.
+  const cutHead = headless.head!;
+  await writeFile(auditPaths(dir).head, JSON.stringify(cutHead) + '\n');
+  assert.equal((await verifyAudit(dir, trust)).ok, true, 'removing the log end and rewriting head.json to match is invisible without an anchor (documented)');
   const anchored = await verifyAudit(dir, { ...trust, anchor: head });
   assert.equal(anchored.ok, false);
   assert.equal(anchored.firstBadSeq, head.seq);
