@@ -111,7 +111,16 @@ export async function decryptPrivateKey(pem: string, passphrase: string): Promis
     }
     throw new CaError('CA_PEM_INVALID', `the encrypted private key is corrupted (${e.message}); restore it from a backup`, { cause: err });
   }
-  return keyObjectToCryptoKeyPair(ko);
+  try {
+    return await keyObjectToCryptoKeyPair(ko);
+  } catch (err) {
+    // Damage inside the ciphertext can decrypt to a PKCS#8 structure OpenSSL still parses but whose
+    // key WebCrypto refuses (e.g. a private scalar that does not match the embedded public point).
+    if (passphraseOpensFirstBlock(pem, passphrase) === false) {
+      throw new CaError('CA_PASSPHRASE_WRONG', 'wrong passphrase for the encrypted private key (or its first bytes are damaged)', { cause: err });
+    }
+    throw new CaError('CA_PEM_INVALID', `the encrypted private key is corrupted (${(err as Error).message}); restore it from a backup`, { cause: err });
+  }
 }
 
 /** Reads an unencrypted PKCS#8 PEM (ephemeral keys only: the issuer's own TLS key, test fixtures). */
