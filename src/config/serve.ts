@@ -10,7 +10,7 @@ import { probePathHash } from '../probe/probe.js';
 import { DEFAULT_LIMITS, type AcmeLimits } from '../acme/limits.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../acme/http/connection.js';
 import {
-  booleanSetting, countSetting, durationSetting, enumSetting, listSetting, pathSetting, portSetting, resolveConfig, showConfig, stringSetting,
+  booleanSetting, countSetting, durationSetting, enumSetting, listSetting, pathSetting, portSetting, redactUrlPassword, resolveConfig, showConfig, stringSetting,
   type ConfigOf, type SettingsTable,
 } from './settings.js';
 
@@ -34,10 +34,10 @@ export const SERVE_SETTINGS = {
   passphraseFile: pathSetting({ flag: '--passphrase-file <file>', help: 'file holding the intermediate key passphrase (else $CREDENTIALS_DIRECTORY/nixca-intermediate-passphrase, else a prompt)', default: undefined }),
   logLevel: enumSetting({ flag: '--log-level <level>', help: `log level: ${LOG_LEVELS.join(', ')}`, default: 'info', values: LOG_LEVELS }),
   logFormat: enumSetting({ flag: '--log-format <format>', help: 'auto (pretty on a terminal, JSON otherwise), pretty or json', default: 'auto', values: LOG_FORMATS }),
-  crlUrl: stringSetting({ flag: '--crl-url <url>', help: 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http', default: undefined }),
+  crlUrl: stringSetting({ flag: '--crl-url <url>', help: 'CRL distribution point written into leaves (default: <base-url>crl, served by this issuer); use it when a mirror serves the CRL, e.g. over plain http', default: undefined, redact: redactUrlPassword }),
   crl: booleanSetting({ flag: '--no-crl', help: 'serve no CRL and write no CRL distribution point into leaves' }),
   metrics: booleanSetting({ flag: '--no-metrics', help: 'do not serve GET <base-url>metrics (Prometheus text; /health is always served)' }),
-  store: stringSetting({ flag: '--store <url>', help: 'shared store for several instances: postgres://USER@HOST/DB or postgres://USER@/DB?host=/run/postgresql (default: $NIXCA_STORE, else the embedded store in --state; docs/postgres.md)', default: undefined, check: (v, o) => {
+  store: stringSetting({ flag: '--store <url>', help: 'shared store for several instances: postgres://USER@HOST/DB or postgres://USER@/DB?host=/run/postgresql (default: $NIXCA_STORE, else the embedded store in --state; docs/postgres.md)', default: undefined, redact: redactUrlPassword, check: (v, o) => {
     if (!/^postgres(ql)?:\/\//i.test(v)) throw new ConfigError('CONFIG_INVALID', `${o.what} must be a postgres:// URL (absent: the embedded store in --state)`);
   } }),
   storePasswordFile: pathSetting({ flag: '--store-password-file <file>', help: 'file holding the database password (else $CREDENTIALS_DIRECTORY/nixca-store-password if present, else peer authentication)', default: undefined }),

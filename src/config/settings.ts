@@ -75,7 +75,7 @@ export function countSetting(c: Common<number>): Setting<number> {
   };
 }
 
-export function stringSetting<D extends string | undefined>(c: Common<D> & { check?: (v: string, o: Origin) => void }): Setting<string | D> {
+export function stringSetting<D extends string | undefined>(c: Omit<Common<D>, 'redact'> & { redact?: (v: string) => unknown; check?: (v: string, o: Origin) => void }): Setting<string | D> {
   return {
     ...c,
     parse: (raw, o) => {
@@ -134,15 +134,21 @@ export function listSetting(c: Omit<Common<string[]>, 'default'> & { item?: (v: 
   };
 }
 
-/** Redacts the password of a URL (a PostgreSQL connection string, a CRL mirror with credentials). */
+/**
+ * Redacts the password of a URL (a PostgreSQL connection string, a CRL mirror with credentials):
+ * the userinfo password and a `password` query parameter (libpq's form). libpq's socket form
+ * (`postgres://USER@/DB`) has an empty host WHATWG URL refuses, so the userinfo is also cut by text.
+ */
 export function redactUrlPassword(v: string): string {
+  let out: string;
   try {
     const u = new URL(v);
     if (u.password) u.password = 'redacted';
-    return u.href;
+    out = u.href;
   } catch {
-    return '<redacted>';
+    out = v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*):[^/]*@/i, '$1:redacted@');
   }
+  return out.replace(/([?&]password=)[^&#]*/gi, '$1redacted');
 }
 
 /** The settings' key for a flag: `--leaf-lifetime <d>` → leafLifetime, `--no-crl` → crl. */

@@ -99,6 +99,24 @@ test('--print-config-schema lists every key and forbids unknown ones', async () 
 
 test('secrets are redacted; suggestions', () => {
   assert.equal(redactUrlPassword('postgres://nixca:hunter2@db.internal/nixca'), 'postgres://nixca:redacted@db.internal/nixca');
+  assert.equal(redactUrlPassword('postgres://nixca:hun@ter2@/nixca?host=/run/postgresql'), 'postgres://nixca:redacted@/nixca?host=/run/postgresql');
+  assert.equal(redactUrlPassword('postgres://nixca@/nixca?host=/run/postgresql&password=hunter2'), 'postgres://nixca@/nixca?host=/run/postgresql&password=redacted');
+  assert.equal(redactUrlPassword('postgres://nixca@/nixca?host=/run/postgresql'), 'postgres://nixca@/nixca?host=/run/postgresql');
   assert.equal(suggest('leafLifetme', Object.keys(SERVE_SETTINGS)), ' (did you mean "leafLifetime"?)');
   assert.equal(suggest('zzzzzz', Object.keys(SERVE_SETTINGS)), '');
 });
+
+test('--print-config never shows a password given in --store or --crl-url, from a flag or from --config', async () => withDir(async (dir) => {
+  const file = join(dir, 'nixca.json');
+  await writeFile(file, JSON.stringify({ store: 'postgres://nixca:hunter2@db.internal/nixca', crlUrl: 'http://crl:hunter3@mirror.n3x.internal/nixca.crl' }));
+  const r = await runCli(['serve', '--config', file, '--print-config'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /hunter/);
+  const c = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(c.store, 'postgres://nixca:redacted@db.internal/nixca');
+  assert.equal(c.crlUrl, 'http://crl:redacted@mirror.n3x.internal/nixca.crl');
+  const flag = await runCli(['serve', '--store', 'postgres://nixca:hunter4@/nixca?host=/run/postgresql', '--print-config'], { cwd: dir });
+  assert.equal(flag.code, 0, flag.stderr);
+  assert.doesNotMatch(flag.stdout, /hunter/);
+  assert.equal((JSON.parse(flag.stdout) as Record<string, unknown>).store, 'postgres://nixca:redacted@/nixca?host=/run/postgresql');
+}));
