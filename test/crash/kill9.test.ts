@@ -2,14 +2,15 @@
 // acme-client, and SIGKILL at random moments (restarting on the same state each time). Afterwards:
 // nothing on disk is half-written, the store opens, every certificate a client received is in the
 // store, no serial was issued twice, every interrupted client completed its order or a new one,
-// every certificate in the store has its audit entry, and `nixca audit verify` passes.
+// every certificate a client revoked (one in four, during the kills) is revoked in the store,
+// every certificate and revocation in the store has its audit entry, and `nixca audit verify` passes.
 // No timing is asserted: how long it took is printed, never checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pool, prepare, runFlow, splitPem, verifyChain } from '../../bench/lib/flow.js';
+import { FlowClient, pool, prepare, runFlow, splitPem, verifyChain, type FlowOptions, type Prepared } from '../../bench/lib/flow.js';
 import { resilientFlow, type ResilientResult } from '../../bench/lib/resilient.js';
 import { startRig } from '../../bench/lib/rig.js';
 import { openAcmeStore } from '../../src/store/acme.js';
@@ -21,6 +22,35 @@ import { normalizeSerial } from '../../src/ca/serial.js';
 // Ports: the kernel's pick at run time (port 0), so the suite runs beside other services.
 const CLIENTS = 200;
 const KILLS = 4;
+/** Every REVOKE_EVERY-th client revokes its certificate once it has it (RFC 8555 §7.6), under the kills too. */
+const REVOKE_EVERY = 4;
+
+/**
+ * Revokes `chainPem` with the account's key, surviving the server's death as resilientFlow does: a
+ * transport error waits for the restart and retries; alreadyRevoked (a revocation whose answer the
+ * crash lost) counts as done. Returns the trail of what failed on the way.
+ */
+async function revokeSurviving(prep: Prepared, opts: FlowOptions, chainPem: string, waitForServer: () => Promise<void>): Promise<{ ok: boolean; trail: string[] }> {
+  const trail: string[] = [];
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const fc = new FlowClient(prep, opts);
+    try {
+      // §7.3.1: newAccount with a known key finds the account again (no new one is made).
+      await fc.client.createAccount({ termsOfServiceAgreed: true });
+      await fc.client.revokeCertificate(splitPem(chainPem)[0]!, { reason: 4 });
+      return { ok: true, trail };
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err);
+      trail.push(msg);
+      if (/already revoked|alreadyRevoked/i.test(msg)) return { ok: true, trail };
+      if (!/transport error|socket hang up|ECONNRE|EPIPE|ETIMEDOUT|timeout/i.test(msg)) return { ok: false, trail };
+      await waitForServer();
+    } finally {
+      fc.destroy();
+    }
+  }
+  return { ok: false, trail };
+}
 
 /** Every file under `dir`, recursively. */
 function walk(dir: string): string[] {
@@ -70,13 +100,25 @@ test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store
   let up: Promise<void> = Promise.resolve();
   const t0 = Date.now();
   let finished = false;
-  const clients = pool(preps, CLIENTS, (p) => resilientFlow(p, opts, () => up)).finally(() => (finished = true));
+  const revokes: Array<{ name: string; ok: boolean; trail: string[] }> = [];
+  let revoking!: () => void;
+  const firstRevocation = new Promise<void>((r) => (revoking = r));
+  const clients = pool(preps, CLIENTS, async (p, i) => {
+    const r = await resilientFlow(p, opts, () => up);
+    if (r.ok && i % REVOKE_EVERY === 0) {
+      revoking();
+      revokes.push({ name: p.name, ...(await revokeSurviving(p, opts, r.chainPem!, () => up)) });
+    }
+    return r;
+  }).finally(() => (finished = true));
 
   const killLog: string[] = [];
   const tornSeen: string[] = [];
-  for (let k = 0; k < KILLS && !finished; k++) {
-    // Random moments, early enough that the load is still running (the server does ~50-60/s here).
-    await new Promise((r) => setTimeout(r, 150 + Math.random() * 750));
+  for (let k = 0; k < KILLS + 1 && !finished; k++) {
+    // Random moments, early enough that the load is still running (the server does ~50-60/s here);
+    // the last one once clients have begun to revoke, so that revocations are interrupted too.
+    if (k === KILLS) await Promise.race([firstRevocation, clients]);
+    await new Promise((r) => setTimeout(r, (k === KILLS ? 20 : 150) + Math.random() * (k === KILLS ? 200 : 750)));
     if (finished) break;
     let markUp!: () => void;
     up = new Promise((r) => (markUp = r));
@@ -111,6 +153,9 @@ test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store
     [],
     'every interrupted client completes its order or a new one',
   );
+  t.diagnostic(`${revokes.length} revocations, ${revokes.filter((r) => r.trail.length > 0).length} of them interrupted`);
+  assert.equal(revokes.length, Math.ceil(CLIENTS / REVOKE_EVERY));
+  assert.deepEqual(revokes.filter((r) => !r.ok).map((r) => `${r.name}: ${r.trail.join(' | ')}`), [], 'every revocation completes');
 
   // Nothing half-written (before the store gets a chance to repair a torn tail at open).
   for (const f of checkFilesWhole(server.stateDir)) tornSeen.push(`final kill: ${f.slice(server.stateDir.length + 1)}`);
@@ -165,9 +210,13 @@ test('SIGKILL during 200 concurrent issuances loses nothing and leaves the store
     // recovered at a restart), and the log verifies, with the store cross-checked.
     const { issued, revoked } = await auditedSerials(server.stateDir);
     assert.deepEqual(all.map((c) => c.serial).filter((s) => !issued.has(s)), [], 'certificates without an audit entry');
-    assert.deepEqual((await store.listRevocations()).map((r) => r.serial).filter((s) => !revoked.has(s)), [], 'revocations without an audit entry');
+    const revocations = (await store.listRevocations()).map((r) => r.serial);
+    // Each client-revoked certificate is revoked in the store (so the check below is not vacuous).
+    const wantRevoked = revokes.map((r) => [...received].find(([, n]) => n === r.name)![0]);
+    assert.deepEqual(wantRevoked.filter((s) => !revocations.includes(s)), [], 'a revocation a client completed is not in the store');
+    assert.deepEqual(revocations.filter((s) => !revoked.has(s)), [], 'revocations without an audit entry');
     const recovered = (await readAudit(server.stateDir)).records.filter((r) => r.details.recovered === true).length;
-    t.diagnostic(`audit: ${issued.size} certificate.issued entries, ${recovered} of them recovered at a restart`);
+    t.diagnostic(`audit: ${issued.size} certificate.issued and ${revoked.size} certificate.revoked entries, ${recovered} of them recovered at a restart`);
   } finally {
     await store.close();
   }
