@@ -86,7 +86,7 @@ export interface EabData {
   created: boolean;
   previousKeyId: string | null;
   deactivatedAccounts: string[];
-  /** Accounts bound with the previous credential that keep working (rotation without deactivation). */
+  /** Accounts bound with an earlier credential that keep working (rotation without deactivation). */
   accountsKept: string[];
 }
 
@@ -104,16 +104,21 @@ export async function nodeEab(deps: OpsDeps, name: string, rotate: boolean, deac
     }
     return { node, created, previousKeyId };
   });
-  const old = (a: { node: string | null; eabKeyId: string | null }) => a.node === name && r.previousKeyId !== null && a.eabKeyId === r.previousKeyId;
+  // Every earlier credential of this node, not only the one just replaced: after a rotation
+  // without the flag, the accounts of the credential before it still work, and --deactivate-accounts
+  // means "its clients register again with the new credential" (RFC 8555 §7.3.6). An account made
+  // with the new credential meanwhile is the node's client doing just that, and stays.
+  const newKeyId = r.node.eab!.keyId;
+  const old = (a: { node: string | null; eabKeyId: string | null }) => r.created && r.previousKeyId !== null && a.node === name && a.eabKeyId !== newKeyId;
   let deactivated: string[] = [];
   let kept: string[] = [];
   if (rotate && store) {
     if (deactivate) deactivated = await deactivateAccountsAudited(deps, store, old, now, name, 'EAB credential rotated');
     else kept = (await store.listAccounts({ node: name })).filter((a) => a.status === 'valid' && old(a)).map((a) => a.id);
   }
-  const warnings = kept.length ? [`${kept.length} account(s) bound with the previous credential ${r.previousKeyId} keep working; --deactivate-accounts would deactivate them`] : [];
+  const warnings = kept.length ? [`${kept.length} account(s) bound with an earlier credential of ${name} (the latest ${r.previousKeyId}) keep working; --deactivate-accounts would deactivate them`] : [];
   const verb = r.created ? (r.previousKeyId ? 'rotated' : 'created') : 'kept';
-  return result(deps, 'node.eab', `${verb} EAB credential ${r.node.eab!.keyId} for ${name}${deactivated.length ? `; deactivated ${deactivated.length} account(s) bound with ${r.previousKeyId}` : ''}`, {
+  return result(deps, 'node.eab', `${verb} EAB credential ${newKeyId} for ${name}${deactivate ? `; deactivated ${deactivated.length} account(s) bound with earlier credentials` : ''}`, {
     node: name,
     credential: r.node.eab!,
     created: r.created,

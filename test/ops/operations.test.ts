@@ -68,23 +68,36 @@ describe('operations API and accounts that follow their node', () => {
     assert.throws(() => parseOperation({ op: 'format-disk' }), /unknown op/);
   });
 
-  it('EAB rotation keeps old accounts (and says so) unless --deactivate-accounts; deactivated accounts get unauthorized', async () => {
+  it('EAB rotation keeps old accounts (and says so) unless --deactivate-accounts, which deactivates those of every earlier credential; they get unauthorized', async () => {
     const old = await client(env.eab[NODE_B.name]!);
     const kept = await applyOperation(deps, { op: 'node.eab', name: NODE_B.name, rotate: true, deactivateAccounts: false });
-    assert.match(kept.warnings.join(), /keep working/);
+    assert.match(kept.warnings.join(), /1 account\(s\) bound with an earlier credential .* keep working/);
+    assert.deepEqual((kept.data as { accountsKept: string[] }).accountsKept, [old.kid!.split('/').pop()]);
     assert.equal((await old.newOrder([NODE_B.dns[0]!])).status, 201);
+    // The credential of the first rotation bound no account; the account made with the original
+    // credential (two rotations back) is deactivated all the same: the operator asked that the
+    // node's clients register again with the new credential.
+    const second = (kept.data as { credential: { keyId: string; macKey: string } }).credential;
+    const between = await client(second);
     const rotated = await applyOperation(deps, { op: 'node.eab', name: NODE_B.name, rotate: true, deactivateAccounts: true });
-    // The credential from the first rotation bound no account; the account made with the original
-    // credential is not "bound with the previous credential" of this rotation, so it survives it.
-    assert.deepEqual((rotated.data as { deactivatedAccounts: string[] }).deactivatedAccounts, []);
+    assert.deepEqual([...(rotated.data as { deactivatedAccounts: string[] }).deactivatedAccounts].sort(), [old.kid!, between.kid!].map((k) => k.split('/').pop()!).sort());
+    assert.match(rotated.summary, /deactivated 2 account\(s\) bound with earlier credentials/);
+    for (const c of [old, between]) {
+      const refused = await c.newOrder([NODE_B.dns[0]!]);
+      assert.equal(refused.status, 401);
+      assert.equal(problemType(refused), UNAUTHORIZED);
+    }
     const cred = (rotated.data as { credential: { keyId: string; macKey: string } }).credential;
     const fresh = await client(cred);
+    assert.equal((await fresh.newOrder([NODE_B.dns[0]!])).status, 201, 'the new credential registers and orders');
     const again = await applyOperation(deps, { op: 'node.eab', name: NODE_B.name, rotate: true, deactivateAccounts: true });
-    assert.equal((again.data as { deactivatedAccounts: string[] }).deactivatedAccounts.length, 1);
+    assert.deepEqual((again.data as { deactivatedAccounts: string[] }).deactivatedAccounts, [fresh.kid!.split('/').pop()]);
     const refused = await fresh.newOrder([NODE_B.dns[0]!]);
     assert.equal(refused.status, 401);
     assert.equal(problemType(refused), UNAUTHORIZED);
-    assert.equal((await old.newOrder([NODE_B.dns[0]!])).status, 201, 'accounts of other credentials are untouched');
+    const other = await client(env.eab[NODE_A.name]!);
+    await applyOperation(deps, { op: 'node.eab', name: NODE_B.name, rotate: true, deactivateAccounts: true });
+    assert.equal((await other.newOrder([NODE_A.dns[0]!])).status, 201, 'accounts of other nodes are untouched');
   });
 
   it('EAB rotation with --deactivate-accounts: an audit log that refuses the entries leaves the accounts valid', async () => {
