@@ -1,7 +1,7 @@
 // Only commands that create state create a state directory (`issuer init`, `serve --dev`): every
 // other command refuses a --state (or $NIXCA_STATE_DIR, or the default) that does not exist, so a
 // mistyped path is an error naming it, never a new empty issuer state.
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { stateDir, type CliContext } from './context.js';
 import { CliError } from './errors.js';
 import type { InventoryData } from '../src/inventory/model.js';
@@ -18,6 +18,12 @@ export async function requireStateDir(dir: string): Promise<string> {
   });
   if (!st) throw new CliError('not-found', `no nixca state directory at ${dir}; ${STATE_INIT_HINT(dir)}`, 'CLI_NO_STATE');
   if (!st.isDirectory()) throw new CliError('not-found', `${dir} is not a directory (--state names the issuer's state directory)`, 'CLI_NO_STATE');
+  // A user who may not enter it is refused as the admin socket refuses them (exit 6, one line),
+  // by every command, readers included, rather than failing later on whichever file comes first.
+  await access(dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EACCES' && err.code !== 'EPERM') throw err;
+    throw new CliError('auth', `permission denied: ${dir} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
+  });
   return dir;
 }
 

@@ -3,9 +3,10 @@
 // makes one, exit 4 (not-found), and leaves no directory behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { NIXCA_BIN, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 
 const COMMANDS: string[][] = [
   ['node', 'list'],
@@ -40,6 +41,40 @@ test('commands that do not create state refuse a missing --state and create noth
     await assert.rejects(stat(missing), { code: 'ENOENT' }, `${what}: created ${missing}`);
     await assert.rejects(stat(join(dir, 'nixos')), { code: 'ENOENT' });
   }
+});
+
+/** The CLI as a real process run as `nobody` (setpriv drops root). */
+function asNobody(args: readonly string[], cwd: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, NIXCA_BIN, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('a user who may not enter the state directory is refused by every command, readers too: exit 6, one line, nothing changed', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to run commands as nobody');
+  const dir = await tempDir(t, 'nixca-denied-');
+  await chmod(dir, 0o755);
+  const state = join(dir, 'state');
+  await mkdir(state, { mode: 0o700 });
+  assert.equal((await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--state', state])).code, 0);
+  const before = await readFile(join(state, 'inventory.json'), 'utf8');
+  // Commands run from a directory nobody may write, so a refused one cannot leave files there either.
+  for (let i = 0; i < COMMANDS.length; i += 4) {
+    await Promise.all(COMMANDS.slice(i, i + 4).map(async (args) => {
+      const r = await asNobody([...args, '--state', state], dir);
+      const what = `nixca ${args.join(' ')}: exit ${r.code}: ${r.stderr}`;
+      assert.equal(r.code, 6, what);
+      assert.equal(r.stderr.trim().split('\n').length, 1, what);
+      assert.match(r.stderr, /^nixca: permission denied: .* root and the issuer's own user/, what);
+    }));
+  }
+  assert.equal(await readFile(join(state, 'inventory.json'), 'utf8'), before);
 });
 
 test('the default state directory ($NIXCA_STATE_DIR) is refused the same way', async (t) => {
