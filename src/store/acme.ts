@@ -22,7 +22,7 @@ import { AppendLog, corruptAt, StoreCorruptError, syncDir } from './acme-log.js'
 import { dropTornTail, reconcileOrder, type StoreRepair, type TornTail } from './acme-recovery.js';
 import { loadWorkingSet, type WorkingEntry } from './acme-working.js';
 import { lockHolder, tryFileLock, type FileLock } from './lock.js';
-import { openJsonDocument } from './lowdb.js';
+import { JsonDocumentCorruptError, openJsonDocument } from './lowdb.js';
 
 export const ACME_DIR = 'acme';
 const FORMAT = 1;
@@ -101,7 +101,7 @@ async function loadFiles(dir: string) {
 
 async function readMeta(dir: string, now: () => Date) {
   const meta = await openJsonDocument<Meta>(join(dir, 'meta.json'), { format: FORMAT, createdAt: now().toISOString(), compactions: 0, lastCompactionAt: null }).catch((err: Error) => {
-    throw corruptAt(join(dir, 'meta.json'), 0, `not readable JSON (${err.message})`);
+    throw corruptAt(join(dir, 'meta.json'), 0, `not readable JSON (${err instanceof JsonDocumentCorruptError ? err.detail : err.message})`);
   });
   if (meta.data.format !== FORMAT) throw corruptAt(join(dir, 'meta.json'), 0, `unknown ACME store format ${String(meta.data.format)}`);
   return meta;
