@@ -122,18 +122,24 @@ export async function openRootDir(dir: string, opts: { forRepair?: boolean } = {
     throw new CeremonyError('CEREMONY_NOT_ROOT_DIR', `${dir} is not a root directory (no ${ROOT_FILES.cert} / ${ROOT_FILES.ledger}); create one with "nixca root init"`);
   }
   const certificate = await readCert(join(dir, ROOT_FILES.cert), 'root certificate');
-  const ledger = await readLedger(dir, certificate);
+  // The ledger is a summary of the transcript: a damaged one is a finding (repair rebuilds it).
+  const damaged = await readLedger(dir, certificate).catch((err: unknown) => {
+    if (err instanceof CeremonyError && err.code === 'CEREMONY_DAMAGED') return err;
+    throw err;
+  });
   const transcript = await readText(join(dir, ROOT_FILES.transcript), 'transcript');
   const v = await verifyLog(transcript, await certificate.publicKey.export());
   const first = v.entries[0];
-  if (v.valid && (first?.event !== 'root.init' || (first.data as { root?: { sha256?: string } }).root?.sha256 !== ledger.root.sha256)) {
+  if (v.valid && (first?.event !== 'root.init' || (first.data as { root?: { sha256?: string } }).root?.sha256 !== certFingerprint(certificate))) {
     v.problems.push({ line: 1, reason: 'the first entry is not the creation of this root certificate' });
   }
   if (v.problems.length > 0) {
     const p = v.problems[0]!;
     throw new CaError('CA_TRANSCRIPT_INVALID', `refusing to use ${join(dir, ROOT_FILES.transcript)}: line ${p.line}: ${p.reason} (restore it from a backup; "nixca root transcript verify" lists every problem)`);
   }
+  const ledger = damaged instanceof CeremonyError ? foldLedger(v.entries) : damaged;
   const findings = await findingsFor(dir, ledger, v.entries);
+  if (damaged instanceof CeremonyError) findings.unshift(`${damaged.message} (repair rebuilds it from the transcript)`);
   if (findings.length > 0 && !opts.forRepair) {
     const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
     throw new CeremonyError('CEREMONY_INTERRUPTED', `${dir}: ${findings[0]}${more}. A step was interrupted or the directory was changed outside nixca; nothing was done. Record what happened with "nixca root transcript repair --dir ${dir}"`);

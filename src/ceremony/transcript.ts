@@ -43,10 +43,13 @@ export async function verifyTranscript(dir: string, rootPath = join(dir, ROOT_FI
     try {
       ledger = JSON.parse(await readText(join(dir, ROOT_FILES.ledger), 'ledger')) as Ledger;
     } catch {
-      // An unreadable ledger does not make the signed transcript wrong; only the signatures decide.
+      // The signed transcript is still sound, but every ceremony command refuses this directory.
+      problems.push({ line: v.count, reason: `${ROOT_FILES.ledger} is damaged (not JSON): rebuild it from the transcript with "nixca root transcript repair"` });
     }
     if (ledger?.root?.sha256 === rootSha) {
       for (const reason of await findingsFor(dir, { ...ledger, crossCertificates: ledger.crossCertificates ?? [] }, v.entries)) problems.push({ line: v.count, reason });
+    } else if (ledger) {
+      problems.push({ line: v.count, reason: `${ROOT_FILES.ledger} does not describe this root: rebuild it from the transcript with "nixca root transcript repair"` });
     }
   }
   const result = { valid: problems.length === 0, entries: v.count, head: v.head, root: rootSha, problems, events: v.entries.map((e) => ({ seq: e.seq, time: e.time, event: e.event })) };

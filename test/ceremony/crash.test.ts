@@ -201,3 +201,22 @@ test('a process killed (SIGKILL) inside the commit: the lock is free and the nex
     await checkAfterCrash(f, dir, 'detected', 'root.sign-intermediate', ['root.init']);
   }
 });
+
+test('a damaged ledger.json (cut, not JSON, another root\'s) is refused by every command, reported by verify, and rebuilt from the transcript by repair', async (t) => {
+  const f = await fixture(t);
+  const dir = await f.root('damaged-ledger');
+  const r = await runCli(['root', 'sign-intermediate', '--dir', dir, '--csr', f.csr, '--out', join(f.base, 'out', 'i.pem'), '--passphrase-file', f.passFile]);
+  assert.equal(r.code, 0, r.stderr);
+  const whole = await readFile(join(dir, 'ledger.json'), 'utf8');
+  const ledgerOf = (text: string) => {
+    const { transcriptHead: _h, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    return rest;
+  };
+  const other = JSON.stringify({ ...JSON.parse(whole), root: { ...JSON.parse(whole).root, sha256: '00'.repeat(32) } });
+  for (const damaged of [whole.slice(0, 100), other]) {
+    await writeFile(join(dir, 'ledger.json'), damaged);
+    const result = await checkAfterCrash(f, dir, 'detected', 'root.crl', await events(dir));
+    assert.match(result!.findings[0]!, /ledger\.json (is damaged \(not JSON\)|belongs to another root).*\(repair rebuilds it from the transcript\)/);
+    assert.deepEqual(ledgerOf(await readFile(join(dir, 'ledger.json'), 'utf8')), { ...ledgerOf(whole), crlNumber: ledgerOf(await readFile(join(dir, 'ledger.json'), 'utf8')).crlNumber });
+  }
+});
