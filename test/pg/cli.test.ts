@@ -104,13 +104,18 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
       assert.equal(bad.code, 7, bad.stderr);
       assert.match(bad.stderr, /password authentication failed/);
       assert.ok(!(bad.stdout + bad.stderr).includes(SECRET));
+      // No password at all (no file, no credential): says what to give, not node-postgres' SASL words.
+      const none = await cli(['node', 'list', '--store', tcp]);
+      assert.equal(none.code, 7, none.stderr);
+      assert.match(none.stderr, /^nixca: cannot use the store postgres:\/\/\S+: the server asks for a password and none was given: use --store-password-file/);
+      assert.equal(none.stderr.trim().split('\n').length, 1, none.stderr);
     } finally {
       rmSync(creds, { recursive: true, force: true });
     }
 
     const withPw = `postgres://${PG_USER}:${SECRET}@127.0.0.1:${cluster.port}/nixca`;
     const families = [
-      ['node', 'list'], ['key', 'status'], ['account', 'list'], ['cert', 'list'], ['status'], ['renew-now', '--all'],
+      ['node', 'list'], ['key', 'status'], ['account', 'list'], ['cert', 'list'], ['status'], ['renew-now', '--all'], ['audit', 'verify'], ['audit', 'show'],
       ['db', 'status'], ['nixos', 'emit', '--out', join(state, 'x'), '--acme-directory', 'https://a.test/directory'],
     ];
     for (const args of families) {

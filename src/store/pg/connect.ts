@@ -98,5 +98,9 @@ export async function openPool(cfg: PgStoreConfig, onError?: (err: Error) => voi
 /** A connection failure as one clear line (never the password). */
 export function describeConnectError(display: string, err: unknown): StoreUnavailableError {
   const e = err as { code?: string; message?: string };
+  // node-postgres' words when the server asks for a password (SCRAM, md5) and none was configured.
+  if (/client password must be a string|password authentication .* no password supplied/i.test(e.message ?? '')) {
+    return new StoreUnavailableError(`cannot use the store ${display}: the server asks for a password and none was given: use --store-password-file FILE (or the systemd credential nixca-store-password), or peer authentication over a unix socket (?host=/run/postgresql)`);
+  }
   return new StoreUnavailableError(`cannot use the store ${display}: ${e.message ?? String(err)}${e.code && !String(e.message).includes(e.code) ? ` (${e.code})` : ''}`);
 }
