@@ -111,11 +111,11 @@ const INVENTORY_ONLY: ReadonlySet<Operation['op']> = new Set(['node.add', 'node.
 async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>, op: Operation, socketPath: string): Promise<OpResult> {
   const state = sel.state;
   const { join } = await import('node:path');
-  const { ensureDir, exists } = await import('./files.js');
+  const { exists } = await import('./files.js');
   // An existing state directory this user may not write: refused as a whole, before anything.
   if (await exists(state)) await requireStateAccess(state, true);
   else if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(state); // never a new empty state
-  else await ensureDir(state);
+  else throw new CliError('not-found', `no nixca state directory at ${state}: with --store, a change is signed into the shared audit chain with the audit key of an issuer's --state; give the --state of this host's nixca serve`, 'CLI_NO_STATE');
   const { ACME_DIR } = await import('../src/store/acme.js');
   const { openSelectedStore, openSelectedInventory } = await import('../src/store/open.js');
   const { readAriPolls } = await import('../src/store/ari-polls.js');
@@ -134,10 +134,22 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
     const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readAriPolls(state), ...(chain ? { audit: (e: AuditEvent[]) => sharedAppend(chain, e) } : {}) });
-    return await applyOperation(deps, op);
+    const r = await applyOperation(deps, op);
+    return chain ? { ...r, warnings: [...r.warnings, ...(await uncertifiedSigner(state))] } : r;
   } finally {
     await opened?.acme.close();
   }
+}
+
+/**
+ * A warning when the audit key of `state` has no certificate from an issuer: `audit verify --store`
+ * reports its entries as uncertified until nixca serve runs with this --state (it certifies the key
+ * at start and registers the certificate with the chain).
+ */
+async function uncertifiedSigner(state: string): Promise<string[]> {
+  const { auditSignerOf } = await import('../src/audit/certify.js');
+  if ((await auditSignerOf(state)).certificates) return [];
+  return [`the audit key in ${state} has no certificate from an issuer yet: \`nixca audit verify --store\` reports this entry as uncertified until nixca serve runs with this --state (it certifies the key at start); run changes on an issuer host with its --state`];
 }
 
 /**

@@ -40,7 +40,15 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
   });
 
   it('node, key, renew-now, status and nixos emit work on the shared inventory', async () => {
-    await ok(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--store', url]);
+    // A change needs an existing --state (its audit key signs the shared chain): none is created.
+    const missing = join(state, 'no-such-state');
+    const refused = await runCli(['node', 'add', 'nuc-0', '--dns', 'cache.nuc-0.n3x.internal', '--store', url, '--state', missing], { env: env() });
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /^nixca: no nixca state directory at \S+no-such-state: with --store, a change is signed into the shared audit chain/);
+    assert.equal(existsSync(missing), false, 'no state directory was created');
+    const added = await ok(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--store', url]);
+    // This --state never had an issuer: its audit key is uncertified, and the command says what that means.
+    assert.match(added.stderr, /warning: the audit key in \S+ has no certificate from an issuer yet: `nixca audit verify --store` reports this entry as uncertified/);
     await ok(['node', 'eab', 'nuc-1', '--out', join(state, 'nuc-1.eab.env'), '--store', url]);
     // NIXCA_STORE selects the store as --store does.
     await ok(['key', 'generate', 'nuc-1', '--secret-out', join(state, 'nuc-1.sk')], { NIXCA_STORE: url });
