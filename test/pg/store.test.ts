@@ -13,6 +13,9 @@ import { openPool, redactStoreUrl } from '../../src/store/pg/connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 import { runCli } from '../helpers/cli.js';
+import { watchConcurrentQueries } from './deprecations.js';
+
+const concurrentQueries = watchConcurrentQueries();
 
 const t = new Date('2030-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(t.getTime() + ms).toISOString();
@@ -303,5 +306,9 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.deepEqual(names, ['order-update'], 'one round trip: the write');
     assert.equal(c?.certificateSerial, '0c');
     assert.equal(await version('orders', 'o-c'), 3);
+  });
+
+  it('no node-postgres client was handed a query while another ran', () => {
+    assert.deepEqual(concurrentQueries, []);
   });
 });

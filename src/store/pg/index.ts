@@ -83,6 +83,8 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
       },
       close: () => store.acme.close(),
     };
+    // The caches' channels are listened on before the store is used (until then it keeps no copy).
+    await feed.settled();
     return store;
   } catch (err) {
     await feed.close();

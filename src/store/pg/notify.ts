@@ -14,6 +14,11 @@ export class ChangeFeed {
   #retryMs = 500;
   #timer: NodeJS.Timeout | undefined;
   #connected = false;
+  // LISTENs sent on the live connection, one after another: node-postgres queues a query sent
+  // while another runs, a use it deprecates (an error from pg 9).
+  #queue: Promise<unknown> = Promise.resolve();
+  #listening = 0;
+  #idle: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly config: pg.ClientConfig,
@@ -22,15 +27,46 @@ export class ChangeFeed {
 
   /** Calls `fn` on every notification of `channel`, and with undefined after a reconnect. */
   subscribe(channel: Channel, fn: Listener): () => void {
+    void this.subscribeNow(channel, fn);
+    return () => void this.#subs.get(channel)?.delete(fn);
+  }
+
+  /**
+   * As subscribe, resolving once the server listens on `channel` for this connection (or at once
+   * when the feed is down: the next connection listens before it counts as connected).
+   */
+  async subscribeNow(channel: Channel, fn: Listener): Promise<() => void> {
     let s = this.#subs.get(channel);
+    const known = s !== undefined;
     if (!s) this.#subs.set(channel, (s = new Set()));
     s.add(fn);
-    if (this.#connected) void this.#client?.query(`LISTEN ${channel}`).catch(() => undefined);
+    const client = this.#client;
+    if (!known && this.#connected && client) {
+      const listen = this.#queue.then(() => client.query(`LISTEN ${channel}`));
+      this.#queue = listen.catch(() => undefined);
+      // Until the server listens, changes on this channel are not heard: copies kept meanwhile
+      // may already be stale. Not connected until then, and its subscribers resynchronise after,
+      // as after a reconnect. A failed LISTEN means a failed connection, whose replacement listens
+      // on every channel.
+      this.#listening++;
+      const done = listen.then(
+        () => void (client === this.#client && this.#dispatch(channel, undefined)),
+        () => undefined, // (the connection's error handler schedules the reconnect)
+      ).finally(() => this.#listening--);
+      this.#idle = Promise.all([this.#idle, done]);
+      await done;
+    }
     return () => void s.delete(fn);
   }
 
+  /** Resolves once every LISTEN sent so far is done (openPgStore returns a store that caches). */
+  async settled(): Promise<void> {
+    await this.#idle;
+  }
+
+  /** Up, and listening on every subscribed channel: what is heard is every change announced. */
   get connected(): boolean {
-    return this.#connected;
+    return this.#connected && this.#listening === 0;
   }
 
   /** Resolves once listening (or rejects if the first connection fails). */
@@ -51,6 +87,7 @@ export class ChangeFeed {
     }
     const wasLost = this.#client !== undefined;
     this.#client = client;
+    this.#queue = Promise.resolve();
     this.#connected = true;
     this.#retryMs = 500;
     if (wasLost) for (const ch of this.#subs.keys()) this.#dispatch(ch, undefined);
