@@ -131,6 +131,30 @@ describe('no 5xx for bad input (RFC 8555 §6.7)', () => {
     }
   });
 
+  it('URLs the router refuses (bad percent-encoding, an over-long path segment) get problem documents with a nonce and the index link, GET and POST', async () => {
+    const long = 'a'.repeat(3000);
+    // renewalInfo is GET only (RFC 9773 §4.1); the others POST-as-GET (a GET of them is refused too).
+    const cases: Array<[string, number, Array<'GET' | 'POST'>]> = [
+      [`/acme/order/${long}`, 414, ['GET', 'POST']],
+      [`/acme/chall/${long}/x`, 414, ['GET', 'POST']],
+      [`/acme/renewal-info/${long}`, 414, ['GET']],
+      ['/acme/renewal-info/%E0%A4%A', 400, ['GET']],
+      ['/acme/%', 400, ['GET', 'POST']],
+    ];
+    for (const [url, status, methods] of cases) {
+      for (const method of methods) {
+        const res = await app.inject({ method, url, ...(method === 'POST' ? { headers: { 'content-type': 'application/jose+json' }, payload: '{}' } : {}) });
+        const what = `${method} ${url.slice(0, 40)}`;
+        assert.equal(res.statusCode, status, `${what}: ${res.body.slice(0, 160)}`);
+        assert.equal(res.headers['content-type'], 'application/problem+json', what);
+        assert.equal(res.json<{ type: string; status: number }>().type, 'urn:ietf:params:acme:error:malformed', what);
+        assert.equal(res.json<{ status: number }>().status, status, what);
+        assert.match(String(res.headers['replay-nonce']), /^[A-Za-z0-9_-]{16,}$/, what);
+        assert.match(String(res.headers.link), /rel="index"/, what);
+      }
+    }
+  });
+
   it('an oversize body gets a 413 problem document over a real connection, not a reset (RFC 9112 §9.6)', async () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as { port: number };

@@ -85,6 +85,15 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     // A child logger (with the request id) per request only when request lines are logged
     // (debug): above that, a request's rare error line goes to the server's logger as it is.
     childLoggerFactory: (logger, bindings, opts) => (logsRequests(logger) ? logger.child(bindings, opts) : logger),
+    // The router's own refusals (bad percent-encoding, an over-long path segment) come before any
+    // route, hook or error handler: written here as the problem documents every error is (§6.7),
+    // with the nonce (§6.5) and index link (§7.1) that hooks add elsewhere.
+    frameworkErrors: (err, _req, reply) => {
+      const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const p = problem('malformed', long ? 'the URL has a path segment longer than any resource of this server' : 'the URL path is not valid percent-encoding', { status: long ? 414 : 400 });
+      const headers = { 'Replay-Nonce': nonces.issue(), Link: `<${links.directory}>;rel="index"` };
+      void (reply as unknown as FastifyReply).code(p.status).headers(headers).type('application/problem+json').send(Buffer.from(JSON.stringify(p.toDocument())));
+    },
   }) as unknown as FastifyInstance;
   const ctx: AcmeContext = {
     store: deps.store,
