@@ -13,6 +13,9 @@ import type * as acme from 'acme-client';
 import { configureAcmeClient, FlowClient, Http01Responder, prepare, runFlow, splitPem, type FlowOptions, type Prepared } from '../../bench/lib/flow.js';
 import { DEFAULT_SUFFIX, freePort, startNixca, type NixcaServer } from '../../bench/lib/nixca.js';
 import { normalizeSerial } from '../../src/ca/serial.js';
+import { openEmbeddedSnapshot } from '../../src/store/embedded-snapshot.js';
+import { openPool } from '../../src/store/pg/connect.js';
+import { importSnapshot, ImportError } from '../../src/store/pg/import.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 
@@ -130,6 +133,33 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
     assert.match(again.stderr, /the target store is not empty \(3 accounts, .*3 certificates, 1 revocations, CRL number \d+, an inventory, \d+ audit entries\)/);
     const [n] = await cluster.sql<{ n: string }>('nixca', 'SELECT count(*) AS n FROM certificates');
     assert.equal(Number(n!.n), 3);
+  });
+
+  it('the verification before COMMIT catches what differs after the copy (chain bytes, a count, the CRL number, the inventory) and nothing is imported', async () => {
+    const target = await cluster.createDatabase('nixca_verify');
+    assert.equal((await runCli(['db', 'migrate', '--store', target], { env: { PATH: process.env.PATH } })).code, 0);
+    const p = await openPool({ url: target });
+    const snap = await openEmbeddedSnapshot(state);
+    try {
+      const serial = snap.certificates.at(-1)!.serial;
+      // Each change is made inside the import's transaction, after the copy, as a faulty copy would leave it.
+      const damage: [string, string, unknown[], RegExp][] = [
+        ['one byte of a chain', "UPDATE certificates SET chain_pem = overlay(chain_pem placing 'A' from 40 for 1) || '' WHERE serial = $1 AND substr(chain_pem, 40, 1) <> 'A'", [serial], new RegExp(`the chain of ${serial} differs from the embedded store's`)],
+        ['a revocation lost', 'DELETE FROM revocations', [], /revocations: 0 in the database, 1 in the embedded store/],
+        ['the CRL number', 'UPDATE crl_number SET n = n + 1', [], /CRL number \d+, expected \d+/],
+        ['the inventory', `UPDATE inventory SET data = jsonb_set(data, '{nodes,0,priority}', '1')`, [], /the inventory read back differs from inventory.json/],
+      ];
+      for (const [what, sql, values, message] of damage) {
+        await assert.rejects(importSnapshot(p.pool, snap, { inTransaction: async (c) => { assert.equal((await c.query(sql, values)).rowCount! > 0, true, what); } }), (e: Error & { kind?: string }) => e instanceof ImportError && e.kind === 'check' && message.test(e.message), what);
+        const [n] = await cluster.sql<{ n: string }>('nixca_verify', 'SELECT (SELECT count(*) FROM certificates) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM inventory) AS n');
+        assert.equal(Number(n!.n), 0, `${what}: nothing committed`);
+      }
+      // Undamaged, the same import commits.
+      assert.equal((await importSnapshot(p.pool, snap)).counts.certificates, snap.certificates.length);
+    } finally {
+      await snap.close();
+      await p.end();
+    }
   });
 
   it('serve on the database downloads an imported certificate byte-identical and revokes another', async () => {
