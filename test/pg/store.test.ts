@@ -4,6 +4,7 @@
 // nonces accepted once by any instance, revocations announced to every instance).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { StoreConflictError } from '../../src/acme/store.js';
 import { SharedNonces } from '../../src/acme/nonces.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from '../../src/acme/model.js';
@@ -214,6 +215,8 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal((await b!.inventory.read()).nodes.length, 1, 'a refused change writes nothing');
     const env = { PATH: process.env.PATH };
     const state = cluster.dir + '/cli-state-' + db;
+    // A change with --store is signed with the audit key of an existing --state (never created).
+    mkdirSync(state, { mode: 0o700 });
     const added = await runCli(['node', 'add', 'nuc-2', '--dns', 'b.n3x.internal', '--store', url, '--state', state], { env });
     assert.equal(added.code, 0, added.stderr);
     const listed = await runCli(['node', 'list', '--json'], { env: { ...env, NIXCA_STORE: url, NIXCA_STATE_DIR: state } });
