@@ -17,6 +17,10 @@ let
   # Peer authentication: the database role is the service's Unix user.
   localUrl = "postgres://${cfg.user}@/${db.name}?host=/run/postgresql";
   url = if db.createLocally then localUrl else db.url;
+  # What to wait for: the role and the database exist only once ensureDatabases/ensureUsers ran.
+  # nixpkgs 25.11 on runs them in postgresql-setup.service, after postgresql.service is up, and
+  # postgresql.target requires both; before, postgresql.service's postStart ran them.
+  pgUnit = if config.systemd.targets ? postgresql then "postgresql.target" else "postgresql.service";
 in
 {
   options.services.nixca.database = {
@@ -75,8 +79,8 @@ in
     services.nixca.credentials = lib.optionalAttrs (db.passwordFile != null) { nixca-store-password = db.passwordFile; };
 
     systemd.services.nixca = {
-      requires = lib.optional db.createLocally "postgresql.service";
-      after = lib.optional db.createLocally "postgresql.service";
+      requires = lib.optional db.createLocally pgUnit;
+      after = lib.optional db.createLocally pgUnit;
       environment.NIXCA_STORE = url;
       # The schema this package needs, before serve checks it (serve itself never migrates).
       # NIXCA_STORE and the credential are seen by ExecStartPre as by the service itself.

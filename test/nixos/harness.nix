@@ -12,6 +12,10 @@
   configJson ? "{}",
   # Which generation of nixpkgs' harmonia module to declare: flat (≤ 25.11) or cache (after).
   harmonia ? "flat",
+  # Which generation of nixpkgs' postgresql module: "setup" (25.11 on: ensureDatabases/ensureUsers
+  # run in postgresql-setup.service, after postgresql.service is up; postgresql.target requires
+  # both) or "service" (before: in postgresql.service's postStart, no target).
+  postgresql ? "setup",
 }:
 let
   lib = import ./lib.nix;
@@ -207,6 +211,7 @@ let
         package = opt types.package (fakeDrv "systemd-257");
         services = { _attrsOfSub = serviceOptions; };
         sockets = { _attrsOf = true; };
+        targets = { _attrsOf = true; };
         tmpfiles.rules = opt (types.listOf types.str) [ ];
       };
       users = {
@@ -244,6 +249,10 @@ let
               User = "harmonia";
             };
           };
+        })
+        # postgresql.nix (25.11 on): the target that means "server up and ensure* applied".
+        (lib.mkIf (config.services.postgresql.enable && postgresql == "setup") {
+          systemd.targets.postgresql = { wantedBy = [ "multi-user.target" ]; requires = [ "postgresql.service" "postgresql-setup.service" ]; };
         })
         # postgresql.nix: a role may own (ensureDBOwnership) only the database of its own name.
         {

@@ -23,9 +23,9 @@ interface Evaluated {
   bin: { name: string; text: string }[];
 }
 
-async function evalDb(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>, storeRoot?: string): Promise<Evaluated> {
+async function evalDb(env: NodeJS.ProcessEnv, nixca: Record<string, unknown>, storeRoot?: string, postgresql: 'setup' | 'service' = 'setup'): Promise<Evaluated> {
   const select = 'h: { failed = h.failedAssertions; pg = h.config.services.postgresql; svc = h.config.systemd.services.nixca; bin = map (p: { inherit (p) name; text = p.text or ""; }) h.config.environment.systemPackages; }';
-  return (await nixEval(env, harnessExpr({ modules: [NIX_MODULE, PG_MODULE], config: { services: { nixca } } }, select), storeRoot ? { storeRoot } : {})) as Evaluated;
+  return (await nixEval(env, harnessExpr({ modules: [NIX_MODULE, PG_MODULE], config: { services: { nixca } }, postgresql }, select), storeRoot ? { storeRoot } : {})) as Evaluated;
 }
 
 const argv = (execStart: unknown) => [...String(execStart).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
@@ -38,7 +38,12 @@ test('local database: services.postgresql with the role and database, peer auth 
   assert.deepEqual([v.pg.enable, v.pg.ensureDatabases, v.pg.ensureUsers], [true, ['nixca'], [{ name: 'nixca', ensureDBOwnership: true }]]);
   const url = 'postgres://nixca@/nixca?host=/run/postgresql';
   assert.equal(v.svc.environment.NIXCA_STORE, url);
-  assert.deepEqual([v.svc.requires, v.svc.after.includes('postgresql.service')], [['postgresql.service'], true]);
+  // Current nixpkgs makes the role and database in postgresql-setup.service, after postgresql.service
+  // is up: db migrate (peer auth as that role) must wait for postgresql.target, which requires both.
+  assert.deepEqual([v.svc.requires, v.svc.after.includes('postgresql.target')], [['postgresql.target'], true]);
+  // nixpkgs before 25.11 has no postgresql.target (its postgresql.service applied ensure* itself).
+  const older = await evalDb(env, { ...BASE, database: { enable: true } }, join(dir, 'store'), 'service');
+  assert.deepEqual([older.failed, older.svc.requires, older.svc.after.includes('postgresql.service')], [[], ['postgresql.service'], true]);
   assert.deepEqual(v.svc.serviceConfig.ExecStartPre, [`${PKG}/bin/nixca db migrate`]);
   // No password anywhere: no credential for it.
   assert.ok(!JSON.stringify(v.svc.serviceConfig.LoadCredential).includes(STORE_CREDENTIAL));

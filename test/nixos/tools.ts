@@ -75,10 +75,12 @@ export interface HarnessArgs {
   modules: readonly string[];
   config?: unknown;
   harmonia?: 'flat' | 'cache';
+  /** nixpkgs' postgresql module: with postgresql.target and postgresql-setup.service (25.11 on), or without. */
+  postgresql?: 'setup' | 'service';
 }
 
 /** An expression evaluating `select` (a Nix function of the harness result) over `args`. */
 export function harnessExpr(args: HarnessArgs, select: string): string {
-  const h = `import ${nixLit(HARNESS)} { modulesJson = ${nixLit(JSON.stringify(args.modules))}; configJson = ${nixLit(JSON.stringify(args.config ?? {}))}; harmonia = ${nixLit(args.harmonia ?? 'flat')}; }`;
+  const h = `import ${nixLit(HARNESS)} { modulesJson = ${nixLit(JSON.stringify(args.modules))}; configJson = ${nixLit(JSON.stringify(args.config ?? {}))}; harmonia = ${nixLit(args.harmonia ?? 'flat')}; postgresql = ${nixLit(args.postgresql ?? 'setup')}; }`;
   return `let h = ${h}; in h.show ((${select}) h)`;
 }
