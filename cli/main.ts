@@ -52,7 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('nixca')
     .description('Internal PKI for a Nix binary-cache fleet: root ceremony, ACME issuer, Nix signing keys, NixOS modules')
     .version(version(), '-V, --version')
-    .option(ALLOW_INSECURE_PASSPHRASE_FILE, 'accept a --passphrase-file that group or others can read (they can then read the key\'s passphrase)')
+    .option(ALLOW_INSECURE_PASSPHRASE_FILE, 'accept a --passphrase-file or --store-password-file that group or others can read (they can then read the key\'s passphrase or the database password)')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({

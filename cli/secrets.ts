@@ -1,5 +1,6 @@
 // Where passphrases come from: a file, a systemd credential, or a no-echo prompt. Never argv,
 // never an environment variable (both are visible to other processes).
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './errors.js';
@@ -39,6 +40,19 @@ async function checkPassphraseFileMode(io: Io, file: string): Promise<void> {
   if (!st || (st.mode & 0o077) === 0 || io.allowInsecurePassphraseFile) return;
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
   throw new CliError('io', `passphrase file ${file} is readable or writable by group or others (mode ${mode}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read the key's passphrase`);
+}
+
+/** The same rule for the database password file (--store-password-file): it opens the whole store. */
+export function checkPasswordFileMode(io: Io, file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return; // unreadable: the store says why when it reads it
+  }
+  if ((mode & 0o077) === 0 || io.allowInsecurePassphraseFile) return;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  throw new CliError('io', `store password file ${file} is readable or writable by group or others (mode ${octal}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read the database password`);
 }
 
 export async function getPassphrase(io: Io, src: PassphraseSource): Promise<string> {

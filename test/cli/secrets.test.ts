@@ -77,3 +77,24 @@ test('a passphrase file group or others can read is refused by the real CLI (one
   const crl = await spawnCli(['root', 'crl', '--dir', join(dir, 'root'), '--out', join(dir, 'root.crl'), '--passphrase-file', pass]);
   assert.equal(crl.code, 0, crl.stderr);
 });
+
+test('a --store-password-file group or others can read is refused (io exit 7) before the store is contacted; --allow-insecure-passphrase-file accepts it', async (t) => {
+  const dir = await tempDir(t);
+  const pw = join(dir, 'db.pass');
+  await writeFile(pw, 'database password\n', { mode: 0o600 });
+  await chmod(pw, 0o604);
+  // A socket directory with no server: once past the check, the command fails on the connection.
+  await mkdir(join(dir, 'state'), { mode: 0o700 });
+  const store = ['--state', join(dir, 'state'), '--store', `postgres://nixca@/nixca?host=${join(dir, 'no-server')}`, '--store-password-file', pw];
+  for (const args of [['cert', 'list', ...store], ['node', 'list', ...store], ['serve', ...store]]) {
+    const refused = await spawnCli(args);
+    assert.equal(refused.code, 7, `${args[0]}: ${refused.stderr}`);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.match(refused.stderr, /^nixca: store password file .*db\.pass is readable or writable by group or others \(mode 0604\): chmod 600 it, or give --allow-insecure-passphrase-file/);
+  }
+  const accepted = await spawnCli(['--allow-insecure-passphrase-file', 'cert', 'list', ...store]);
+  assert.doesNotMatch(accepted.stderr, /readable or writable by group or others/);
+  assert.match(accepted.stderr, /cannot use the store .*no-server/, 'past the check: the connection to the missing server fails');
+  await chmod(pw, 0o600);
+  assert.doesNotMatch((await spawnCli(['cert', 'list', ...store])).stderr, /readable or writable/);
+});
