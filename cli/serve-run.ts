@@ -174,8 +174,9 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const app = buildAcmeApp({
     baseUrl,
     store,
-    // Several instances on one shared store: nonces any of them accepts once (docs/postgres.md).
-    ...(opened.nonceReplay ? { nonceReplay: opened.nonceReplay } : {}),
+    // Several instances on one shared store: each redeems its own nonces, asks the others about
+    // theirs; any nonce is accepted once (docs/postgres.md "Nonces").
+    ...(opened.noncePeers ? { noncePeers: opened.noncePeers } : {}),
     inventory,
     signer,
     validator,

@@ -1,7 +1,7 @@
 // Replay nonces (RFC 8555 §6.5): unpredictable, single-use, expiring, bounded in number.
 // Kept in memory on purpose: a restart only costs clients one badNonce retry, which every client
 // must handle anyway (§6.5), and nothing grows on disk (step-ca #473/#159).
-import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 export type NonceCheck = 'ok' | 'unknown' | 'malformed';
 
@@ -12,14 +12,18 @@ const NONCE_SYNTAX = /^[A-Za-z0-9_-]+$/;
 const POOL = Buffer.alloc(4096);
 let poolOffset = POOL.length;
 
-function random128(): string {
-  if (poolOffset + 16 > POOL.length) {
+/** The next `n` (≤ 4096) unused bytes of the batch. */
+function randomSlice(n: number): Buffer {
+  if (poolOffset + n > POOL.length) {
     randomFillSync(POOL);
     poolOffset = 0;
   }
-  const s = POOL.toString('base64url', poolOffset, poolOffset + 16);
-  poolOffset += 16;
-  return s;
+  poolOffset += n;
+  return POOL.subarray(poolOffset - n, poolOffset);
+}
+
+function random128(): string {
+  return randomSlice(16).toString('base64url');
 }
 
 export class NonceStore {
@@ -45,7 +49,11 @@ export class NonceStore {
 
   /** §6.5.1: 128 random bits, base64url without padding. */
   issue(): string {
-    const nonce = random128();
+    return this.remember(random128());
+  }
+
+  /** Makes `nonce` (minted by the caller, e.g. HomeNonces) redeemable once; returns it. */
+  remember(nonce: string): string {
     const now = this.#now();
     this.#prune(now);
     this.#nonces.set(nonce, now + this.#lifetimeMs);
@@ -73,56 +81,87 @@ export class NonceStore {
   }
 }
 
-/** Where a shared nonce is recorded as used (a database table with the nonce as primary key). */
-export interface NonceReplayTable {
+/**
+ * How the instances on one shared store reach each other about nonces (src/store/pg/nonce-peers.ts:
+ * PostgreSQL NOTIFY on a channel derived from each instance's id).
+ */
+export interface NoncePeers {
   /** The key every instance MACs nonces with (≥ 32 random bytes, shared through the store). */
-  key: Buffer;
-  /** Records the nonce as used; false if it already was (by this or any other instance). */
-  claim(nonce: string, expires: Date): Promise<boolean>;
+  readonly key: Buffer;
+  /** This process's id (8 random bytes, new at every start): every nonce it issues carries it. */
+  readonly instance: Buffer;
+  /**
+   * Asks the instance `home` to redeem its nonce: true only when it answers "granted" in time.
+   * No answer (home gone, its listen connection down, a notification lost) is false: the nonce may
+   * still be live at its home, so accepting it here could accept it twice.
+   */
+  redeemAt(home: Buffer, nonce: string): Promise<boolean>;
+  /** Installs the answer to other instances' requests for this instance's nonces. */
+  answer(redeem: (nonce: string) => boolean): void;
 }
 
+const HOME = 8;
 const STAMP = 6;
 const RANDOM = 10;
 const TAG = 16;
+const BODY = HOME + STAMP + RANDOM;
 
 /**
- * Nonces for several instances (docs/postgres.md "Nonces"): stateless to issue — 48-bit issue time,
- * 80 random bits and a 128-bit HMAC-SHA256 tag under the shared key — so a newNonce costs no
- * database write, and an unauthenticated client cannot make the database grow. Redemption checks
- * the tag and the age locally, then claims the nonce in the replay table once: a nonce issued by one
- * instance is accepted exactly once by any instance (§6.5).
+ * Nonces for several instances (docs/postgres.md "Nonces"), as Boulder's nonce service does it:
+ * each nonce names the instance that issued it (its home) and only the home can redeem it, from
+ * its own memory. `base64url(home id (64 bits) ‖ issue time (48 bits) ‖ 80 random bits ‖
+ * HMAC-SHA256 tag (128 bits))` under the shared key: a forged, garbled or expired nonce is refused
+ * here without any I/O, and the home id is authenticated so nobody can aim a request at an
+ * instance. At the home, redemption is one map lookup (no database statement); elsewhere the home
+ * is asked and only its "granted" is accepted: each nonce is accepted exactly once by any
+ * instance (RFC 8555 §6.5), and any doubt is badNonce, which §6.5 lets the server answer for any
+ * nonce and every client retries with the fresh nonce the error carries.
  */
-export class SharedNonces {
+export class HomeNonces {
+  readonly #local: NonceStore;
   readonly #lifetimeMs: number;
   readonly #now: () => number;
 
-  constructor(readonly replay: NonceReplayTable, opts: { lifetimeMs?: number; now?: () => number } = {}) {
-    if (replay.key.length < 32) throw new RangeError('the shared nonce key must have at least 32 bytes');
+  constructor(readonly peers: NoncePeers, opts: { lifetimeMs?: number; max?: number; rejectRate?: number; now?: () => number; random?: () => number } = {}) {
+    if (peers.key.length < 32) throw new RangeError('the shared nonce key must have at least 32 bytes');
+    if (peers.instance.length !== HOME) throw new RangeError(`an instance id has ${HOME} bytes`);
     this.#lifetimeMs = opts.lifetimeMs ?? 15 * 60_000;
     this.#now = opts.now ?? Date.now;
+    // Bounded by age and count as on one instance; an evicted nonce is simply badNonce.
+    this.#local = new NonceStore({ ...opts, lifetimeMs: this.#lifetimeMs, now: this.#now });
+    peers.answer((nonce) => this.#local.redeem(nonce) === 'ok');
+  }
+
+  /** Outstanding nonces of this instance. */
+  get size(): number {
+    return this.#local.size;
   }
 
   #tag(body: Buffer): Buffer {
-    return createHmac('sha256', this.replay.key).update(body).digest().subarray(0, TAG);
+    return createHmac('sha256', this.peers.key).update(body).digest().subarray(0, TAG);
   }
 
   issue(): string {
-    const body = Buffer.alloc(STAMP + RANDOM);
-    body.writeUIntBE(this.#now(), 0, STAMP);
-    randomBytes(RANDOM).copy(body, STAMP);
-    return Buffer.concat([body, this.#tag(body)]).toString('base64url');
+    const body = Buffer.allocUnsafe(BODY);
+    this.peers.instance.copy(body, 0);
+    body.writeUIntBE(this.#now(), HOME, STAMP);
+    randomSlice(RANDOM).copy(body, HOME + STAMP);
+    return this.#local.remember(Buffer.concat([body, this.#tag(body)]).toString('base64url'));
   }
 
-  async redeem(nonce: unknown): Promise<NonceCheck> {
+  /** Synchronous at the home (no promise, no I/O); a promise only when another instance is asked. */
+  redeem(nonce: unknown): NonceCheck | Promise<NonceCheck> {
     if (typeof nonce !== 'string' || !NONCE_SYNTAX.test(nonce)) return 'malformed';
     const raw = Buffer.from(nonce, 'base64url');
-    if (raw.length !== STAMP + RANDOM + TAG || raw.toString('base64url') !== nonce) return 'unknown';
-    const body = raw.subarray(0, STAMP + RANDOM);
-    if (!timingSafeEqual(raw.subarray(STAMP + RANDOM), this.#tag(body))) return 'unknown';
-    const issuedAt = body.readUIntBE(0, STAMP);
+    if (raw.length !== BODY + TAG || raw.toString('base64url') !== nonce) return 'unknown';
+    const body = raw.subarray(0, BODY);
+    if (!timingSafeEqual(raw.subarray(BODY), this.#tag(body))) return 'unknown';
+    const issuedAt = body.readUIntBE(HOME, STAMP);
     const now = this.#now();
     // A little slack for instances whose clocks differ; never a nonce from the far future.
     if (issuedAt > now + 60_000 || issuedAt + this.#lifetimeMs <= now) return 'unknown';
-    return (await this.replay.claim(nonce, new Date(issuedAt + this.#lifetimeMs))) ? 'ok' : 'unknown';
+    const home = body.subarray(0, HOME);
+    if (home.equals(this.peers.instance)) return this.#local.redeem(nonce);
+    return this.peers.redeemAt(Buffer.from(home), nonce).then((granted) => (granted ? 'ok' : 'unknown'), () => 'unknown');
   }
 }

@@ -1,7 +1,7 @@
 // Which ACME store an issuer command uses: `--store postgres://…` (or NIXCA_STORE) selects the
 // shared PostgreSQL store; without it, the embedded store in the state directory. The state
 // directory still holds each issuer host's key material either way.
-import type { NonceReplayTable } from '../acme/nonces.js';
+import type { NoncePeers } from '../acme/nonces.js';
 import type { AcmeStore } from '../acme/store.js';
 import { mkdir } from 'node:fs/promises';
 import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
@@ -22,8 +22,8 @@ export interface OpenedStore {
   acme: AcmeStore;
   /** The shared inventory (postgres); absent for the embedded store (inventory.json in --state). */
   inventory?: InventoryStore;
-  /** Shared nonces (several instances); absent for the embedded store (nonces in memory). */
-  nonceReplay?: NonceReplayTable;
+  /** Home-instance nonces (a serving instance of the shared store); absent: nonces in memory. */
+  noncePeers?: NoncePeers;
   /** The shared audit chain (postgres); absent for the embedded store (audit/ in --state). */
   sharedAudit?: SharedAudit;
   /** Where the store is, safe to log (a URL without secrets, or the directory). */
@@ -56,5 +56,5 @@ export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOpti
   // Loaded only here: the embedded store's processes (the issuer too) never load node-postgres.
   const { openPgStore } = await import('./pg/index.js');
   const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
-  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, nonceReplay: s.nonceReplay, sharedAudit: s.audit, display: s.pool.display };
+  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, ...(s.noncePeers ? { noncePeers: s.noncePeers } : {}), sharedAudit: s.audit, display: s.pool.display };
 }

@@ -11,7 +11,7 @@ import type { CrlOptions } from '../crl.js';
 import type { AcmeLimits } from '../limits.js';
 import type { IntermediateInfo } from './metrics.js';
 import type { InventoryData } from '../../inventory/model.js';
-import type { NonceReplayTable } from '../nonces.js';
+import type { NoncePeers } from '../nonces.js';
 
 export interface NonceOptions {
   /** How long an unused nonce stays redeemable (default 15 minutes). */
@@ -39,10 +39,11 @@ export interface AcmeDeps {
   logger?: FastifyServerOptions['logger'];
   nonces?: NonceOptions;
   /**
-   * Several instances behind one name: nonces MACed with the shared key and claimed once in the
-   * shared replay table (src/acme/nonces.ts SharedNonces) instead of this process's memory.
+   * Several instances behind one name: nonces that name this instance as their home, MACed with
+   * the shared key; another instance's nonce is redeemed by asking it (src/acme/nonces.ts
+   * HomeNonces). Absent: nonces in this process's memory only.
    */
-  nonceReplay?: NonceReplayTable;
+  noncePeers?: NoncePeers;
   /** Per-validation timeout (default 30 s). */
   validationTimeoutMs?: number;
   /**

@@ -8,7 +8,7 @@ import { isObject, type AcmeContext } from '../context.js';
 import { parseUntrustedJson } from '../json.js';
 import { verifyAcmeJws, type VerifiedJws } from '../jws.js';
 import type { AccountRecord } from '../model.js';
-import { NonceStore, SharedNonces } from '../nonces.js';
+import { HomeNonces, NonceStore } from '../nonces.js';
 import { limitState } from '../limits.js';
 import { finalizeOrder, leafLifetimePolicy, listedOrderIds, newOrder, ownedOrder } from '../orders.js';
 import { AcmeProblem, problem } from '../problems.js';
@@ -74,7 +74,7 @@ const logsRequests = (log: { level: string }): boolean => log.level === 'debug' 
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
-  const nonces = deps.nonceReplay ? new SharedNonces(deps.nonceReplay, { lifetimeMs: deps.nonces?.lifetimeMs }) : new NonceStore(deps.nonces);
+  const nonces = deps.noncePeers ? new HomeNonces(deps.noncePeers, deps.nonces) : new NonceStore(deps.nonces);
   const eabRequired = deps.eabRequired ?? true;
   const app = Fastify({
     logger: deps.logger ?? false,

@@ -10,7 +10,7 @@ import type { AcmeStore, AcmeStoreStats, CertificateQuery, CommitHook } from '..
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../../acme/model.js';
 import { authorizationStatus } from '../../acme/status.js';
 import { appendWith, collectAppends, inTransaction, knownHead, oneAppendAtATime } from './audit.js';
-import { conflict, prepared as q, type Queryable, uniqueViolation, updateVersioned } from './sql.js';
+import { conflict, prepared as q, uniqueViolation, updateVersioned } from './sql.js';
 import { countStats, EMPTY_STATS } from './stats.js';
 import type { ChangeFeed } from './notify.js';
 import { IssuedCache, NotifiedCache, RowCache, VersionHints } from './cache.js';
@@ -31,8 +31,6 @@ export interface PgAcmeStoreOptions {
 export interface PgAcmeStore extends AcmeStore {
   /** The next CRL number, allocated by the database (monotonic across instances, RFC 5280 §5.2.3). */
   nextCrlNumber(): Promise<number>;
-  /** Claims a nonce for the replay table; false if it was already used (RFC 8555 §6.5). */
-  claimNonce(nonce: string, expires: Date): Promise<boolean>;
 }
 
 const reusable = (a: AuthorizationRecord) => a.challenges.some((c) => c.status === 'valid') && !a.deactivated && !a.revoked;
@@ -293,46 +291,6 @@ function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getR
   };
 }
 
-type Claim = { nonce: string; expires: Date; resolve: (ok: boolean) => void; reject: (err: unknown) => void };
-
-/**
- * Nonce claims (RFC 8555 §6.5: each nonce accepted once) grouped into one multi-row INSERT: claims
- * made while one is in flight wait for it and then go together, so under load a JWS request costs a
- * fraction of a round trip and an idle server none extra. The primary key still decides: a claim is
- * granted only if its row was inserted by this statement (RETURNING), so a nonce claimed by another
- * instance, an earlier batch or an earlier claim of the same batch is refused; a failed statement
- * fails every claim of its batch (fail closed).
- */
-export function nonceClaimer(db: Queryable, maxBatch = 500): (nonce: string, expires: Date) => Promise<boolean> {
-  let queue: Claim[] = [];
-  let busy = false;
-  const flush = async (): Promise<void> => {
-    busy = true;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      try {
-        // Sorted, so that two instances' batches take the unique index's locks in one order: two
-        // batches holding the same nonces in different orders deadlock (PostgreSQL 40P01).
-        const rows = new Map([...batch].sort((x, y) => (x.nonce < y.nonce ? -1 : x.nonce > y.nonce ? 1 : 0)).map((c) => [c.nonce, c.expires] as const));
-        const r = await q<{ nonce: string }>(db, 'nonce-claim-batch', `INSERT INTO nonces_used (nonce, expires)
-          SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT DO NOTHING RETURNING nonce`,
-        [[...rows.keys()], [...rows.values()]]);
-        const inserted = new Set(r.rows.map((x) => x.nonce));
-        // Each inserted row grants one claim: a second claim of the same nonce in this batch is a replay.
-        for (const c of batch) c.resolve(inserted.delete(c.nonce));
-      } catch (err) {
-        for (const c of batch) c.reject(err);
-      }
-    }
-    busy = false;
-  };
-  return (nonce, expires) => new Promise<boolean>((resolve, reject) => {
-    queue.push({ nonce, expires, resolve, reject });
-    if (!busy) void flush();
-  });
-}
-
 export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): PgAcmeStore {
   const now = opts.now ?? (() => new Date());
   const grace = opts.workingSetGraceMs ?? 0;
@@ -364,7 +322,6 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
       lastCrl = Number(r.rows[0]!.n);
       return lastCrl;
     },
-    claimNonce: nonceClaimer(db),
     stats: () => stats,
     async checkWritable() {
       await q(db, 'health-write', 'INSERT INTO instances (id, seen_at) VALUES ($1, now()) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at', [instance]);
@@ -374,6 +331,9 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
       const o = await q(db, 'prune-orders', 'DELETE FROM orders WHERE expires < $1', [cutoff]);
       const a = await q(db, 'prune-authz', `DELETE FROM authorizations a WHERE expires < $1
         AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.authorization_ids @> ARRAY[a.id])`, [cutoff]);
+      // Nonces no longer go to nonces_used (home-instance nonces, src/acme/nonces.ts), but instances
+      // of the previous release still write it during a rolling upgrade: its rows are still pruned,
+      // and a later migration drops the table once no such instance can run.
       await q(db, 'prune-nonces', 'DELETE FROM nonces_used WHERE expires < $1', [at]);
       // Each serve process has its own row (its /health probe): rows of instances silent for a week
       // are gone processes. Database time, as seen_at is. Certificates, revocations, CRL number and

@@ -1,12 +1,14 @@
 // Opening the shared PostgreSQL store: pool, schema check (never a migration: that is an explicit
-// `nixca db migrate`), the ACME store, the change feed and the shared nonce key.
+// `nixca db migrate`), the ACME store, the change feed and, for a serving instance, its nonce
+// peers (the shared nonce key and this instance's nonce channel).
 import { randomBytes } from 'node:crypto';
-import type { NonceReplayTable } from '../../acme/nonces.js';
+import type { NoncePeers } from '../../acme/nonces.js';
 import { createPgAcmeStore, type PgAcmeStore, type PgAcmeStoreOptions } from './acme.js';
 import { describeConnectError, openPool, type PgPool, type PgStoreConfig } from './connect.js';
 import { checkSchema, SchemaError } from './migrate.js';
 import { ChangeFeed } from './notify.js';
 import { createPgInventory } from './inventory.js';
+import { PgNoncePeers } from './nonce-peers.js';
 import type { InventoryStore } from '../inventory.js';
 
 import { createPgAuditChain, missingAuditEntries, readSharedAudit, type AuditSigner, type PgAuditChain, type SharedAuditSnapshot } from './audit.js';
@@ -27,7 +29,8 @@ export interface SharedAudit {
 export interface PgStore {
   acme: PgAcmeStore;
   inventory: InventoryStore;
-  nonceReplay: NonceReplayTable;
+  /** Home-instance nonces (src/acme/nonces.ts HomeNonces); only when listening (serve). */
+  noncePeers?: NoncePeers;
   feed: ChangeFeed;
   pool: PgPool;
   audit: SharedAudit;
@@ -42,6 +45,8 @@ export interface OpenPgOptions extends PgAcmeStoreOptions {
    * false: no extra connection, and the process may exit while the pool is idle.
    */
   listen?: boolean;
+  /** How long a foreign nonce's home may take to answer (default 2 s; then badNonce). */
+  nonceTimeoutMs?: number;
 }
 
 /** The shared nonce MAC key: created once by whichever instance comes first, then read by all. */
@@ -58,22 +63,29 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
   const feed = new ChangeFeed(pool.config, log);
   try {
     await checkSchema(pool.pool, pool.display);
-    const key = await nonceKey(pool);
-    if (listen) await feed.start();
-    const acme = createPgAcmeStore(pool.pool, { ...opts, ...(listen ? { feed } : {}) });
+    // One random id per process: its /health row and the home its nonces name.
+    const instance = randomBytes(8);
+    let peers: PgNoncePeers | undefined;
+    if (listen) {
+      await feed.start();
+      peers = new PgNoncePeers(pool.pool, feed, await nonceKey(pool), instance, { timeoutMs: opts.nonceTimeoutMs, log });
+      await peers.start();
+    }
+    const acme = createPgAcmeStore(pool.pool, { ...opts, instanceId: opts.instanceId ?? instance.toString('hex'), ...(listen ? { feed } : {}) });
     const closeAcme = acme.close.bind(acme);
     const store: PgStore = {
       acme: Object.assign(acme, {
         watchRevocations: (fn: () => void) => feed.subscribe('nixca_revocation', () => fn()),
         // Closing the ACME store closes everything it runs on (serve closes only the store).
         close: async () => {
+          peers?.close();
           await closeAcme();
           await feed.close();
           await pool.end();
         },
       }),
       inventory: createPgInventory(pool.pool, listen ? feed : undefined),
-      nonceReplay: { key, claim: (nonce, expires) => acme.claimNonce(nonce, expires) },
+      ...(peers ? { noncePeers: peers } : {}),
       feed,
       pool,
       audit: {
