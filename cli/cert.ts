@@ -17,7 +17,7 @@ export async function withReadStore<T>(ctx: CliContext, flags: StoreFlags, fn: (
   const { exists } = await import('./files.js');
   const { ACME_DIR } = await import('../src/store/acme.js');
   const { openSelectedStore } = await import('../src/store/open.js');
-  const { readAriPolls } = await import('../src/store/ari-polls.js');
+  const { readSelectedAriPolls } = await import('../src/store/open.js');
   const sel = storeSelection(ctx, flags);
   const dir = sel.state;
   const { requireStateAccess } = await import('./ops.js');
@@ -27,7 +27,7 @@ export async function withReadStore<T>(ctx: CliContext, flags: StoreFlags, fn: (
   if (sel.url === undefined && !(await exists(join(dir, ACME_DIR)))) return undefined;
   const store = (await openSelectedStore(sel, { readOnly: true })).acme;
   try {
-    return await fn({ store, polls: await readAriPolls(dir), dir });
+    return await fn({ store, polls: await readSelectedAriPolls(sel), dir });
   } finally {
     await store.close();
   }

@@ -125,7 +125,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
     },
   };
   const validator = createChallengeValidator({ resolve: overrides, http01Port: opts.http01Port, tlsAlpn01Port: opts.tlsAlpn01Port, timeoutMs, attempts: 3, retryDelayMs: 1000 });
-  const { openSelectedStore } = await import('../src/store/open.js');
+  const { openSelectedStore, openSelectedAriPollRecorder } = await import('../src/store/open.js');
   const { openInventoryStore } = await import('../src/store/inventory.js');
   const { buildAcmeApp } = await import('../src/acme/http/app.js');
   const { issuerCrlSigner } = await import('../src/acme/crl.js');
@@ -169,8 +169,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   // Read on every account request: look at the file at most once a second (changes through the
   // admin socket go through this handle and are seen at once).
   const inventory = opened.inventory ?? (await openInventoryStore(dir, { recheckMs: 1000 }));
-  const { openAriPollRecorder } = await import('../src/store/ari-polls.js');
-  const ariPolls = await openAriPollRecorder(dir, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
+  // On the shared store the record is shared too: a client may poll renewalInfo on any instance.
+  const ariPolls = await openSelectedAriPollRecorder({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
   const app = buildAcmeApp({
     baseUrl,
     store,

@@ -106,8 +106,8 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
       const inventory = await readSelectedInventory(ctx, opts);
       const issued = await readIssued(sel);
       const now = ctx.io.now();
-      const { readAriPolls } = await import('../src/store/ari-polls.js');
-      const fleet = fleetStatus({ inventory, ...issued, now, ariPolls: await readAriPolls(state) });
+      const { readSelectedAriPolls } = await import('../src/store/open.js');
+      const fleet = fleetStatus({ inventory, ...issued, now, ariPolls: await readSelectedAriPolls(sel) });
       let probe: ProbeReport[] | null = null;
       if (opts.probe) {
         const { probeFleet, probePathHash } = await import('../src/probe/probe.js');

@@ -5,6 +5,8 @@ import type { NoncePeers } from '../acme/nonces.js';
 import type { AcmeStore } from '../acme/store.js';
 import { mkdir } from 'node:fs/promises';
 import { openAcmeStore, type AcmeStoreOptions } from './acme.js';
+import { openAriPollRecorder, readAriPolls, type AriPollRecorder } from './ari-polls.js';
+import type { AriPollData } from '../status/ari-polls.js';
 import { openInventoryStore, type InventoryStore } from './inventory.js';
 import type { SharedAudit } from './pg/index.js';
 import { isPostgresUrl, redactStoreUrl, StoreConfigError } from './pg/url.js';
@@ -57,4 +59,23 @@ export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOpti
   const { openPgStore } = await import('./pg/index.js');
   const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
   return { kind: 'postgres', acme: s.acme, inventory: s.inventory, ...(s.noncePeers ? { noncePeers: s.noncePeers } : {}), sharedAudit: s.audit, display: s.pool.display };
+}
+
+/**
+ * The ARI fetch record as commands read it: acme/ari-polls.json in --state, or, on the shared
+ * store, what every instance recorded (a client may poll any of them).
+ */
+export async function readSelectedAriPolls(sel: StoreSelection): Promise<AriPollData> {
+  checkStoreSelection(sel);
+  if (sel.url === undefined) return readAriPolls(sel.state);
+  const { readSharedAriPollsOnce } = await import('./pg/ari-polls.js');
+  return readSharedAriPollsOnce({ url: sel.url, passwordFile: sel.passwordFile });
+}
+
+/** The serving instance's ARI fetch recorder for the selected store. */
+export async function openSelectedAriPollRecorder(sel: StoreSelection, opts: { onError?: (err: Error) => void } = {}): Promise<AriPollRecorder> {
+  checkStoreSelection(sel);
+  if (sel.url === undefined) return openAriPollRecorder(sel.state, opts);
+  const { openSharedAriPollRecorder } = await import('./pg/ari-polls.js');
+  return openSharedAriPollRecorder({ url: sel.url, passwordFile: sel.passwordFile }, opts);
 }

@@ -98,6 +98,39 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
     assert.equal(rows[0]!.status, 'deactivated');
   });
 
+  it('the ARI fetch record is shared: fetches seen by two instances add up, and status/cert show/renew-now on another host read them', async () => {
+    const { openSharedAriPollRecorder, readSharedAriPollsOnce } = await import('../../src/store/pg/ari-polls.js');
+    const [a, b] = [await openSharedAriPollRecorder({ url }, { flushMs: 10 }), await openSharedAriPollRecorder({ url }, { flushMs: 10 })];
+    const t0 = Date.now() - 60_000;
+    const at = (m: number) => new Date(t0 + m * 1000);
+    a.record({ serial: 'ab01', node: 'nuc-1', accountId: 'acct-1', userAgent: 'Caddy/2.8.4', at: at(1) });
+    b.record({ serial: 'ab01', node: 'nuc-1', accountId: 'acct-1', userAgent: null, at: at(3) });
+    b.record({ serial: 'ab01', node: 'nuc-1', accountId: 'acct-1', userAgent: 'Caddy/2.8.4', at: at(5) });
+    a.record({ serial: 'ab01', node: 'nuc-1', accountId: 'acct-1', userAgent: 'Caddy/2.9.0', at: at(2) });
+    // Stale: pruned at the next flush, as the embedded record prunes it.
+    a.record({ serial: 'old1', node: 'nuc-1', accountId: 'acct-1', userAgent: null, at: new Date(Date.now() - 91 * 86_400_000) });
+    await Promise.all([a.close(), b.close()]);
+    const shared = await readSharedAriPollsOnce({ url });
+    assert.deepEqual(Object.keys(shared.certificates), ['ab01']);
+    const p = shared.certificates.ab01!;
+    assert.deepEqual([p.count, p.firstAt, p.lastAt, p.userAgent], [4, at(1).toISOString(), at(5).toISOString(), 'Caddy/2.8.4']);
+    assert.equal(shared.nodes['nuc-1']!.lastAt, at(5).toISOString());
+    // Another host's --state (no acme/ari-polls.json there) sees the node as polling.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'nixca-pgcli-other-'));
+    try {
+      const other = (args: string[]) => runCli([...args, '--store', url, '--state', elsewhere], { env: env() });
+      const st = JSON.parse((await other(['status', '--json'])).stdout) as { nodes: { name: string; ari: { ari: string; userAgent: string | null } }[] };
+      assert.deepEqual(st.nodes.find((n) => n.name === 'nuc-1')?.ari.ari, 'polling');
+      const show = JSON.parse((await other(['cert', 'show', 'ab01', '--json'])).stdout) as { ari: { count: number } | null };
+      assert.equal(show.ari?.count, 4);
+      const renew = await other(['renew-now', 'nuc-1', '--json']);
+      assert.equal(renew.code, 0, renew.stderr);
+      assert.deepEqual((JSON.parse(renew.stdout) as { neverPolled: string[] }).neverPolled, []);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('the password comes from --store-password-file or the systemd credential; a password in the URL is refused and never printed', async () => {
     const tcp = cluster.tcpUrl('nixca');
     // TCP needs the password (scram): from the file, or from $CREDENTIALS_DIRECTORY/nixca-store-password.
