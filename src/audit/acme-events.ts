@@ -50,28 +50,36 @@ export function auditTrail(stateDir: string, opts: AppendOptions = {}): AuditTra
   /** Entries of committed-but-withheld records whose append failed, oldest first. */
   let failed: AuditEvent[] = [];
   let lastError: Error | undefined;
-  const append = async (e: AuditEvent) => {
+  /**
+   * Appends `events` after the entries still waiting (marked recovered), so that the first append
+   * that works again writes them, whether a request or a /health check makes it. The waiting ones
+   * are taken out for the attempt (a concurrent append does not write them twice) and put back,
+   * oldest first, if it fails.
+   */
+  const appendWithWaiting = async (events: AuditEvent[]) => {
+    const waiting = failed;
+    failed = [];
+    const why = `the first append failed: ${lastError?.message ?? 'unknown'}`;
     try {
-      await appendAudit(stateDir, e, opts);
+      await appendAudit(stateDir, [...waiting.map((e) => recoveredEvent(e, now(), why)), ...events], opts);
     } catch (err) {
-      failed.push(e);
+      failed = [...waiting, ...failed, ...events];
       lastError = err as Error;
       throw err;
     }
+    if (failed.length === 0) lastError = undefined;
   };
   return {
-    certificateIssued: (cert) => append(issuedEvent(cert)),
-    certificateRevoked: (rev, cert) => append(revokedEvent(rev, cert)),
+    certificateIssued: (cert) => appendWithWaiting([issuedEvent(cert)]),
+    certificateRevoked: (rev, cert) => appendWithWaiting([revokedEvent(rev, cert)]),
     async check() {
       if (failed.length) {
-        const retry = failed;
+        const count = failed.length;
         try {
-          await appendAudit(stateDir, retry.map((e) => recoveredEvent(e, now(), `the first append failed: ${lastError?.message ?? 'unknown'}`)), opts);
+          await appendWithWaiting([]);
         } catch (err) {
-          throw new Error(`audit entries cannot be appended (${retry.length} waiting): ${(err as Error).message}`, { cause: err });
+          throw new Error(`audit entries cannot be appended (${count} waiting): ${(err as Error).message}`, { cause: err });
         }
-        failed = failed.slice(retry.length);
-        lastError = undefined;
       }
       await checkAuditAppendable(stateDir);
     },

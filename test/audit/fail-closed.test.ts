@@ -70,6 +70,28 @@ test('an unwritable audit log fails issuance and revocation (serverInternal, not
   assert.equal((await verifyAudit(dir, { allowUncertified: true, store: await serials(env.store) })).ok, true);
 });
 
+test('entries waiting after a failed append are written by the next append that works (an issuance, no /health call), before its own; verify against the store on disk passes', async (t) => {
+  const { dir, c, refusedFinalize } = await rig(t);
+  await c.issue([NODE_A.dns[0]!]);
+  const p = auditPaths(dir);
+  await rename(p.log, p.log + '.aside');
+  await mkdir(p.log);
+  for (let i = 0; i < 2; i++) assert.equal((await refusedFinalize()).fin.status, 500);
+  await rm(p.log, { recursive: true });
+  await rename(p.log + '.aside', p.log);
+  // The two refused certificates are durable but withheld: the store on disk lists them.
+  const before = await verifyAudit(dir, { allowUncertified: true, store: await auditedStoreSerials(dir) });
+  assert.equal(before.ok, false);
+  assert.equal(before.problems.filter((x) => /has no certificate\.issued entry/.test(x.reason)).length, 2);
+  const next = await c.issue([NODE_A.dns[0]!]);
+  const { records } = await readAudit(dir);
+  const issued = records.filter((r) => r.type === 'certificate.issued');
+  assert.deepEqual(issued.slice(-3).map((r) => r.details.recovered === true), [true, true, false], 'the waiting entries come first, marked recovered');
+  assert.ok(next.chainPem);
+  const after = await verifyAudit(dir, { allowUncertified: true, store: await auditedStoreSerials(dir) });
+  assert.equal(after.ok, true, JSON.stringify(after.problems));
+});
+
 async function serials(store: { listCertificates(): Promise<Array<{ serial: string }>>; listRevocations(): Promise<Array<{ serial: string }>> }) {
   return { certificates: (await store.listCertificates()).map((c) => c.serial), revocations: (await store.listRevocations()).map((r) => r.serial) };
 }
