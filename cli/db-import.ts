@@ -64,10 +64,14 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
         });
         try {
           const audit = opts.audit === false ? undefined : await auditOf(from, snap);
-          const r = await importSnapshot(pool, snap, { sample: opts.sample, ...(audit ? { audit } : {}) }).catch((err: Error) => {
+          // The ARI fetch record goes along (informational, in the same transaction, not verified).
+          const { readAriPolls } = await import('../src/store/ari-polls.js');
+          const { mergeSharedAriPolls } = await import('../src/store/pg/ari-polls.js');
+          const polls = await readAriPolls(from);
+          const r = await importSnapshot(pool, snap, { sample: opts.sample, ...(audit ? { audit } : {}), inTransaction: (c) => mergeSharedAriPolls(c, polls, ctx.io.now()) }).catch((err: Error) => {
             throw err instanceof ImportError ? new CliError(err.kind, err.message) : err;
           });
-          return { from, store: display, ...r, notImported: ['ARI fetch record (acme/ari-polls.json): informational, kept per issuer host'] };
+          return { from, store: display, ...r, ariPolls: { certificates: Object.keys(polls.certificates).length, nodes: Object.keys(polls.nodes).length } };
         } finally {
           await snap.close();
         }
@@ -80,7 +84,7 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
           s.inventory ? `  inventory: ${s.inventory.nodes} node(s), ${s.inventory.eabCredentials} EAB credential(s), ${s.inventory.signingKeys} signing key(s)` : '  inventory: none in the state directory',
           s.audit ? `  audit log: ${s.audit.entries} entries, head ${s.audit.head.seq}:${s.audit.head.hash}` : '  audit log: not moved',
           `verified before commit: counts per kind equal; ${s.verified.chainsCompared} of ${s.verified.chainsTotal} chain(s) byte-identical; CRL number${s.verified.inventory ? '; inventory identical' : ''}${s.verified.auditHead ? '; every audit line and the audit head identical' : ''}`,
-          `not imported: ${s.notImported.join('; ')}`,
+          `  ARI fetch record: ${s.ariPolls.certificates} certificate(s), ${s.ariPolls.nodes} node(s) (informational)`,
           `next: serve with --store ${s.store}; the embedded store in ${s.from} is left as it was (keep it as a backup, never serve both)`,
         ].join('\n');
       });

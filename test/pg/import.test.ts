@@ -90,6 +90,9 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
     assert.equal(busy.code, 5, busy.stderr);
     assert.match(busy.stderr, /is being written by process \d+ \(nixca serve\?\): stop it first/);
     await embedded.stop({ keepState: true });
+    // What the embedded issuer recorded of its clients' renewalInfo fetches goes along.
+    const fetched = { serial: serialOf(first.chain), node: 'imp', accountId: 'acct', firstAt: '2026-01-01T00:00:00.000Z', lastAt: new Date().toISOString(), count: 3, userAgent: 'Caddy/2.8.4' };
+    writeFileSync(join(state, 'acme', 'ari-polls.json'), JSON.stringify({ version: 1, certificates: { [fetched.serial]: fetched }, nodes: { imp: fetched } }));
 
     const r = await dbImport(['--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -101,6 +104,9 @@ describe('nixca db import: embedded store → PostgreSQL', { timeout: 300_000 },
     assert.deepEqual([s.inventory.nodes, s.inventory.eabCredentials], [inv.nodes.length, inv.nodes.filter((x) => x.eab).length]);
     assert.ok(inv.nodes.length >= 1);
     assert.deepEqual([s.verified.chainsCompared, s.verified.chainsTotal], [3, 3]);
+    assert.deepEqual((s as unknown as { ariPolls: unknown }).ariPolls, { certificates: 1, nodes: 1 });
+    const [ari] = await cluster.sql<{ value: string }>('nixca', 'SELECT value FROM nixca_meta WHERE key = $1', [`ari:${fetched.serial}`]);
+    assert.deepEqual(JSON.parse(ari!.value), fetched);
     // The audit chain: every line of audit/log.jsonl, unchanged, and the same head.
     const lines = readFileSync(join(state, 'audit', 'log.jsonl'), 'utf8').trim().split('\n');
     const fileHead = JSON.parse(readFileSync(join(state, 'audit', 'head.json'), 'utf8')) as { seq: number; hash: string };
