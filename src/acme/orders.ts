@@ -166,9 +166,11 @@ async function createOrder(
   const expires = new Date(now.getTime() + ctx.orderLifetimeMs).toISOString();
   const authorizations: AuthorizationRecord[] = [];
   const fresh: AuthorizationRecord[] = [];
+  const reuseAt = new Date(now.getTime() + 60_000);
+  const reads = await ctx.store.newOrderReads?.(account.id, decision.identifiers.map((i) => i.value), reuseAt);
   for (const id of decision.identifiers) {
     // §7.1.3 object reuse: a still-valid authorization of this account for this name.
-    const reuse = await ctx.store.findReusableAuthorization(account.id, id.value, new Date(now.getTime() + 60_000));
+    const reuse = reads ? reads.reusable.get(id.value) : await ctx.store.findReusableAuthorization(account.id, id.value, reuseAt);
     if (reuse) {
       authorizations.push(reuse);
       continue;
@@ -177,7 +179,7 @@ async function createOrder(
     authorizations.push(a);
     fresh.push(a);
   }
-  await checkPendingLimits(ctx, account.id, fresh.length, now);
+  await checkPendingLimits(ctx, account.id, fresh.length, now, reads?.orderIds);
   const order: OrderRecord = {
     id: newId(),
     accountId: account.id,
@@ -204,12 +206,12 @@ function checkSignable(ctx: AcmeContext, identifiers: readonly Identifier[]): vo
  * RFC 8555 §6.6: an account may hold at most so many unfinished orders and pending
  * authorizations; Retry-After is when its oldest unfinished order expires (and frees its share).
  */
-async function checkPendingLimits(ctx: AcmeContext, accountId: string, freshAuthorizations: number, now: Date): Promise<void> {
+async function checkPendingLimits(ctx: AcmeContext, accountId: string, freshAuthorizations: number, now: Date, orderIds?: string[]): Promise<void> {
   const { pendingOrdersPerAccount, pendingAuthorizationsPerAccount } = ctx.limits.limits;
   let orders = 0;
   let oldestExpiry = now.getTime() + ctx.orderLifetimeMs;
   const pendingAuthz = new Set<string>();
-  for (const id of await ctx.store.listOrderIds(accountId)) {
+  for (const id of orderIds ?? (await ctx.store.listOrderIds(accountId))) {
     const o = await ctx.store.getOrder(id);
     if (!o) continue;
     const authzs = await orderAuthorizations(ctx, o);

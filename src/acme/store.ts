@@ -55,6 +55,12 @@ export interface AcmeStore {
   updateAuthorization(id: string, fn: (a: AuthorizationRecord) => AuthorizationRecord | undefined): Promise<AuthorizationRecord | undefined>;
   /** A still-usable authorization of this account for this identifier (object reuse, §7.1.3), if any. */
   findReusableAuthorization(accountId: string, identifier: string, now: Date): Promise<AuthorizationRecord | undefined>;
+  /**
+   * newOrder's reads at once, for a store where each read is a round trip (one statement on the
+   * shared store): the account's order ids (listOrderIds) and, per identifier, what
+   * findReusableAuthorization(accountId, identifier, now) returns. Absent: the reads one by one.
+   */
+  newOrderReads?(accountId: string, identifiers: readonly string[], now: Date): Promise<{ orderIds: string[]; reusable: Map<string, AuthorizationRecord> }>;
 
   // Certificates: the issuance record is durable before the response that returns it.
   /**

@@ -129,6 +129,33 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.equal((await acme.getCertificate('0a1b'))?.orderId, 'o1', 'certificates are never pruned');
   });
 
+  it("newOrder's reads in one statement answer what listOrderIds and findReusableAuthorization answer one by one", async () => {
+    const { stores: [s] } = await fresh();
+    const acme = s!.acme;
+    await acme.createAccount(account('a1'));
+    await acme.createAccount(account('a2'));
+    const name = (z: string) => `${z}.nuc-1.test`;
+    const az = (id: string, accountId = 'a1', expires = iso(3_600_000)) => ({ ...authz(id, expires), accountId, identifier: { type: 'dns' as const, value: name(id) } });
+    // Valid (reusable), pending, valid but expiring within the reuse window, deactivated, another account's.
+    await acme.createOrder(order('o1', ['v', 'p', 'soon', 'off']), [az('v'), az('p'), az('soon', 'a1', iso(30_000)), az('off')]);
+    await acme.createOrder({ ...order('o2', ['other']), accountId: 'a2' }, [az('other', 'a2')]);
+    await acme.createOrder(order('o3', []), []);
+    for (const id of ['v', 'soon', 'off', 'other']) await acme.updateAuthorization(id, validated);
+    await acme.updateAuthorization('off', (a) => ({ ...a, deactivated: true }));
+    const names = ['v', 'p', 'soon', 'off', 'other', 'none'].map(name);
+    const at = new Date(t.getTime() + 60_000);
+    const one = await acme.newOrderReads!('a1', names, at);
+    const reusable = new Map<string, AuthorizationRecord>();
+    for (const n of names) {
+      const a = await acme.findReusableAuthorization('a1', n, at);
+      if (a) reusable.set(n, a);
+    }
+    assert.deepEqual([...reusable.keys()], [name('v')], 'only the valid one of this account outlives the window');
+    assert.deepEqual(one, { orderIds: await acme.listOrderIds('a1'), reusable });
+    assert.deepEqual(one.orderIds, ['o1', 'o3']);
+    assert.deepEqual(await acme.newOrderReads!('a3', [], at), { orderIds: [], reusable: new Map() });
+  });
+
   it('the database enforces one account per key, unique serials and one certificate per order across instances', async () => {
     const { stores: [a, b] } = await fresh(2);
     await a!.acme.createAccount(account('a1'));

@@ -104,7 +104,7 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
 /** The rows of orders and authorizations this instance last read or wrote (VersionHints). */
 export type WorkingSetHints = { orders: VersionHints<OrderRecord>; authz: VersionHints<AuthorizationRecord> };
 
-function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization'> {
+function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization' | 'newOrderReads'> {
   const seen = <T>(h: VersionHints<T>, id: string, row: Row<T> | undefined) => {
     if (row) h.set(id, row.record, row.version);
     else h.drop(id);
@@ -173,6 +173,18 @@ function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord
       const r = await q<{ record: AuthorizationRecord }>(db, 'authz-reuse', 'SELECT record FROM authorizations WHERE account_id = $1 AND identifier = $2 AND reusable AND expires > $3 ORDER BY expires DESC LIMIT 1', [accountId, identifier, now]);
       const a = r.rows[0]?.record;
       return a && authorizationStatus(a, now) === 'valid' ? a : undefined;
+    },
+    async newOrderReads(accountId, identifiers, now) {
+      // listOrderIds and findReusableAuthorization for every identifier, as one statement.
+      const r = await q<{ order_ids: string[]; reuse: AuthorizationRecord[] }>(db, 'order-new-reads', `SELECT
+          ARRAY(SELECT id FROM orders WHERE account_id = $1 ORDER BY created_at, id) AS order_ids,
+          (SELECT coalesce(jsonb_agg(r.record), '[]'::jsonb) FROM unnest($2::text[]) AS n(identifier) CROSS JOIN LATERAL
+            (SELECT record FROM authorizations WHERE account_id = $1 AND identifier = n.identifier AND reusable AND expires > $3 ORDER BY expires DESC LIMIT 1) r) AS reuse`,
+      [accountId, identifiers, now]);
+      const row = r.rows[0]!;
+      const reusable = new Map<string, AuthorizationRecord>();
+      for (const a of row.reuse) if (authorizationStatus(a, now) === 'valid') reusable.set(a.identifier.value, a);
+      return { orderIds: row.order_ids, reusable };
     },
   };
 }
