@@ -163,6 +163,18 @@ function keyThumbprint(key: KeyObject, jwk: JWK | undefined): string | undefined
 }
 
 /**
+ * A DNS name of the CSR as the order's identifier it must equal: compared without regard to case
+ * (RFC 4343), and otherwise exactly, as the order's identifiers are (RFC 5280 §4.2.1.6 preferred
+ * name syntax, RFC 8555 §7.1.4): a trailing dot or white space is not the same name.
+ */
+function csrDnsName(name: string, where: string): string {
+  if (name === '' || name !== name.trim() || name.endsWith('.')) {
+    throw problem('badCSR', `the CSR ${where} ${show(name)} is not a DNS name in preferred name syntax (RFC 5280 §4.2.1.6)`);
+  }
+  return name.toLowerCase();
+}
+
+/**
  * `isAccountKey` answers whether a JWK thumbprint is the key of any account this server knows
  * (§11.1: an account key must never be certified, whoever's account it is). `readFields` is for
  * the differential test (library only); the default reads canonical DER in one pass.
@@ -194,10 +206,10 @@ export async function checkCsr(
   if (f.extensions.ca) throw problem('badCSR', 'the CSR asks for a CA certificate (basicConstraints cA=TRUE); this CA issues leaf certificates only');
   for (const g of f.extensions.sans) {
     if (!('dns' in g)) throw problem('badCSR', `the CSR requests a ${g.kind} subjectAltName; only DNS names are issued`);
-    names.add(normalizeDnsName(g.dns));
+    names.add(csrDnsName(g.dns, 'subjectAltName'));
   }
   if (!f.commonNames) throw problem('badCSR', 'the CSR subject cannot be parsed');
-  const cns = f.commonNames.map(normalizeDnsName);
+  const cns = f.commonNames.map((cn) => csrDnsName(cn, 'common name'));
   if (cns.length > 1) throw problem('badCSR', 'the CSR has more than one common name');
   const wanted = new Set(orderNames.map(normalizeDnsName));
   // Boulder's rule: a CN, if present, must be one of the names (here: of the order's names).

@@ -223,8 +223,14 @@ describe('ACME problems', () => {
         ['foreign CN', testCsr(names, { commonName: 'other.nuc-1.test' })],
         ['IP SAN', testCsr(names, { extraSans: [{ type: 'ip', value: '10.0.0.1' }] })],
         ['weak RSA', testCsr(names, { keys: await generateRsa1024() })],
+        ['trailing dot', testCsr([names[0] + '.'])],
+        ['white space', testCsr([` ${names[0]}`])],
+        ['CN trailing dot', testCsr(names, { commonName: names[0] + '.' })],
       ];
-      const expected: Record<string, RegExp> = { 'missing name': /missing/, 'extra name': /not in the order/, 'foreign CN': /common name/, 'IP SAN': /IP address/, 'weak RSA': /1024 bits/ };
+      const expected: Record<string, RegExp> = {
+        'missing name': /missing/, 'extra name': /not in the order/, 'foreign CN': /common name/, 'IP SAN': /IP address/, 'weak RSA': /1024 bits/,
+        'trailing dot': /subjectAltName .*preferred name syntax/, 'white space': /preferred name syntax/, 'CN trailing dot': /common name .*preferred name syntax/,
+      };
       for (const [what, csr] of cases) {
         const res = await client.post(fin, { csr: base64url.encode((await csr).der) });
         assertProblem(res, 'badCSR', 400);
@@ -245,11 +251,16 @@ describe('ACME problems', () => {
         const r = await client.issue(names, {}, alg);
         assert.equal(r.order.status, 'valid');
       }
-      // A CN that is one of the names is fine (and a re-finalize of the now valid order is a no-op).
+      // A CN that is one of the names is fine.
       const { der } = await testCsr(names, { commonName: names[0] });
       const ok = await client.post(fin, { csr: base64url.encode(der) });
       assert.equal(ok.status, 200, ok.body);
       assert.equal(ok.json().status, 'valid');
+      // DNS names compare without regard to case (RFC 4343): an upper-case CSR name is the order's.
+      const again = await client.readyOrder(names);
+      const upper = await client.post(again.body.finalize as string, { csr: base64url.encode((await testCsr([names[0]!.toUpperCase()])).der) });
+      assert.equal(upper.status, 200, upper.body);
+      assert.equal(upper.json().status, 'valid');
     });
     it('notBefore/notAfter within policy are honoured exactly; outside policy refused, never altered', async () => {
       const now = Date.now();
