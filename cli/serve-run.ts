@@ -142,7 +142,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   }
   // A torn last line (kill -9 mid-append) is dropped at open; its bytes are kept beside the log.
   const onRepair = (r: StoreRepair) => log.warn({ file: r.file, offset: r.offset, droppedBytes: r.droppedBytes, keptIn: r.keptIn }, 'dropped a torn last line of the ACME store (a write interrupted by a crash; never acknowledged)');
-  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onRepair, log: (msg, err) => log.warn({ err: err?.message }, msg) });
+  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onRepair, nonces: true, log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
   // Before answering: every certificate and revocation in the store has its audit entry (fail
   // closed: if the log cannot take the missing entries, the issuer does not start). On the shared

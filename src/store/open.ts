@@ -50,14 +50,18 @@ export function checkStoreSelection(sel: Pick<StoreSelection, 'url' | 'passwordF
   if (sel.passwordFile !== undefined && sel.url === undefined) throw new StoreConfigError('--store-password-file needs --store postgres://…');
 }
 
-export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void; listen?: boolean } = {}): Promise<OpenedStore> {
+/**
+ * `nonces`: the process serves ACME (nixca serve): on the shared store it gets its nonce peers.
+ * Other commands never read or create the shared nonce key.
+ */
+export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void; listen?: boolean; nonces?: boolean } = {}): Promise<OpenedStore> {
   checkStoreSelection(sel);
   if (sel.url === undefined) {
     return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
   }
   // Loaded only here: the embedded store's processes (the issuer too) never load node-postgres.
   const { openPgStore } = await import('./pg/index.js');
-  const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen });
+  const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen, nonces: opts.nonces ?? false });
   return { kind: 'postgres', acme: s.acme, inventory: s.inventory, ...(s.noncePeers ? { noncePeers: s.noncePeers } : {}), sharedAudit: s.audit, display: s.pool.display };
 }
 

@@ -175,4 +175,15 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
     assert.match(serve.stderr + serve.stdout, /must not carry a password/);
     assert.ok(!(serve.stdout + serve.stderr).includes(SECRET));
   });
+
+  it('one-shot commands on the shared store neither create nor read the nonce key: only serve has nonce peers', async () => {
+    // A command that serves no ACME request has no nonce to issue or redeem; creating the key is a
+    // write even a read-only command (cert list) would make, which a role without INSERT cannot.
+    const fresh = await cluster.createDatabase('nokey');
+    assert.equal((await runCli(['db', 'migrate', '--store', fresh], { env: env() })).code, 0);
+    await ok(['cert', 'list', '--json', '--store', fresh]);
+    await ok(['node', 'add', 'nuc-9', '--dns', 'cache.nuc-9.n3x.internal', '--store', fresh]);
+    await ok(['account', 'list', '--json', '--store', fresh]);
+    assert.deepEqual(await cluster.sql('nokey', "SELECT key FROM nixca_meta WHERE key = 'nonce-key'"), []);
+  });
 });

@@ -45,6 +45,11 @@ export interface OpenPgOptions extends PgAcmeStoreOptions {
    * false: no extra connection, and the process may exit while the pool is idle.
    */
   listen?: boolean;
+  /**
+   * Serve ACME nonces (default: when listening): read or create the shared nonce key and listen
+   * on this instance's nonce channel. One-shot commands pass false: they issue and redeem none.
+   */
+  nonces?: boolean;
   /** How long a foreign nonce's home may take to answer (default 2 s; then badNonce). */
   nonceTimeoutMs?: number;
 }
@@ -68,8 +73,10 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
     let peers: PgNoncePeers | undefined;
     if (listen) {
       await feed.start();
-      peers = new PgNoncePeers(pool.pool, feed, await nonceKey(pool), instance, { timeoutMs: opts.nonceTimeoutMs, log });
-      await peers.start();
+      if (opts.nonces ?? true) {
+        peers = new PgNoncePeers(pool.pool, feed, await nonceKey(pool), instance, { timeoutMs: opts.nonceTimeoutMs, log });
+        await peers.start();
+      }
     }
     const acme = createPgAcmeStore(pool.pool, { ...opts, instanceId: opts.instanceId ?? instance.toString('hex'), ...(listen ? { feed } : {}) });
     const closeAcme = acme.close.bind(acme);
