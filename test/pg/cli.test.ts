@@ -131,6 +131,23 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
     }
   });
 
+  it('a flush of the ARI fetch record that fails is retried without counting the fetches twice', async () => {
+    const { openSharedAriPollRecorder, readSharedAriPollsOnce } = await import('../../src/store/pg/ari-polls.js');
+    const db = await cluster.createDatabase('ariretry');
+    assert.equal((await runCli(['db', 'migrate', '--store', db], { env: env() })).code, 0);
+    // A row the prune cannot read makes the flush fail after its merge statements.
+    await cluster.sql('ariretry', "INSERT INTO nixca_meta (key, value) VALUES ('ari:damaged', 'not json')");
+    const errors: Error[] = [];
+    const r = await openSharedAriPollRecorder({ url: db }, { flushMs: 10, onError: (err) => errors.push(err) });
+    r.record({ serial: 'cd01', node: 'nuc-2', accountId: 'acct-2', userAgent: null, at: new Date() });
+    for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(errors.length, 1, 'the flush failed');
+    await cluster.sql('ariretry', "DELETE FROM nixca_meta WHERE key = 'ari:damaged'");
+    await r.close(); // flushes what is still waiting
+    assert.equal(errors.length, 1, 'the second flush worked');
+    assert.equal((await readSharedAriPollsOnce({ url: db })).certificates.cd01?.count, 1, 'one fetch, counted once');
+  });
+
   it('the password comes from --store-password-file or the systemd credential; a password in the URL is refused and never printed', async () => {
     const tcp = cluster.tcpUrl('nixca');
     // TCP needs the password (scram): from the file, or from $CREDENTIALS_DIRECTORY/nixca-store-password.

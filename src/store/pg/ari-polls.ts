@@ -6,6 +6,7 @@
 // statement (counts add up, first/last fetch are the earliest/latest), at most every few seconds.
 import { addAriPoll, emptyAriPolls, ARI_POLL_PRUNE_AFTER_MS, type AriPoll, type AriPollData } from '../../status/ari-polls.js';
 import type { AriPollRecorder } from '../ari-polls.js';
+import type pg from 'pg';
 import { openPool, type PgStoreConfig } from './connect.js';
 import { prepared as q, type Queryable } from './sql.js';
 
@@ -35,6 +36,25 @@ export async function mergeSharedAriPolls(db: Queryable, delta: AriPollData, now
   }
   // ISO 8601 UTC strings compare as the times they name.
   await q(db, 'ari-prune', "DELETE FROM nixca_meta WHERE key LIKE 'ari:%' AND value::jsonb->>'lastAt' < $1", [new Date(now.getTime() - ARI_POLL_PRUNE_AFTER_MS).toISOString()]);
+}
+
+/**
+ * mergeSharedAriPolls in a transaction of its own: a flush is all of its statements or none, so a
+ * failed one can be merged again without adding its counts twice.
+ */
+async function mergeAtomically(pool: pg.Pool, delta: AriPollData, now: Date): Promise<void> {
+  const c = await pool.connect();
+  let broken = false;
+  try {
+    await c.query('BEGIN');
+    await mergeSharedAriPolls(c, delta, now);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => void (broken = true));
+    throw err;
+  } finally {
+    c.release(broken);
+  }
 }
 
 /** The shared record as every instance has flushed it. */
@@ -84,10 +104,18 @@ export async function openSharedAriPollRecorder(cfg: PgStoreConfig, opts: { flus
     delta = emptyAriPolls();
     writing = writing.then(async () => {
       try {
-        await mergeSharedAriPolls(p.pool, batch, now());
+        await mergeAtomically(p.pool, batch, now());
+      } catch (err) {
+        // Nothing of it was written: merged again by the next flush.
+        delta = layered(batch, delta);
+        opts.onError?.(err as Error);
+        return;
+      }
+      try {
         shared = await readSharedAriPolls(p.pool);
       } catch (err) {
-        delta = layered(batch, delta);
+        // Written, so never merged again; shown over the copy last read until a read works.
+        shared = layered(shared, batch);
         opts.onError?.(err as Error);
       }
     });
