@@ -9,46 +9,49 @@ import type { CliContext, RegisterGroup } from './context.js';
 import { classify, EXIT_CODES } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { ALLOW_INSECURE_PASSPHRASE_FILE } from './secrets.js';
-import { registerNode } from './node.js';
-import { registerRoot } from './root.js';
-import { registerIssuer } from './issuer.js';
-import { registerInspect } from './inspect.js';
-import { registerServe } from './serve.js';
-import { registerKey } from './key.js';
-import { registerNixos } from './nixos.js';
-import { registerCert } from './cert.js';
-import { registerRenew } from './renew.js';
-import { registerAudit } from './audit.js';
-import { registerStatus } from './status.js';
-import { registerOperator } from './operator.js';
-import { registerDb } from './db.js';
-import { registerAccount } from './account.js';
-import { registerCompletion } from './completion.js';
-
-const GROUPS: RegisterGroup[] = [
-  registerRoot,
-  registerIssuer,
-  registerInspect,
-  registerNode,
-  registerServe,
-  registerKey,
-  registerNixos,
-  registerCert,
-  registerRenew,
-  registerAudit,
-  registerStatus,
-  registerOperator,
-  registerDb,
-  registerAccount,
-  registerCompletion,
+/**
+ * The command groups by their top-level command name, in the order help lists them. A group's
+ * module is imported only when its command runs (or for help, completion and anything that is no
+ * group's name): each command starts with its own group's code only, not all fifteen.
+ */
+export const GROUP_MODULES: ReadonlyArray<readonly [string, () => Promise<RegisterGroup>]> = [
+  ['root', async () => (await import('./root.js')).registerRoot],
+  ['issuer', async () => (await import('./issuer.js')).registerIssuer],
+  ['inspect', async () => (await import('./inspect.js')).registerInspect],
+  ['node', async () => (await import('./node.js')).registerNode],
+  ['serve', async () => (await import('./serve.js')).registerServe],
+  ['key', async () => (await import('./key.js')).registerKey],
+  ['nixos', async () => (await import('./nixos.js')).registerNixos],
+  ['cert', async () => (await import('./cert.js')).registerCert],
+  ['renew-now', async () => (await import('./renew.js')).registerRenew],
+  ['audit', async () => (await import('./audit.js')).registerAudit],
+  ['status', async () => (await import('./status.js')).registerStatus],
+  ['operator', async () => (await import('./operator.js')).registerOperator],
+  ['db', async () => (await import('./db.js')).registerDb],
+  ['account', async () => (await import('./account.js')).registerAccount],
+  // completion walks the whole tree: it never runs alone.
+  ['completion', async () => (await import('./completion.js')).registerCompletion],
 ];
+
+/**
+ * The groups a command line needs: the one it names, none for a bare --version, else all (help,
+ * completion, an unknown command and its "did you mean").
+ */
+export function groupsFor(args: readonly string[]): readonly string[] {
+  const all = GROUP_MODULES.map(([name]) => name);
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first === undefined) return args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help') ? [] : all;
+  return first !== 'completion' && all.includes(first) ? [first] : all;
+}
 
 function version(): string {
   const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
   return pkg.version;
 }
 
-export function buildProgram(ctx: CliContext): Command {
+/** The program with the given groups (all by default), ready to parse. */
+export async function buildProgram(ctx: CliContext, names: readonly string[] = GROUP_MODULES.map(([name]) => name)): Promise<Command> {
+  const groups = await Promise.all(GROUP_MODULES.filter(([name]) => names.includes(name)).map(([, load]) => load()));
   const program = new Command('nixca')
     .description('Internal PKI for a Nix binary-cache fleet: root ceremony, ACME issuer, Nix signing keys, NixOS modules')
     .version(version(), '-V, --version')
@@ -65,7 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', () => {
     if (program.opts<{ allowInsecurePassphraseFile?: boolean }>().allowInsecurePassphraseFile) ctx.io = { ...ctx.io, allowInsecurePassphraseFile: true };
   });
-  for (const group of GROUPS) group(program, ctx);
+  for (const group of groups) group(program, ctx);
   // Subcommands inherit exitOverride/configureOutput only when set before they are added; set again.
   const apply = (cmd: Command) => {
     cmd.exitOverride().configureOutput({
@@ -81,8 +84,8 @@ export function buildProgram(ctx: CliContext): Command {
 
 /** Runs one command line (argv without node and script) and returns the exit code. */
 export async function run(args: readonly string[], io: Io): Promise<number> {
-  const program = buildProgram({ io });
   try {
+    const program = await buildProgram({ io }, groupsFor(args));
     await program.parseAsync([...args], { from: 'user' });
     return 0;
   } catch (err) {

@@ -20,7 +20,7 @@ async function script(t: Parameters<typeof tempDir>[0], shell: string): Promise<
   return { file, text: r.stdout };
 }
 
-const tree = commandTree(buildProgram({ io: { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() } }));
+const tree = commandTree(await buildProgram({ io: { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() } }));
 
 test('the tree holds every command, including nested ones and their options', () => {
   const paths = tree.map((n) => n.path.join(' '));

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../cli/main.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
-function durationFlags(): { path: string[]; flag: string; mandatory: string[]; args: string[] }[] {
+async function durationFlags(): Promise<{ path: string[]; flag: string; mandatory: string[]; args: string[] }[]> {
   const quiet = { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() };
   const out: { path: string[]; flag: string; mandatory: string[]; args: string[] }[] = [];
   const walk = (cmd: Command, path: string[]) => {
@@ -17,12 +17,12 @@ function durationFlags(): { path: string[]; flag: string; mandatory: string[]; a
     for (const o of cmd.options) if (/<(duration|time)>/.test(o.flags)) out.push({ path, flag: o.long!, mandatory: mandatory.filter((m) => m !== o.long), args });
     for (const c of cmd.commands) walk(c, [...path, c.name()]);
   };
-  walk(buildProgram({ io: quiet }), []);
+  walk(await buildProgram({ io: quiet }), []);
   return out;
 }
 
 test('every duration flag of every command refuses a bare number, showing the grammar', async (t) => {
-  const flags = durationFlags();
+  const flags = await durationFlags();
   const names = flags.map((f) => `${f.path.join(' ')} ${f.flag}`);
   // The ones the grammar was written for must be among those found.
   for (const known of ['root init --validity', 'root sign-intermediate --validity', 'root crl --next-update', 'key rotate --min-overlap', 'key rotate --min-prepublish', 'serve --leaf-lifetime', 'serve --challenge-wait', 'audit show --since', 'status --timeout', 'nixos emit --connect-timeout']) {

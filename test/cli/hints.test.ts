@@ -46,7 +46,7 @@ export function checkPath(program: Command, words: readonly string[]): string | 
   return null;
 }
 
-const program = buildProgram({ io: { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() } });
+const program = await buildProgram({ io: { out: () => undefined, err: () => undefined, env: {}, cwd: '/', interactive: false, promptSecret: async () => '', now: () => new Date() } });
 
 test('the checker finds a command that does not exist (so the scan below can fail)', () => {
   assert.deepEqual(mentions('fix: `nixca key add nuc-1` or nixca node add NODE --dns X; not-nixca thing; nixca-state; another nixca process\n  nixca status --json (nixca key add / key rotate)'), [['key', 'add', 'nuc-1'], ['node', 'add'], ['status'], ['key', 'add']]);
