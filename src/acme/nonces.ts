@@ -60,6 +60,14 @@ export class NonceStore {
     return nonce;
   }
 
+  /** Remembers `nonce` as remember does; false if it is remembered already (and not expired). */
+  rememberOnce(nonce: string): boolean {
+    const expires = this.#nonces.get(nonce);
+    if (expires !== undefined && expires > this.#now()) return false;
+    this.remember(nonce);
+    return true;
+  }
+
   /** Consumes the nonce: a second redemption of the same value is 'unknown' (§6.5). */
   redeem(nonce: unknown): NonceCheck {
     // §6.5.2: the value must be base64url; anything else is malformed rather than badNonce.
@@ -119,6 +127,8 @@ const BODY = HOME + STAMP + RANDOM;
  */
 export class HomeNonces {
   readonly #local: NonceStore;
+  /** Other instances' nonces this instance has asked about, bounded as its own. */
+  readonly #asked: NonceStore;
   readonly #lifetimeMs: number;
   readonly #now: () => number;
 
@@ -129,6 +139,7 @@ export class HomeNonces {
     this.#now = opts.now ?? Date.now;
     // Bounded by age and count as on one instance; an evicted nonce is simply badNonce.
     this.#local = new NonceStore({ ...opts, lifetimeMs: this.#lifetimeMs, now: this.#now });
+    this.#asked = new NonceStore({ lifetimeMs: this.#lifetimeMs, max: opts.max, now: this.#now });
     peers.answer((nonce) => this.#local.redeem(nonce) === 'ok');
   }
 
@@ -162,6 +173,11 @@ export class HomeNonces {
     if (issuedAt > now + 60_000 || issuedAt + this.#lifetimeMs <= now) return 'unknown';
     const home = body.subarray(0, HOME);
     if (home.equals(this.peers.instance)) return this.#local.redeem(nonce);
+    // Asked once here: whatever the home answered (or will answer), a nonce is accepted at most
+    // once, so a second presentation (a replayed request, a concurrent duplicate) is badNonce at
+    // once (§6.5) instead of two more pg_notify statements each, which a client could repeat
+    // without limit by sending one signed request again.
+    if (!this.#asked.rememberOnce(nonce)) return 'unknown';
     return this.peers.redeemAt(Buffer.from(home), nonce).then((granted) => (granted ? 'ok' : 'unknown'), () => 'unknown');
   }
 }

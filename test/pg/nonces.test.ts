@@ -172,6 +172,31 @@ describe('home-instance nonces on the PostgreSQL store', () => {
     assert.equal(cli.noncePeers, undefined);
   });
 
+  it('another instance asks the home once per nonce: a replay there, or a second ask meanwhile, is refused at once with no statement', async () => {
+    const [a, b] = [await store(), await store()];
+    const [na, nb] = [new HomeNonces(a.noncePeers!), new HomeNonces(b.noncePeers!)];
+    const [granted, used] = [na.issue(), na.issue()];
+    assert.equal(na.redeem(used), 'ok', 'used at its home');
+    assert.equal(await nb.redeem(granted), 'ok');
+    assert.equal(await nb.redeem(used), 'unknown');
+    await new Promise((r) => setTimeout(r, 200));
+    const counter = statementCounter();
+    let verdicts: unknown[];
+    try {
+      // The same signed request sent again and again: each would otherwise be two pg_notify.
+      verdicts = Array.from({ length: 50 }, (_, i) => nb.redeem(i % 2 ? granted : used));
+      await Promise.all(verdicts); // (a statement sent through the pool starts after a tick)
+    } finally {
+      counter.stop();
+    }
+    assert.deepEqual([...new Set(verdicts)], ['unknown'], 'refused synchronously');
+    assert.equal(counter.n, 0, 'no statement for a replay');
+    const fresh = na.issue();
+    const asks = Array.from({ length: 5 }, () => nb.redeem(fresh));
+    assert.equal(asks.filter(isPromise).length, 1, 'one ask goes to the home');
+    assert.deepEqual((await Promise.all(asks)).sort(), ['ok', 'unknown', 'unknown', 'unknown', 'unknown']);
+  });
+
   it('no node-postgres client was handed a query while another ran (the listen connection subscribes one channel at a time)', async () => {
     const s = await store();
     await Promise.all(Array.from({ length: 8 }, (_, i) => s.feed.subscribeNow(`nixca_nonce_${i.toString(16).padStart(16, '0')}`, () => undefined)));
