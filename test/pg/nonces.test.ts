@@ -159,7 +159,8 @@ describe('home-instance nonces on the PostgreSQL store', () => {
     const t0 = Date.now();
     assert.equal(await nb.redeem(n1), 'unknown');
     const ms = Date.now() - t0;
-    assert.ok(ms >= TIMEOUT_MS - 50 && ms < TIMEOUT_MS + 1000, `refused after ${ms} ms (timeout ${TIMEOUT_MS} ms)`);
+    // Not before the timeout; the upper bound only says it ends (a loaded machine runs timers late).
+    assert.ok(ms >= TIMEOUT_MS - 50 && ms < TIMEOUT_MS + 5000, `refused after ${ms} ms (timeout ${TIMEOUT_MS} ms)`);
     // A restart is a new process with a new id: it does not know its predecessor's nonces.
     const a2 = await store();
     const na2 = new HomeNonces(a2.noncePeers!);
