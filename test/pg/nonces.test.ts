@@ -6,6 +6,7 @@
 // restarted) means badNonce within the timeout, never a second acceptance.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { HomeNonces, type NonceCheck } from '../../src/acme/nonces.js';
 import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
@@ -171,6 +172,35 @@ describe('home-instance nonces on the PostgreSQL store', () => {
     const cli = await openPgStore({ url }, { listen: false });
     open.push(cli);
     assert.equal(cli.noncePeers, undefined);
+  });
+
+  it('a grant counts only with the home\'s tag: any database role can NOTIFY, so forged grants are refused', async () => {
+    const [a, b] = [await store(), await store()];
+    const na = new HomeNonces(a.noncePeers!);
+    const nb = new HomeNonces(b.noncePeers!);
+    const [n1, n2] = [na.issue(), na.issue()];
+    await a.close(); // the home is gone: only a forger can answer now
+    const forger = new pg.Client({ connectionString: url });
+    await forger.connect();
+    try {
+      const channel = `nixca_nonce_${b.noncePeers!.instance.toString('hex')}`;
+      const forge = async (answer: (askId: string) => string) => {
+        await new Promise((r) => setTimeout(r, 100));
+        for (let i = 1; i <= 40; i++) await forger.query('SELECT pg_notify($1, $2)', [channel, answer(i.toString(36))]);
+      };
+      const [untagged] = await Promise.all([nb.redeem(n1), forge((id) => `g ${id}`)]);
+      assert.equal(untagged, 'unknown', 'a grant without a tag is not a grant');
+      const [wrong] = await Promise.all([nb.redeem(n2), forge((id) => `g ${id} ${'A'.repeat(22)}`)]);
+      assert.equal(wrong, 'unknown', 'a grant with a wrong tag is not a grant');
+      // The control: whoever holds the shared key can grant, so the check above is what refused.
+      const n3 = na.issue();
+      const asker = b.noncePeers!.instance.toString('hex');
+      const tag = (id: string, nonce: string) => createHmac('sha256', b.noncePeers!.key).update(`nixca nonce grant ${asker} ${id} ${nonce}`).digest().subarray(0, 16).toString('base64url');
+      const [keyed] = await Promise.all([nb.redeem(n3), forge((id) => `g ${id} ${tag(id, n3)}`)]);
+      assert.equal(keyed, 'ok');
+    } finally {
+      await forger.end();
+    }
   });
 
   it('another instance asks the home once per nonce: a replay there, or a second ask meanwhile, is refused at once with no statement', async () => {

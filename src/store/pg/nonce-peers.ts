@@ -4,6 +4,7 @@
 // service named by the nonce's prefix. Each instance LISTENs on a channel derived from its id
 // (on the change feed's connection); a request and its answer are one pg_notify each, sent through
 // the pool. No table: nothing is stored, nothing is pruned.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import type { NoncePeers } from '../../acme/nonces.js';
 import type { ChangeFeed, NonceChannel } from './notify.js';
@@ -24,7 +25,7 @@ export interface NoncePeerOptions {
 }
 
 export class PgNoncePeers implements NoncePeers {
-  readonly #pending = new Map<string, (granted: boolean) => void>();
+  readonly #pending = new Map<string, { nonce: string; settle: (granted: boolean) => void }>();
   readonly #channel: NonceChannel;
   readonly #timeoutMs: number;
   readonly #log: (msg: string, err?: Error) => void;
@@ -64,7 +65,7 @@ export class PgNoncePeers implements NoncePeers {
         // An answer after the timeout finds nothing here: it is dropped, never accepted late.
         if (this.#pending.delete(id)) resolve(granted);
       };
-      this.#pending.set(id, settle);
+      this.#pending.set(id, { nonce, settle });
       this.#notify(nonceChannel(home), `a ${this.instance.toString('hex')} ${id} ${nonce}`).catch(() => settle(false));
     });
   }
@@ -76,23 +77,40 @@ export class PgNoncePeers implements NoncePeers {
   #received(payload: string | undefined): void {
     if (payload === undefined) {
       // The listen connection was lost and is back: answers sent meanwhile are gone.
-      for (const settle of [...this.#pending.values()]) settle(false);
+      for (const { settle } of [...this.#pending.values()]) settle(false);
       return;
     }
     const [kind, a, b, c] = payload.split(' ');
     if (kind === 'a' && a !== undefined && HEX_ID.test(a) && b !== undefined && TOKEN.test(b) && c !== undefined && TOKEN.test(c)) {
       // A peer asks for one of our nonces: it is granted once, removed here when granted.
       const granted = this.#redeem(c);
-      this.#notify(nonceChannel(Buffer.from(a, 'hex')), `${granted ? 'g' : 'u'} ${b}`)
-        .catch((err: Error) => this.#log('could not answer another instance about a nonce', err));
-    } else if ((kind === 'g' || kind === 'u') && a !== undefined) {
-      this.#pending.get(a)?.(kind === 'g');
+      const answer = granted ? `g ${b} ${this.#grant(a, b, c)}` : `u ${b}`;
+      this.#notify(nonceChannel(Buffer.from(a, 'hex')), answer).catch((err: Error) => this.#log('could not answer another instance about a nonce', err));
+    } else if (kind === 'g' && a !== undefined && b !== undefined) {
+      // NOTIFY is open to every database role: a grant counts only with the tag of the home,
+      // which knows the shared key, over this ask (asker, ask id, nonce).
+      const p = this.#pending.get(a);
+      if (p && tagEqual(b, this.#grant(this.instance.toString('hex'), a, p.nonce))) p.settle(true);
+    } else if (kind === 'u' && a !== undefined) {
+      // Refusing needs no proof: a forged refusal costs the client one badNonce retry (§6.5).
+      this.#pending.get(a)?.settle(false);
     }
+  }
+
+  /** The home's proof that it granted `nonce` to the ask `askId` of instance `askerHex`. */
+  #grant(askerHex: string, askId: string, nonce: string): string {
+    return createHmac('sha256', this.key).update(`nixca nonce grant ${askerHex} ${askId} ${nonce}`).digest().subarray(0, 16).toString('base64url');
   }
 
   close(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    for (const settle of [...this.#pending.values()]) settle(false);
+    for (const { settle } of [...this.#pending.values()]) settle(false);
   }
+}
+
+function tagEqual(got: string, want: string): boolean {
+  const a = Buffer.from(got);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
