@@ -21,11 +21,24 @@ export class ChangeFeed {
   #queue: Promise<unknown> = Promise.resolve();
   #listening = 0;
   #idle: Promise<unknown> = Promise.resolve();
+  #beat: NodeJS.Timeout | undefined;
+  readonly #keepAliveMs: number;
+  readonly #keepAliveTimeoutMs: number;
 
+  /**
+   * `keepAliveMs`: how often the connection is asked `SELECT 1`; no answer within
+   * `keepAliveTimeoutMs` counts as lost. A connection that dies silently (a peer's crash behind
+   * a NAT or firewall, a cable pulled) sends no error: without the query the feed would count as
+   * connected while hearing nothing, and caches would keep copies nobody announces changes to.
+   */
   constructor(
     readonly config: pg.ClientConfig,
     readonly log: (msg: string, err?: Error) => void = () => undefined,
-  ) {}
+    opts: { keepAliveMs?: number; keepAliveTimeoutMs?: number } = {},
+  ) {
+    this.#keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.#keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
+  }
 
   /** Calls `fn` on every notification of `channel`, and with undefined after a reconnect. */
   subscribe(channel: Channel, fn: Listener): () => void {
@@ -77,7 +90,7 @@ export class ChangeFeed {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ ...this.config, query_timeout: undefined });
+    const client = new pg.Client({ ...this.config, query_timeout: undefined, keepAlive: true });
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client));
     client.on('notification', (n) => this.#dispatch(n.channel as Channel, n.payload));
@@ -92,12 +105,35 @@ export class ChangeFeed {
     this.#queue = Promise.resolve();
     this.#connected = true;
     this.#retryMs = 500;
+    clearInterval(this.#beat);
+    this.#beat = setInterval(() => this.#probe(client), this.#keepAliveMs);
+    this.#beat.unref();
     if (wasLost) for (const ch of this.#subs.keys()) this.#dispatch(ch, undefined);
+  }
+
+  /** The keep-alive query: an error or no answer in time is a lost connection. */
+  #probe(client: pg.Client): void {
+    if (client !== this.#client || !this.#connected) return;
+    const probe = this.#queue.then(() => client.query('SELECT 1'));
+    this.#queue = probe.catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.#lost(client, new Error(`the change feed connection did not answer a keep-alive query within ${this.#keepAliveTimeoutMs} ms`));
+      client.end().catch(() => undefined);
+    }, this.#keepAliveTimeoutMs);
+    timer.unref();
+    probe.then(
+      () => clearTimeout(timer),
+      (err: Error) => {
+        clearTimeout(timer);
+        this.#lost(client, err);
+      },
+    );
   }
 
   #lost(client: pg.Client, err?: Error): void {
     if (client !== this.#client || !this.#connected) return;
     this.#connected = false;
+    clearInterval(this.#beat);
     if (this.#closed) return;
     this.log('lost the change feed connection; reconnecting', err);
     this.#schedule();
@@ -128,7 +164,10 @@ export class ChangeFeed {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    clearInterval(this.#beat);
     this.#connected = false;
-    await this.#client?.end().catch(() => undefined);
+    // A connection that died silently never confirms its end: do not wait for it forever.
+    const client = this.#client;
+    if (client) await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, this.#keepAliveTimeoutMs).unref())]);
   }
 }
