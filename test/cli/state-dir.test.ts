@@ -3,10 +3,9 @@
 // makes one, exit 4 (not-found), and leaves no directory behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NIXCA_BIN, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { runCli, spawnCli, tempDir, type CliResult } from '../helpers/cli.js';
 
 const COMMANDS: string[][] = [
   ['node', 'list'],
@@ -45,15 +44,7 @@ test('commands that do not create state refuse a missing --state and create noth
 
 /** The CLI as a real process run as `nobody` (setpriv drops root). */
 function asNobody(args: readonly string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, NIXCA_BIN, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return spawnCli(args, { cwd, asUid: 65534 });
 }
 
 test('a user who may not enter the state directory is refused by every command, readers too: exit 6, one line, nothing changed', async (t) => {

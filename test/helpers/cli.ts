@@ -46,9 +46,12 @@ export async function runCli(args: readonly string[], opts: CliOptions = {}): Pr
 /** dist/cli/main.js, for tests that need a real process. */
 export const NIXCA_BIN = resolve(fileURLToPath(import.meta.url), '../../../cli/main.js');
 
-export function spawnCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+/** The CLI as a real process; with `asUid`, as that user (setpriv drops root's ids and groups). */
+export function spawnCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; asUid?: number } = {}): Promise<CliResult> {
+  const argv = [process.execPath, NIXCA_BIN, ...args];
+  if (opts.asUid !== undefined) argv.unshift('setpriv', `--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [NIXCA_BIN, ...args], { env: opts.env ?? { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -4,13 +4,12 @@
 // accounts; the same commands as an unprivileged user (nobody) are refused and change nothing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NIXCA_BIN, freePorts, tempDir, type CliResult } from '../helpers/cli.js';
+import { freePorts, spawnCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { addNodeWithEab, opensslText, requireTool, run, startIssuer, type Issuer } from './helpers.js';
 
 // Picked free at run time (port 0), so the suite runs beside other services.
@@ -21,16 +20,7 @@ const NOBODY = 65534;
 
 /** The CLI as a real process, optionally as another user (setpriv drops root to `uid`). */
 function cli(args: readonly string[], asUid?: number, env: Record<string, string> = {}): Promise<CliResult> {
-  const argv = asUid === undefined ? [process.execPath, NIXCA_BIN, ...args] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', process.execPath, NIXCA_BIN, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return spawnCli(args, { asUid, env: { PATH: process.env.PATH, ...env } });
 }
 
 function getDer(url: string, ca: string): Promise<Buffer> {
