@@ -1,7 +1,6 @@
 // Where passphrases come from: a file, a systemd credential, or a no-echo prompt. Never argv,
 // never an environment variable (both are visible to other processes).
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from './errors.js';
 import { exists, readText } from './files.js';
@@ -32,32 +31,25 @@ function stripNewline(s: string): string {
 export const ALLOW_INSECURE_PASSPHRASE_FILE = '--allow-insecure-passphrase-file';
 
 /**
- * A passphrase file that group or others may read hands the key to them (as ssh refuses an
- * unprotected private key): refused unless the operator said so with the flag above.
+ * A secret file that group or others may read hands its secret to them (as ssh refuses an
+ * unprotected private key): refused unless the operator said so with the flag above. Used for
+ * passphrase files and the database password file (--store-password-file), which opens the store.
  */
-async function checkPassphraseFileMode(io: Io, file: string): Promise<void> {
-  const st = await stat(file).catch(() => undefined); // unreadable: readText below says why
-  if (!st || (st.mode & 0o077) === 0 || io.allowInsecurePassphraseFile) return;
-  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-  throw new CliError('io', `passphrase file ${file} is readable or writable by group or others (mode ${mode}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read the key's passphrase`);
-}
-
-/** The same rule for the database password file (--store-password-file): it opens the whole store. */
-export function checkPasswordFileMode(io: Io, file: string): void {
+export function checkSecretFileMode(io: Io, file: string, what: { name: string; risk: string }): void {
   let mode: number;
   try {
     mode = statSync(file).mode;
   } catch {
-    return; // unreadable: the store says why when it reads it
+    return; // unreadable: whoever reads it says why
   }
   if ((mode & 0o077) === 0 || io.allowInsecurePassphraseFile) return;
   const octal = (mode & 0o777).toString(8).padStart(4, '0');
-  throw new CliError('io', `store password file ${file} is readable or writable by group or others (mode ${octal}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read the database password`);
+  throw new CliError('io', `${what.name} ${file} is readable or writable by group or others (mode ${octal}): chmod 600 it, or give ${ALLOW_INSECURE_PASSPHRASE_FILE} to accept that other users can read ${what.risk}`);
 }
 
 export async function getPassphrase(io: Io, src: PassphraseSource): Promise<string> {
   if (src.file) {
-    await checkPassphraseFileMode(io, src.file);
+    checkSecretFileMode(io, src.file, { name: 'passphrase file', risk: "the key's passphrase" });
     const p = stripNewline(await readText(src.file, 'passphrase file'));
     if (!p) throw new CliError('input', `passphrase file ${src.file} is empty`);
     return p;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { stateDir } from './context.js';
-import { checkPasswordFileMode } from './secrets.js';
+import { checkSecretFileMode } from './secrets.js';
 import type { InventoryData } from '../src/inventory/model.js';
 
 export const STORE_CREDENTIAL = 'nixca-store-password';
@@ -30,7 +30,7 @@ export function storeSelection(ctx: CliContext, flags: StoreFlags): { state: str
   let passwordFile = flags.storePasswordFile;
   const credDir = ctx.io.env.CREDENTIALS_DIRECTORY;
   if (url !== undefined && passwordFile === undefined && credDir && existsSync(join(credDir, STORE_CREDENTIAL))) passwordFile = join(credDir, STORE_CREDENTIAL);
-  if (flags.storePasswordFile !== undefined) checkPasswordFileMode(ctx.io, flags.storePasswordFile);
+  if (flags.storePasswordFile !== undefined) checkSecretFileMode(ctx.io, flags.storePasswordFile, { name: 'store password file', risk: 'the database password' });
   return { state: stateDir(ctx, flags.state), ...(url !== undefined ? { url } : {}), ...(passwordFile !== undefined ? { passwordFile } : {}) };
 }
 
