@@ -325,6 +325,9 @@ let
     args = { inherit pkgs utils; };
   };
 
+  failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
+  caddyfile = caddyfileOf result.config.services.caddy;
+
   # For JSON output: a path literal shows as "<path-literal>/abs/file" (never copied to the store),
   # so a test can tell a runtime string from a path literal.
   show = v:
@@ -338,7 +341,12 @@ in
   inherit (result) config;
   inherit show;
   files = result.files;
-  failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
+  inherit failedAssertions;
   inherit (result.config) warnings;
-  caddyfile = caddyfileOf result.config.services.caddy;
+  inherit caddyfile;
+  # What building the system does first (nixos/modules/system/activation/top-level.nix): failed
+  # assertions stop it with this text before any unit is rendered; else the units and the Caddyfile.
+  toplevel =
+    if failedAssertions != [ ] then throw "\nFailed assertions:\n${builtins.concatStringsSep "\n" (map (x: "- ${x}") failedAssertions)}"
+    else { inherit (result.config) warnings; units = show result.config.systemd.services; inherit caddyfile; };
 }

@@ -102,3 +102,18 @@ test('after the Harmonia move, the flat names still work but warn (mkRenamedOpti
     "The option `services.harmonia.signKeyPaths' defined in a module has been renamed to `services.harmonia.cache.signKeyPaths'.",
   ]);
 });
+
+test('an undeclared definition fails every read of config, assertions too; failed assertions stop the build with their text', async (t) => {
+  const { env, mod } = await setup(t);
+  // nixpkgs' evalModules returns `config = checked (…)`: the check covers the whole tree, so a
+  // module's assertion can never be what the user sees while another definition is undeclared.
+  const both = await mod('both.nix', `{ ... }: { services.harmonia.cache.enable = true; assertions = [ { assertion = false; message = "mine"; } ]; }`);
+  for (const select of ['h: h.failedAssertions', 'h: h.config.networking', 'h: h.toplevel']) {
+    assert.match(await nixEvalError(env, harnessExpr({ modules: [both] }, select)), /The option `services\.harmonia\.cache' does not exist/, select);
+  }
+  const only = await mod('only.nix', `{ ... }: { assertions = [ { assertion = false; message = "first"; } { assertion = true; message = "no"; } { assertion = false; message = "second"; } ]; }`);
+  assert.match(await nixEvalError(env, harnessExpr({ modules: [only] }, 'h: h.toplevel')), /Failed assertions:\s+- first\s+- second\n/);
+  const fine = await mod('fine.nix', `{ ... }: { services.caddy.enable = true; }`);
+  const v = (await nixEval(env, harnessExpr({ modules: [fine] }, 'h: h.toplevel'))) as { units: Record<string, unknown>; caddyfile: string };
+  assert.deepEqual(Object.keys(v.units), ['caddy']);
+});

@@ -3,7 +3,8 @@
 # small module evaluator (evalModules) that implements what those modules rely on:
 #   - imports (deduplicated by file, like the real one), module functions called with
 #     { config, lib, pkgs, utils, options },
-#   - option declarations with types, defaults, and "option does not exist" for closed namespaces,
+#   - option declarations with types, defaults, and "option does not exist" for closed namespaces
+#     (anywhere in the tree, on every read of the result's config, as nixpkgs' checkUnmatched),
 #   - definitions merged by priority (mkOverride/mkDefault/mkForce), mkIf pushed down to the
 #     leaves (so a condition may read config without infinite recursion), mkMerge, mkOrder
 #     (mkBefore/mkAfter) for lists, lists concatenated, `lines` joined, scalars unique.
@@ -156,6 +157,20 @@ let
     else if t == "override" || t == "order" then enabled d.content
     else true;
 
+  # lib/modules.nix checkUnmatched: the paths of definitions nobody declared, over the whole tree of
+  # declared namespaces (not into attrsOf entries: a submodule checks its own when it is merged).
+  unmatched = path: decl: defs:
+    let
+      flat = concatMap pushDown defs;
+      defined = unique (concatMap attrNames flat);
+      declared = filter (n: !(elem n markers)) (attrNames decl);
+      closed = decl._closed or (declared != [ ] && !(decl._open or false));
+      isTree = d: isAttrs d && !(isOption d) && !(d ? _attrsOf || d ? _attrsOfSub || d ? _attrsOfType);
+      defsOf = n: concatMap (d: if d ? ${n} then [ d.${n} ] else [ ]) flat;
+    in
+    (if closed then map (n: path ++ [ n ]) (filter (n: !(elem n declared)) defined) else [ ])
+    ++ concatMap (n: unmatched (path ++ [ n ]) decl.${n} (defsOf n)) (filter (n: elem n defined && isTree decl.${n}) declared);
+
   recursiveUpdateDecls = a: b:
     a // mapAttrs (n: v: if a ? ${n} && isAttrs v && !(isOption v) && isAttrs a.${n} && !(isOption a.${n}) then recursiveUpdateDecls a.${n} v else v) b;
 
@@ -178,7 +193,11 @@ let
       options = foldl' recursiveUpdateDecls { } (map (p: p.options) parts);
       config = mergeTree [ ] options (map (p: p.config) parts);
       moduleArgs = args // { inherit config options lib; };
-    in { inherit config options; files = map (i: i.key) items; };
+      # As evalModules returns `config = checked (…)`: one undeclared definition anywhere fails
+      # every read of the result's config (assertions included), while modules see it unchecked.
+      unknown = unmatched [ ] options (map (p: p.config) parts);
+      check = if unknown == [ ] then null else throw "The option `${showPath (head unknown)}' does not exist.";
+    in { config = builtins.seq check config; inherit options; files = map (i: i.key) items; };
 
   lib = {
     inherit types evalModules mkOverride mkOrder;
