@@ -7,7 +7,7 @@
 #   - only options whose definitions merge (lists, lines, attribute sets) or values at mkDefault,
 #     so a machine's own environmentFile, virtual hosts or firewall ports never conflict;
 #   - each cache name is its own services.caddy.virtualHosts entry, so a machine may add lines to it;
-#   - reverse_proxy dials whatever Harmonia's evaluated settings.bind is;
+#   - reverse_proxy dials whatever Harmonia's evaluated settings.bind is (Harmonia's default if unset);
 #   - no secret is read at evaluation time: every secret is a runtime path (strings, never path
 #     literals, which would be copied into the world-readable store).
 node:
@@ -33,7 +33,10 @@ let
     if lib.hasPrefix "unix:" bind then "unix/" + lib.removePrefix "//" (lib.removePrefix "unix:" bind)
     else if port != null then (if builtins.head port == "0.0.0.0" then "127.0.0.1" else "[::1]") + ":" + builtins.elemAt port 1
     else bind;
-  upstream = upstreamOf harmonia.settings.bind;
+  # Only the nested module gives settings a bind (mkDefault "[::]:5000", when the cache is enabled);
+  # the flat one (<= 25.11) declares settings with `default = { }` and leaves an unset bind to
+  # Harmonia, whose own default is "[::]:5000" (harmonia-cache/src/config.rs).
+  upstream = upstreamOf (harmonia.settings.bind or "[::]:5000");
 
   # HTTP/3 is on by default in Caddy 2.6+ (QUIC on the HTTPS port, UDP); off only when the global
   # `servers { protocols … }` leaves out h3.

@@ -171,7 +171,8 @@ for (const layout of LAYOUTS) {
     // The node's key next to the machine's own; its settings beside nixpkgs' defaults.
     assert.deepEqual([...v.harmonia.signKeyPaths].sort(), [`/run/agenix/nix-signing-${K1}`, '/run/secrets/own-key']);
     assert.equal(v.harmonia.enable, true);
-    assert.deepEqual(v.harmonia.settings, { bind: '[::]:5000', workers: 8, max_connection_rate: 256, priority: 50 });
+    // Only the nested module has settings defaults; the flat one leaves them to Harmonia.
+    assert.deepEqual(v.harmonia.settings, layout === 'flat' ? { workers: 8 } : { bind: '[::]:5000', workers: 8, max_connection_rate: 256, priority: 50 });
     // Caddy: the machine's environment file and ours, both; its own site and ours side by side.
     assert.deepEqual(v.caddyEnv, ['/run/secrets/caddy.env', '/run/agenix/nixca-eab.env']);
     assert.deepEqual(v.caddyRestart, [`<path-literal>${join(out, 'root-ca.pem')}`]);

@@ -234,9 +234,14 @@ let
           nix.settings.substituters = lib.mkAfter [ "https://cache.nixos.org/" ];
           nix.settings.trusted-public-keys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
         }
-        # harmonia.nix: settings defaults at mkDefault, keys through LoadCredential, SIGN_KEY_PATHS.
-        (let defaults = { settings = lib.mkIf h.enable (mapAttrs (_: lib.mkDefault) { bind = "[::]:5000"; workers = 4; max_connection_rate = 256; priority = 50; }); };
-          in if harmonia == "flat" then { services.harmonia = defaults; } else { services.harmonia.cache = defaults; })
+        # harmonia.nix: keys through LoadCredential, SIGN_KEY_PATHS. Settings defaults only in the
+        # nested module: `services.harmonia.cache.settings = builtins.mapAttrs (_: v: lib.mkDefault v)
+        # { bind = "[::]:5000"; … }` under `lib.mkIf cacheCfg.enable`. The flat one declares
+        # `settings = lib.mkOption { inherit (format) type; default = { }; … }` and sets none (an
+        # unset bind is Harmonia's own default).
+        (lib.optionalAttrs (harmonia == "cache") {
+          services.harmonia.cache.settings = lib.mkIf h.enable (mapAttrs (_: lib.mkDefault) { bind = "[::]:5000"; workers = 4; max_connection_rate = 256; priority = 50; });
+        })
         (lib.mkIf h.enable {
           nix.settings.extra-allowed-users = [ "harmonia" ];
           systemd.services.harmonia = {
