@@ -55,7 +55,7 @@ let
   # log line; the active keys (signKeyPaths) are unaffected.
   overlapDir = "/run/nixca-harmonia-keys";
   credentialsDir = "/run/credentials/harmonia.service";
-  activeCount = builtins.length harmonia.signKeyPaths + (if (harmonia.signKeyPath or null) != null then 1 else 0);
+  activeCount = builtins.length (harmonia.signKeyPaths or [ ]) + (if (harmonia.signKeyPath or null) != null then 1 else 0);
   activeCredentials = lib.genList (i: "${credentialsDir}/sign-key-${toString i}") activeCount;
   stageOverlap = ''
     set -eu
@@ -88,7 +88,10 @@ let
 
   harmoniaConfig = {
     enable = mkDefault true;
-    # Lists merge: a machine's own keys are added, not replaced.
+  } // lib.optionalAttrs (harmoniaOptions ? signKeyPaths) {
+    # Lists merge: a machine's own keys are added, not replaced. Defined only where declared
+    # (optionalAttrs, not mkIf, which still needs the option to exist): a definition of an
+    # undeclared option fails the whole evaluation before the assertion below could explain it.
     signKeyPaths = node.signKeyPaths;
   };
 in

@@ -10,7 +10,9 @@
   # JSON attribute set merged in as one more module. A string "<path-literal>/abs/file" becomes the
   # Nix path literal /abs/file (to test what a module does with a path literal).
   configJson ? "{}",
-  # Which generation of nixpkgs' harmonia module to declare: flat (≤ 25.11) or cache (after).
+  # Which generation of nixpkgs' harmonia module to declare: "flat" (24.11 to 25.11: signKeyPaths),
+  # "cache" (after 25.11: services.harmonia.cache.*), or "single-key" (before 24.11: the flat names
+  # with only `signKeyPath`, one key as credential sign-key and SIGN_KEY_PATH).
   harmonia ? "flat",
   # Which generation of nixpkgs' postgresql module: "setup" (25.11 on: ensureDatabases/ensureUsers
   # run in postgresql-setup.service, after postgresql.service is up; postgresql.target requires
@@ -192,6 +194,7 @@ let
         };
         harmonia =
           if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }
+          else if harmonia == "single-key" then removeAttrs harmoniaCacheOptions [ "signKeyPaths" ] // { package = opt types.package pkgs.harmonia; }
           else renamed // {
             _closed = true;
             package = opt types.package pkgs.harmonia;
@@ -223,9 +226,11 @@ let
     config =
       let
         caddy = config.services.caddy;
-        h = if harmonia == "flat" then config.services.harmonia else config.services.harmonia.cache;
+        h = if harmonia == "cache" then config.services.harmonia.cache else config.services.harmonia;
         signKeyPaths = h.signKeyPaths ++ (if h.signKeyPath != null then [ h.signKeyPath ] else [ ]);
-        credentials = lib.imap0 (i: p: { id = "sign-key-${toString i}"; path = p; }) signKeyPaths;
+        credentials =
+          if harmonia == "single-key" then lib.optional (h.signKeyPath != null) { id = "sign-key"; path = h.signKeyPath; }
+          else lib.imap0 (i: p: { id = "sign-key-${toString i}"; path = p; }) signKeyPaths;
         flatDefined = n: config.services.harmonia.${n} != unset;
       in
       lib.mkMerge [
@@ -247,7 +252,10 @@ let
           systemd.services.harmonia = {
             description = "harmonia binary cache service";
             wantedBy = [ "multi-user.target" ];
-            environment.SIGN_KEY_PATHS = builtins.concatStringsSep " " (map (c: "%d/${c.id}") credentials);
+            # The single-key module: `SIGN_KEY_PATH = lib.mkIf (cfg.signKeyPath != null) "%d/sign-key";`.
+            environment =
+              if harmonia == "single-key" then lib.optionalAttrs (credentials != [ ]) { SIGN_KEY_PATH = "%d/sign-key"; }
+              else { SIGN_KEY_PATHS = builtins.concatStringsSep " " (map (c: "%d/${c.id}") credentials); };
             serviceConfig = {
               LoadCredential = map (c: "${c.id}:${c.path}") credentials;
               DynamicUser = true;

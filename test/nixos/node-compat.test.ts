@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createRoot } from '../../src/ca/root.js';
 import { ACME, cli } from './fleet.js';
-import { harnessExpr, nixEval, sandboxEnv, type HarnessArgs } from './tools.js';
+import { harnessExpr, nixEval, nixEvalError, sandboxEnv, type HarnessArgs } from './tools.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -46,4 +46,10 @@ test("a bind nobody sets: the flat module (<= 25.11) leaves it to Harmonia, whos
   // The nested module's own mkDefault gives the same address.
   const nested = await build({ harmonia: 'cache' });
   assert.deepEqual(proxied(nested.caddyfile), ['[::1]:5000']);
+});
+
+test("a Harmonia module without signKeyPaths (before 24.11): the build stops with the node module's assertion, not 'option does not exist'", async () => {
+  const err = await nixEvalError(env, harnessExpr({ modules: [node], harmonia: 'single-key' }, 'h: h.toplevel'));
+  assert.match(err, /Failed assertions:\s+- nixca: this nixpkgs' Harmonia module has no signKeyPaths \(multi-key signing, NixOS 24\.11 and later\); the node module needs it\.\n/);
+  assert.doesNotMatch(err, /does not exist|attribute .* missing/);
 });

@@ -74,7 +74,8 @@ export function nixLit(s: string): string {
 export interface HarnessArgs {
   modules: readonly string[];
   config?: unknown;
-  harmonia?: 'flat' | 'cache';
+  /** nixpkgs' Harmonia module: flat names with signKeyPaths (24.11-25.11), services.harmonia.cache.* (after), flat with only signKeyPath (before 24.11). */
+  harmonia?: 'flat' | 'cache' | 'single-key';
   /** nixpkgs' postgresql module: with postgresql.target and postgresql-setup.service (25.11 on), or without. */
   postgresql?: 'setup' | 'service';
 }
