@@ -14,8 +14,11 @@
 let
   cfg = config.services.nixca;
   db = cfg.database;
-  # Peer authentication: the database role is the service's Unix user.
-  localUrl = "postgres://${cfg.user}@/${db.name}?host=/run/postgresql";
+  # Peer authentication: the database role is the service's Unix user. The socket file is named
+  # after the port the server listens on (/run/postgresql/.s.PGSQL.<port>), so a server moved off
+  # 5432 (services.postgresql.settings.port, declared wherever ensureDBOwnership is) is found only
+  # with its port in the URL.
+  localUrl = "postgres://${cfg.user}@/${db.name}?host=/run/postgresql&port=${toString config.services.postgresql.settings.port}";
   url = if db.createLocally then localUrl else db.url;
   # What to wait for: the role and the database exist only once ensureDatabases/ensureUsers ran.
   # nixpkgs 25.11 on runs them in postgresql-setup.service, after postgresql.service is up, and

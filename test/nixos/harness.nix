@@ -191,6 +191,9 @@ let
           enable = opt types.bool false;
           ensureDatabases = opt (types.listOf types.str) [ ];
           ensureUsers = opt (types.listOf types.unspecified) [ ];
+          # `settings = mkOption { type = with types; submodule { freeformType = attrsOf (oneOf [ bool
+          # float int str ]); options = { … port = mkOption { type = types.port; default = 5432; … }; }; }; … }`
+          settings = { _open = true; port = opt types.port 5432; };
         };
         harmonia =
           if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }

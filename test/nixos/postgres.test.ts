@@ -36,7 +36,7 @@ test('local database: services.postgresql with the role and database, peer auth 
   const v = await evalDb(env, { ...BASE, database: { enable: true } }, join(dir, 'store'));
   assert.deepEqual(v.failed, []);
   assert.deepEqual([v.pg.enable, v.pg.ensureDatabases, v.pg.ensureUsers], [true, ['nixca'], [{ name: 'nixca', ensureDBOwnership: true }]]);
-  const url = 'postgres://nixca@/nixca?host=/run/postgresql';
+  const url = 'postgres://nixca@/nixca?host=/run/postgresql&port=5432';
   assert.equal(v.svc.environment.NIXCA_STORE, url);
   // Current nixpkgs makes the role and database in postgresql-setup.service, after postgresql.service
   // is up: db migrate (peer auth as that role) must wait for postgresql.target, which requires both.
@@ -57,16 +57,28 @@ test('local database: services.postgresql with the role and database, peer auth 
   assert.equal((JSON.parse(printed.stdout) as { store: string }).store, url);
   // The URL as the driver will use it: the unix socket directory, the role of the Unix user, the database.
   const pc = await poolConfig({ url });
-  assert.deepEqual([pc.host, pc.user, pc.database, pc.password], ['/run/postgresql', 'nixca', 'nixca', undefined]);
+  assert.deepEqual([pc.host, pc.port, pc.user, pc.database, pc.password], ['/run/postgresql', 5432, 'nixca', 'nixca', undefined]);
   const migrateHelp = await runCli(['db', 'migrate', '--help']);
   assert.equal(migrateHelp.code, 0);
 
   // The operator's nixca on the host works on the same store.
   const text = v.bin[0]!.text;
-  assert.match(text, /--setenv='NIXCA_STORE=postgres:\/\/nixca@\/nixca\?host=\/run\/postgresql'/);
+  assert.match(text, /--setenv='NIXCA_STORE=postgres:\/\/nixca@\/nixca\?host=\/run\/postgresql&port=5432'/);
   const script = join(dir, 'nixca');
   await (await import('node:fs/promises')).writeFile(script, text);
   assert.equal((await run('bash', ['-n', script], env)).code, 0);
+});
+
+test('local database on another port (services.postgresql.settings.port): the URL names it, so the driver opens that socket file', async (t) => {
+  const env = await sandboxEnv(await tempDir(t));
+  const select = 'h: { failed = h.failedAssertions; port = h.config.services.postgresql.settings.port; store = h.config.systemd.services.nixca.environment.NIXCA_STORE; bin = (builtins.head h.config.environment.systemPackages).text; }';
+  const v = (await nixEval(env, harnessExpr({ modules: [NIX_MODULE, PG_MODULE], config: { services: { nixca: { ...BASE, database: { enable: true } }, postgresql: { settings: { port: 5433 } } } } }, select))) as { failed: string[]; port: number; store: string; bin: string };
+  assert.deepEqual([v.failed, v.port], [[], 5433]);
+  assert.equal(v.store, 'postgres://nixca@/nixca?host=/run/postgresql&port=5433');
+  assert.ok(v.bin.includes(`--setenv='NIXCA_STORE=${v.store}'`), v.bin);
+  // node-postgres, like libpq, connects to <host>/.s.PGSQL.<port> for a socket directory.
+  const pc = await poolConfig({ url: v.store });
+  assert.deepEqual([pc.host, pc.port], ['/run/postgresql', 5433]);
 });
 
 test('remote database: the URL without a password, the password as the credential the CLI reads', async (t) => {
