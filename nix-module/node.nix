@@ -190,7 +190,9 @@ in
         wants = [ "nixca-harmonia-keys.service" ];
         after = [ "nixca-harmonia-keys.service" ];
         serviceConfig.LoadCredential = [ "nixca-overlap:${overlapDir}" ];
-        serviceConfig.EnvironmentFile = [ "${overlapDir}.env" ];
+        # "-": a missing file is skipped (systemd.exec(5), EnvironmentFile=), so when the staging
+        # unit failed (it is only wanted) Harmonia still starts, with the unit's own SIGN_KEY_PATHS.
+        serviceConfig.EnvironmentFile = [ "-${overlapDir}.env" ];
       };
     })
 
