@@ -190,6 +190,10 @@ in
         wants = [ "nixca-harmonia-keys.service" ];
         after = [ "nixca-harmonia-keys.service" ];
         serviceConfig.LoadCredential = [ "nixca-overlap:${overlapDir}" ];
+        # A LoadCredential= path that does not exist fails the unit, unless a SetCredential= of the
+        # same id is its default (systemd.exec(5)): when staging failed before making the
+        # directory, Harmonia gets this unused placeholder instead and still starts.
+        serviceConfig.SetCredential = [ "nixca-overlap:none" ];
         # "-": a missing file is skipped (systemd.exec(5), EnvironmentFile=), so when the staging
         # unit failed (it is only wanted) Harmonia still starts, with the unit's own SIGN_KEY_PATHS.
         serviceConfig.EnvironmentFile = [ "-${overlapDir}.env" ];

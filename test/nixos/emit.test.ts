@@ -249,6 +249,8 @@ test('overlap signing: retiring keys go through a staging unit, a missing one is
     assert.deepEqual(v.svc.serviceConfig.LoadCredential, [`sign-key-0:/run/agenix/nix-signing-${K2}`, 'nixca-overlap:/run/nixca-harmonia-keys']);
     // Optional ("-"): without it a failed staging unit (only wanted) would stop Harmonia on the missing file.
     assert.deepEqual(v.svc.serviceConfig.EnvironmentFile, ['-/run/nixca-harmonia-keys.env']);
+    // And a missing credential directory falls back to a SetCredential= of the same id (systemd.exec(5)).
+    assert.deepEqual(v.svc.serviceConfig.SetCredential, ['nixca-overlap:none']);
     assert.deepEqual(v.svc.after, ['nixca-harmonia-keys.service']);
     assert.deepEqual([v.stage.before, v.stage.partOf, v.stage.serviceConfig.Type], [['harmonia.service'], ['harmonia.service'], 'oneshot']);
 
