@@ -154,6 +154,13 @@ in
 
     # A node that owns only DNS suffixes has no name to serve: no Caddy site.
     (mkIf (node.hosts != [ ]) {
+      # nixpkgs' Caddy module: `configFile = if cfg.settings != { } then settingsFormat.generate
+      # "caddy.json" cfg.settings else <the Caddyfile from globalConfig, extraConfig, virtualHosts>`.
+      assertions = [{
+        assertion = caddy.settings == { };
+        message = "nixca: services.caddy.settings is set, so nixpkgs' Caddy module serves only that JSON and ignores services.caddy.virtualHosts, where nixca's sites (${lib.concatStringsSep ", " node.hosts}) are: they would silently not be served. Configure Caddy through virtualHosts/globalConfig/extraConfig instead.";
+      }];
+
       services.caddy = {
         enable = mkDefault true;
         virtualHosts = lib.genAttrs node.hosts (_: { extraConfig = site; });

@@ -342,7 +342,9 @@ let
   };
 
   failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
-  caddyfile = caddyfileOf result.config.services.caddy;
+  # caddy/default.nix: `configFile = if cfg.settings != { } then settingsFormat.generate "caddy.json"
+  # cfg.settings else …` (the Caddyfile): settings replace everything else.
+  caddyfile = if result.config.services.caddy.settings != { } then builtins.toJSON result.config.services.caddy.settings else caddyfileOf result.config.services.caddy;
 
   # For JSON output: a path literal shows as "<path-literal>/abs/file" (never copied to the store),
   # so a test can tell a runtime string from a path literal.

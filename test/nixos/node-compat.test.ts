@@ -53,3 +53,13 @@ test("a Harmonia module without signKeyPaths (before 24.11): the build stops wit
   assert.match(err, /Failed assertions:\s+- nixca: this nixpkgs' Harmonia module has no signKeyPaths \(multi-key signing, NixOS 24\.11 and later\); the node module needs it\.\n/);
   assert.doesNotMatch(err, /does not exist|attribute .* missing/);
 });
+
+test("services.caddy.settings (nixpkgs then serves only that JSON, no virtualHosts): the build stops with the node module's assertion instead of dropping nixca's site", async () => {
+  const settings = { apps: { http: { servers: { own: { listen: [':8080'] } } } } };
+  const err = await nixEvalError(env, harnessExpr({ modules: [node], config: { services: { caddy: { settings } } } }, 'h: h.toplevel'));
+  assert.match(err, /Failed assertions:\s+- nixca: services\.caddy\.settings is set, so nixpkgs' Caddy module serves only that JSON and ignores services\.caddy\.virtualHosts, where nixca's sites \(cache\.nuc-1\.n3x\.internal\) are/);
+  // What would have been served: the machine's JSON, without the site.
+  const served = (await nixEval(env, harnessExpr({ modules: [node], config: { services: { caddy: { settings } } } }, 'h: h.caddyfile'))) as string;
+  assert.deepEqual(JSON.parse(served), settings);
+  assert.deepEqual(proxied((await build({})).caddyfile), ['[::1]:5000']);
+});
