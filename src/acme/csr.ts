@@ -174,10 +174,43 @@ function csrDnsName(name: string, where: string): string {
   return name.toLowerCase();
 }
 
+/** A request as read before its checks: the DER, its fields, and its key (leaf key policy passed). */
+export interface ReadCsr {
+  der: Uint8Array;
+  fields: CsrFields;
+  key: KeyObject;
+  /** RFC 7638 thumbprint of the key, as account keys are indexed; undefined if it has none. */
+  thumbprint: string | undefined;
+}
+
+/** Decodes the request and imports its key; throws malformed or badCSR as checkCsr reports them. */
+export function readCsr(csrB64: unknown, readFields: (der: Uint8Array) => CsrFields | undefined = readCsrFields): ReadCsr {
+  const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
+  const fields = readFields(der);
+  if (!fields) throw problem('badCSR', 'the CSR is not a DER PKCS#10 certificate request');
+  const { key, jwk } = checkLeafKey(fields.spki);
+  return { der, fields, key, thumbprint: keyThumbprint(key, jwk) };
+}
+
+/**
+ * readCsr without reporting anything: undefined for whatever readCsr refuses. finalize reads the
+ * request before its order, so that the order's read can also answer whether the key is an
+ * account's; what is wrong with the request is reported later by checkCsr, after the order's
+ * checks, exactly as without this read.
+ */
+export function readCsrQuietly(csrB64: unknown): ReadCsr | undefined {
+  try {
+    return readCsr(csrB64);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `isAccountKey` answers whether a JWK thumbprint is the key of any account this server knows
  * (§11.1: an account key must never be certified, whoever's account it is). `readFields` is for
- * the differential test (library only); the default reads canonical DER in one pass.
+ * the differential test (library only); the default reads canonical DER in one pass. `read`: the
+ * request as readCsr already read it (finalize's hot path parses it once).
  */
 export async function checkCsr(
   csrB64: unknown,
@@ -185,17 +218,14 @@ export async function checkCsr(
   accountSpki: Uint8Array,
   isAccountKey: (thumbprint: string) => Promise<boolean>,
   readFields: (der: Uint8Array) => CsrFields | undefined = readCsrFields,
+  read?: ReadCsr,
 ): Promise<CheckedCsr> {
-  const der = base64urlMember(csrB64, '"csr" (the DER of a PKCS#10 request, RFC 8555 §7.4)');
-  const f = readFields(der);
-  if (!f) throw problem('badCSR', 'the CSR is not a DER PKCS#10 certificate request');
-  const { key, jwk } = checkLeafKey(f.spki);
+  const { der, fields: f, key, thumbprint } = read ?? readCsr(csrB64, readFields);
   if (!(await csrSignatureValid(f, der, key))) throw problem('badCSR', 'the CSR signature does not verify (RFC 2986 proof of possession)');
   // §11.1: an account key must never be certified.
   if (Buffer.compare(f.spki, accountSpki) === 0) {
     throw problem('badCSR', 'the CSR uses the account key; certificates must use a different key (RFC 8555 §11.1)');
   }
-  const thumbprint = keyThumbprint(key, jwk);
   if (thumbprint !== undefined && (await isAccountKey(thumbprint))) {
     throw problem('badCSR', 'the CSR key is the key of an ACME account; certificates must use a key no account uses (RFC 8555 §11.1)');
   }

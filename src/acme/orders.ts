@@ -2,11 +2,8 @@
 import { AcmeProblem, problem, problemDocument } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
 import { auditCommit, emit, isObject, newId, newToken, type AcmeContext } from './context.js';
-import { checkCsr, jwkSpki, type CheckedCsr } from './csr.js';
-import { sha256Hex } from '../ca/inspect.js';
-import { X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
+import { checkCsr, jwkSpki, readCsrQuietly, type CheckedCsr, type ReadCsr } from './csr.js';
+import { checkIssued } from './issued.js';
 import { x509 } from '../ca/x509.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, Identifier, OrderRecord } from './model.js';
 import { decideIdentifiers } from './policy.js';
@@ -245,11 +242,25 @@ export async function listedOrderIds(ctx: AcmeContext, account: AccountRecord): 
 }
 
 /** Loads an object of this account; another account's object is unauthorized (§7.4, notes §2.6). */
-export async function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: string): Promise<OrderRecord> {
-  const order = await ctx.store.getOrder(id);
+export async function ownedOrder(ctx: AcmeContext, account: AccountRecord, id: string, read?: Promise<OrderRecord | undefined>): Promise<OrderRecord> {
+  const order = await (read ?? ctx.store.getOrder(id));
   if (!order) throw problem('malformed', 'no such order (it may have expired and been pruned)', { status: 404 });
   if (order.accountId !== account.id) throw problem('unauthorized', 'this order belongs to another account');
   return order;
+}
+
+/**
+ * finalize's order, read with the answer to "is the CSR key an account's key?" (§11.1) when the
+ * store can give both at once and the request has a key; `isAccountKey` answers any thumbprint,
+ * from that read for this key, else from the store.
+ */
+async function finalizeReads(ctx: AcmeContext, account: AccountRecord, id: string, csr: ReadCsr | undefined) {
+  const thumbprint = csr?.thumbprint;
+  const both = thumbprint !== undefined && ctx.store.getOrderAndAccountKey ? ctx.store.getOrderAndAccountKey(id, thumbprint) : undefined;
+  const order = await ownedOrder(ctx, account, id, both?.then((r) => r?.order));
+  const known = (await both)?.isAccountKey;
+  const isAccountKey = async (t: string) => (t === thumbprint && known !== undefined ? known : (await ctx.store.findAccountByThumbprint(t)) !== undefined);
+  return { order, isAccountKey };
 }
 
 /** The validity a finalize issues: the order's request, else now − backdate … now + default. */
@@ -258,42 +269,6 @@ function issuanceValidity(order: OrderRecord, now: Date, policy: LeafLifetimePol
   const notBefore = order.notBefore ? new Date(order.notBefore) : new Date(floorToSecond(t - policy.backdateMs));
   const notAfter = order.notAfter ? new Date(order.notAfter) : new Date(floorToSecond(t + policy.defaultMs));
   return { notBefore, notAfter };
-}
-
-/**
- * The issued certificate must be exactly what was decided (§7.4: never something else): the
- * names, the CSR's key and the promised validity. Returns the issuer key id (AKI) for ARI.
- */
-function checkIssued(
-  issued: { certificatePem: string; notBefore: Date; notAfter: Date; akiKeyId?: string; encodedFromRequest?: boolean },
-  want: { names: readonly string[]; spkiSha256: string; notBefore: Date; notAfter: Date },
-): { akiKeyId?: string } {
-  if (issued.encodedFromRequest && issued.akiKeyId) {
-    if (issued.notBefore.getTime() !== want.notBefore.getTime() || issued.notAfter.getTime() !== want.notAfter.getTime()) {
-      throw problem('serverInternal', 'the signer returned a certificate other than the one decided (validity); nothing was issued');
-    }
-    return { akiKeyId: issued.akiKeyId };
-  }
-  // node:crypto's native parser: ~10× cheaper than building @peculiar/x509 extension objects.
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(issued.certificatePem);
-  } catch {
-    throw problem('serverInternal', 'the signer returned an unreadable certificate; nothing was issued');
-  }
-  const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean);
-  const names = sans.map((n) => (n.startsWith('DNS:') ? n.slice(4).toLowerCase() : '\u0000' + n)).sort();
-  const differs =
-    Date.parse(cert.validFrom) !== want.notBefore.getTime() ||
-    Date.parse(cert.validTo) !== want.notAfter.getTime() ||
-    names.join(',') !== [...want.names].sort().join(',') ||
-    sha256Hex(cert.publicKey.export({ format: 'der', type: 'spki' })) !== want.spkiSha256;
-  if (differs) throw problem('serverInternal', 'the signer returned a certificate other than the one decided (names, key or validity); nothing was issued');
-  // RFC 9773 §4.1 (ARI) identifies certificates by the AKI keyIdentifier: keep it with the record.
-  if (issued.akiKeyId) return { akiKeyId: issued.akiKeyId };
-  const ext = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_authorityKeyIdentifier);
-  const keyId = ext ? AsnConvert.parse(ext.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
-  return keyId ? { akiKeyId: Buffer.from(keyId.buffer).toString('hex') } : {};
 }
 
 function leafRequest(csr: CheckedCsr, notBefore: Date, notAfter: Date): Parameters<LeafSigner['signLeaf']>[0] {
@@ -316,7 +291,10 @@ function leafRequest(csr: CheckedCsr, notBefore: Date, notAfter: Date): Paramete
  * Issuance is synchronous: the certificate is durable in the store before we return.
  */
 export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id: string, payload: unknown): Promise<OrderRecord> {
-  const order = await ownedOrder(ctx, account, id);
+  // The request is read first (nothing reported yet: checkCsr does that below, after the order's
+  // checks), so that the order's read can tell whether its key is an account's key.
+  const read = isObject(payload) ? readCsrQuietly(payload.csr) : undefined;
+  const { order, isAccountKey } = await finalizeReads(ctx, account, id, read);
   let status = await currentOrderStatus(ctx, order);
   // A shared store's instance may still hold a copy of an authorization that another instance
   // validated moments ago: the refusal (orderNotReady) is decided on the stored records.
@@ -329,7 +307,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
   ctx.finalizing.add(id);
   try {
     const names = order.identifiers.map((i) => i.value);
-    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk), async (t) => (await ctx.store.findAccountByThumbprint(t)) !== undefined);
+    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk), isAccountKey, undefined, read);
     // The inventory may have changed since the order was placed: decide again at issuance.
     let node: string;
     try {

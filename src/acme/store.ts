@@ -44,6 +44,13 @@ export interface AcmeStore {
   // In-flight working set: orders and authorizations, pruned some time after they expire.
   createOrder(order: OrderRecord, authorizations: readonly AuthorizationRecord[]): Promise<void>;
   getOrder(id: string): Promise<OrderRecord | undefined>;
+  /**
+   * finalize's reads at once, for a store where each read is a round trip (one statement on the
+   * shared store): what getOrder(id) returns and whether findAccountByThumbprint(thumbprint) finds
+   * an account (RFC 8555 §11.1: a CSR key must be no account's key). Undefined when there is no
+   * such order. Absent: the reads one by one.
+   */
+  getOrderAndAccountKey?(id: string, thumbprint: string): Promise<{ order: OrderRecord; isAccountKey: boolean } | undefined>;
   updateOrder(id: string, fn: (o: OrderRecord) => OrderRecord | undefined): Promise<OrderRecord | undefined>;
   /** Ids of this account's orders still in the working set, oldest first (§7.1.2.1). */
   listOrderIds(accountId: string): Promise<string[]>;

@@ -210,6 +210,10 @@ function assemble(p: Parts): AcmeStore {
       await compactor.maybe();
     },
     getOrder: async (id) => set.orders.get(id),
+    async getOrderAndAccountKey(id, thumbprint) {
+      const order = set.orders.get(id);
+      return order && { order, isAccountKey: (await ledger.findAccountByThumbprint(thumbprint)) !== undefined };
+    },
     listOrderIds: async (accountId) => set.orderIds(accountId),
     async updateOrder(id, fn) {
       guard();

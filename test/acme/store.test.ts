@@ -82,6 +82,25 @@ describe('ACME store (src/store/acme.ts)', () => {
     await r.close();
   });
 
+  it("finalize's reads at once (getOrderAndAccountKey) answer what getOrder and findAccountByThumbprint answer, a key changed away included", async () => {
+    const dir = await tmp();
+    const s = await openAcmeStore(dir, { now: () => t, cacheSize: 1 });
+    await s.createAccount(account('a1', 'old'));
+    await s.updateAccount('a1', (a) => ({ ...a, thumbprint: 'new' }));
+    await s.createAccount(account('a2'));
+    await s.createOrder(order('o1', ['z1']), [authz('z1')]);
+    await s.close();
+    // Reopened: the index still names a1 under its old key, which is no account's key any more.
+    const r = await openAcmeStore(dir, { now: () => t, cacheSize: 1 });
+    for (const tp of ['old', 'new', 'tp-a2', 'nobody']) {
+      const both = await r.getOrderAndAccountKey!('o1', tp);
+      assert.deepEqual(both, { order: await r.getOrder('o1'), isAccountKey: (await r.findAccountByThumbprint(tp)) !== undefined }, tp);
+      assert.equal(both!.isAccountKey, tp === 'new' || tp === 'tp-a2', tp);
+    }
+    assert.equal(await r.getOrderAndAccountKey!('nope', 'new'), undefined, 'no order, no answer');
+    await r.close();
+  });
+
   it('has one writer: a second open is read-only and refuses writes; a dead writer\'s lock is taken over', async () => {
     const dir = await tmp();
     const a = await openAcmeStore(dir, { now: () => t });

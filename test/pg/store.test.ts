@@ -156,6 +156,25 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.deepEqual(await acme.newOrderReads!('a3', [], at), { orderIds: [], reusable: new Map() });
   });
 
+  it("finalize's reads in one statement answer what getOrder and findAccountByThumbprint answer, from the stored rows of every instance", async () => {
+    const { stores: [a, b] } = await fresh(2);
+    await a!.acme.createAccount(account('a1', 'old'));
+    await a!.acme.updateAccount('a1', (x) => ({ ...x, thumbprint: 'new' }));
+    await b!.acme.createAccount(account('a2'));
+    await a!.acme.createOrder(order('o1', ['z1']), [authz('z1')]);
+    await a!.acme.createOrder(order('o2', ['z2']), [authz('z2')]);
+    await b!.acme.putCertificate(cert('0a', 'o2'), 'PEM');
+    for (const s of [a!, b!]) {
+      for (const tp of ['old', 'new', 'tp-a2', 'nobody']) {
+        const both = await s.acme.getOrderAndAccountKey!('o1', tp);
+        assert.deepEqual(both, { order: await s.acme.getOrder('o1'), isAccountKey: (await s.acme.findAccountByThumbprint(tp)) !== undefined }, tp);
+        assert.equal(both!.isAccountKey, tp === 'new' || tp === 'tp-a2', tp);
+      }
+      assert.equal((await s.acme.getOrderAndAccountKey!('o2', 'new'))!.order.certificateSerial, '0a', 'read joined with its certificate');
+      assert.equal(await s.acme.getOrderAndAccountKey!('nope', 'new'), undefined, 'no order, no answer');
+    }
+  });
+
   it('the database enforces one account per key, unique serials and one certificate per order across instances', async () => {
     const { stores: [a, b] } = await fresh(2);
     await a!.acme.createAccount(account('a1'));

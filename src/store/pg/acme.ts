@@ -38,9 +38,13 @@ const reusable = (a: AuthorizationRecord) => a.challenges.some((c) => c.status =
 type Row<T> = { record: T; version: number };
 
 const ORDER_SELECT = `SELECT o.record, o.version, c.serial AS cert FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+// finalize's read: the order, and whether the CSR key ($2, an RFC 7638 thumbprint) is an account's.
+const ORDER_AND_KEY_SELECT = `SELECT o.record, o.version, c.serial AS cert, EXISTS (SELECT 1 FROM accounts WHERE thumbprint = $2) AS account_key
+  FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+type OrderRow = { record: OrderRecord; version: number; cert: string | null };
 
 /** An order whose certificate committed is valid even if the order's own write never happened. */
-function withCertificate(row: { record: OrderRecord; version: number; cert: string | null } | undefined): Row<OrderRecord> | undefined {
+function withCertificate(row: OrderRow | undefined): Row<OrderRecord> | undefined {
   if (!row) return undefined;
   const record = row.cert && !row.record.certificateSerial ? { ...row.record, certificateSerial: row.cert } : row.record;
   return { record, version: row.version };
@@ -104,13 +108,13 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
 /** The rows of orders and authorizations this instance last read or wrote (VersionHints). */
 export type WorkingSetHints = { orders: VersionHints<OrderRecord>; authz: VersionHints<AuthorizationRecord> };
 
-function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization' | 'newOrderReads'> {
+function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'getOrderAndAccountKey' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization' | 'newOrderReads'> {
   const seen = <T>(h: VersionHints<T>, id: string, row: Row<T> | undefined) => {
     if (row) h.set(id, row.record, row.version);
     else h.drop(id);
     return row;
   };
-  const readOrder = async (id: string) => seen(hints.orders, id, withCertificate((await q<{ record: OrderRecord; version: number; cert: string | null }>(db, 'order-get', ORDER_SELECT, [id])).rows[0]));
+  const readOrder = async (id: string) => seen(hints.orders, id, withCertificate((await q<OrderRow>(db, 'order-get', ORDER_SELECT, [id])).rows[0]));
   const readAuthz = async (id: string) => seen(hints.authz, id, (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0]);
   return {
     async createOrder(order, authzs) {
@@ -133,6 +137,11 @@ function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord
     },
     async getOrder(id) {
       return (await readOrder(id))?.record;
+    },
+    async getOrderAndAccountKey(id, thumbprint) {
+      const row = (await q<OrderRow & { account_key: boolean }>(db, 'order-get-key', ORDER_AND_KEY_SELECT, [id, thumbprint])).rows[0];
+      const order = seen(hints.orders, id, withCertificate(row));
+      return order && row && { order: order.record, isAccountKey: row.account_key };
     },
     async updateOrder(id, fn) {
       const r = await updateVersioned<OrderRecord>(() => readOrder(id), async (next, version) => {
