@@ -168,6 +168,32 @@ async function checkNewest(last: string | null, keys: CryptoKeyPair, p: ReturnTy
   return previous;
 }
 
+const HEAD_ADVICE = 'nothing was appended; keep a copy of the audit directory, run nixca audit verify and compare with your anchored head (docs/operations.md "audit verify fails")';
+
+/**
+ * head.json names the newest entry an append wrote. A log that ends before that entry (entries
+ * removed from its end at a line boundary) or holds another one at its seq was cut or rewritten,
+ * and the next append would overwrite the only local evidence of it: refuse until an operator
+ * looks. A head that lags (its write failed, or a power loss) is normal; a missing one is written
+ * again by this append, as `audit verify` says.
+ */
+async function checkHead(stateDir: string, p: ReturnType<typeof auditPaths>, newest: ChainEntry | null): Promise<void> {
+  let head: { seq: number; hash: string } | null;
+  try {
+    head = await readAuditHead(stateDir);
+  } catch (err) {
+    if (err instanceof AuditError) throw new AuditError('AUDIT_DAMAGED', `${err.message}; ${HEAD_ADVICE}`);
+    throw err;
+  }
+  if (head === null) return;
+  if (newest === null || head.seq > newest.seq) {
+    throw new AuditError('AUDIT_DAMAGED', `${p.head} records entry ${head.seq} but the log ends ${newest ? `at entry ${newest.seq}` : 'before its first entry'}: entries were removed from its end; ${HEAD_ADVICE}`);
+  }
+  if (head.seq === newest.seq && head.hash !== entryHash(newest)) {
+    throw new AuditError('AUDIT_DAMAGED', `entry ${head.seq} of ${p.log} is not the one ${p.head} records: the log was rewritten; ${HEAD_ADVICE}`);
+  }
+}
+
 /**
  * Proves that an append would work now without writing an entry (/health): the lock is free
  * within the timeout, the key file loads and signed the newest entry, and the log and its
@@ -178,7 +204,7 @@ export async function checkAuditAppendable(stateDir: string, lockTimeoutMs = 2_0
   try {
     await withFileLock(p.lock, async () => {
       const { keys } = await loadOrCreateAuditKey(stateDir);
-      await checkNewest((await readTail(p.log)).last, keys, p);
+      await checkHead(stateDir, p, await checkNewest((await readTail(p.log)).last, keys, p));
       await access(p.dir, fsConstants.W_OK);
       await access(p.log, fsConstants.W_OK).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -240,6 +266,8 @@ async function appendUnderLock(stateDir: string, list: readonly AuditEvent[], no
       const cached = known && st && known.keys === keys && st.ino === known.ino && st.size === known.size ? known.entry : undefined;
       const tail = cached ? { last: null, torn: null, completeSize: st!.size } : await readTail(p.log);
       let previous: ChainEntry | null = cached ?? (await checkNewest(tail.last, keys, p));
+      // A log exactly as this process left it ends at the entry it recorded in head.json itself.
+      if (!cached) await checkHead(stateDir, p, previous);
       const out: ChainEntry[] = [];
       const push = async (type: string, subject: string, node: string | null, details: Record<string, unknown>, time: Date) => {
         const entry = await appendEntry(previous, { event: type, data: { subject, node, details }, time }, keys.privateKey);

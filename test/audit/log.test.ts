@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,51 @@ test('an anchored head detects truncation of the newest entries', async (t) => {
   assert.equal(anchored.ok, false);
   assert.equal(anchored.firstBadSeq, head.seq);
   assert.match(anchored.problems.at(-1)!.reason, /missing \(the log was truncated\)/);
+});
+
+test('an append refuses to overwrite head.json when the log ends before it or differs from it; a missing head is written again', async (t) => {
+  const { dir, trust } = await certifiedLog(t, 4);
+  const full = await lines(dir);
+  const headText = await readFile(auditPaths(dir).head, 'utf8');
+  const newest = (JSON.parse(headText) as { seq: number }).seq;
+  assert.equal(newest, full.length - 1, "seq counts from 0");
+  const appendRefused = async (why: RegExp) => {
+    const before = await readFile(auditPaths(dir).log, 'utf8').catch(() => null);
+    const headBefore = await readFile(auditPaths(dir).head, 'utf8');
+    await assert.rejects(appendAudit(dir, ev(99)), (e: AuditError) => e.code === 'AUDIT_DAMAGED' && why.test(e.message) && /nothing was appended/.test(e.message));
+    assert.equal(await readFile(auditPaths(dir).log, 'utf8').catch(() => null), before, 'the log is left as it was');
+    assert.equal(await readFile(auditPaths(dir).head, 'utf8'), headBefore, 'so is the evidence');
+  };
+  // The newest two entries removed at a line boundary: the next append would have hidden it.
+  await writeLines(dir, full.slice(0, -2));
+  await appendRefused(new RegExp(`records entry ${newest} but the log ends at entry ${newest - 2}: entries were removed from its end`));
+  // Another, validly signed entry at the newest seq (the log rewritten by someone holding the key file).
+  await writeLines(dir, full.slice(0, -1));
+  await rm(auditPaths(dir).head);
+  await appendAudit(dir, ev(7));
+  // Written back as another file (new inode), as an editor or a restore does: not the log this process left.
+  await writeFile(auditPaths(dir).log + '.new', await readFile(auditPaths(dir).log));
+  await rename(auditPaths(dir).log + '.new', auditPaths(dir).log);
+  await writeFile(auditPaths(dir).head, headText);
+  await appendRefused(new RegExp(`entry ${newest} of .* is not the one .*head\\.json records: the log was rewritten`));
+  // The whole log removed while the head remains.
+  await rm(auditPaths(dir).log);
+  await appendRefused(new RegExp(`records entry ${newest} but the log ends before its first entry`));
+  // A damaged head.json.
+  await writeLines(dir, full);
+  await writeFile(auditPaths(dir).head, '{"seq":');
+  await appendRefused(/head\.json is damaged/);
+  // The operator's way on (docs/operations.md): keep a copy, remove head.json; the append writes it again.
+  await rm(auditPaths(dir).head);
+  await appendAudit(dir, ev(5));
+  assert.equal((await verifyAudit(dir, trust)).ok, true);
+  // A head that lags behind the log (its write failed, a power loss) is not a problem.
+  const lagging = await readFile(auditPaths(dir).head, 'utf8');
+  await appendAudit(dir, ev(6));
+  await writeFile(auditPaths(dir).head, lagging);
+  await writeLines(dir, await lines(dir)); // rewritten in place with the same bytes: not "as this process left it"
+  await appendAudit(dir, ev(7));
+  assert.equal((await verifyAudit(dir, trust)).ok, true);
 });
 
 test('a torn last line is reported as a cut mid-line and the next append repairs and records it', async (t) => {
