@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { emit } from './io.js';
 import { addStoreOptions, type StoreFlags } from './store-option.js';
+import { shellQuotedStoreUrl } from '../src/store/pg/url.js';
 
 interface ImportFlags extends StoreFlags {
   fromState: string;
@@ -85,7 +86,7 @@ export function registerDbImport(db: Command, ctx: CliContext): void {
           s.audit ? `  audit log: ${s.audit.entries} entries, head ${s.audit.head.seq}:${s.audit.head.hash}` : '  audit log: not moved',
           `verified before commit: counts per kind equal; ${s.verified.chainsCompared} of ${s.verified.chainsTotal} chain(s) byte-identical; CRL number${s.verified.inventory ? '; inventory identical' : ''}${s.verified.auditHead ? '; every audit line and the audit head identical' : ''}`,
           `  ARI fetch record: ${s.ariPolls.certificates} certificate(s), ${s.ariPolls.nodes} node(s) (informational)`,
-          `next: serve with --store ${s.store}; the embedded store in ${s.from} is left as it was (keep it as a backup, never serve both)`,
+          `next: serve with --store ${shellQuotedStoreUrl(s.store)}; the embedded store in ${s.from} is left as it was (keep it as a backup, never serve both)`,
         ].join('\n');
       });
     });

@@ -127,7 +127,7 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
     const common = ['--store', url, '--base-url', `https://localhost:${proxyPort}/`, '--max-accounts-per-eab', '100000', '--max-accounts-per-ip', '100000'];
 
     // Without the schema, serve refuses with the command that fixes it (exit code 5, conflict).
-    await assert.rejects(startNixca({ port: portA, http01Port, names, logLevel: 'warn', extraArgs: common }), /has no nixca schema: run `nixca db migrate --store postgres:/);
+    await assert.rejects(startNixca({ port: portA, http01Port, names, logLevel: 'warn', extraArgs: common }), /has no nixca schema: run `nixca db migrate --store 'postgres:/);
     const m = await spawnCli(['db', 'migrate', '--store', url]);
     assert.equal(m.code, 0, m.stderr);
 

@@ -4,6 +4,7 @@
 // revocations announced to every instance; nonces: test/pg/nonces.test.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { StoreConflictError } from '../../src/acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord } from '../../src/acme/model.js';
@@ -12,7 +13,7 @@ import { migrate, checkSchema } from '../../src/store/pg/migrate.js';
 import { openPool, redactStoreUrl } from '../../src/store/pg/connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
-import { runCli } from '../helpers/cli.js';
+import { NIXCA_BIN, runCli } from '../helpers/cli.js';
 import { watchConcurrentQueries } from './deprecations.js';
 
 const concurrentQueries = watchConcurrentQueries();
@@ -75,10 +76,13 @@ describe('PostgreSQL store (src/store/pg)', () => {
     const env = { PATH: process.env.PATH };
     const st0 = await runCli(['db', 'status', '--store', url], { env });
     assert.equal(st0.code, 5, st0.stderr);
-    assert.match(st0.stderr, /has no nixca schema: run `nixca db migrate --store postgres:\/\/nixca@\/cli\?host=/);
-    const m1 = await runCli(['db', 'migrate', '--store', url], { env });
-    assert.equal(m1.code, 0, m1.stderr);
+    // The hint is a command to paste: the socket URL's `?` and `&` are quoted for the shell.
+    const hint = /has no nixca schema: run `nixca (db migrate --store '[^`]+')` first/.exec(st0.stderr)?.[1];
+    assert.ok(hint, st0.stderr);
+    const m1 = spawnSync('sh', ['-c', `"${process.execPath}" "${NIXCA_BIN}" ${hint}`], { encoding: 'utf8', env });
+    assert.equal(m1.status, 0, m1.stderr);
     assert.match(m1.stdout, new RegExp(`applied migration 1: [^\\n]*\\n(.*\\n)*schema is at version ${SCHEMA_VERSION}`));
+    assert.equal((await runCli(['db', 'migrate', '--store', url], { env })).code, 0);
     const m2 = await runCli(['db', 'migrate', '--json'], { env: { ...env, NIXCA_STORE: url } });
     assert.deepEqual(JSON.parse(m2.stdout).applied, [], 'NIXCA_STORE selects the store; nothing left to do');
     const st = await runCli(['db', 'status', '--store', url, '--json'], { env });

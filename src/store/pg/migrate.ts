@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
+import { shellQuotedStoreUrl } from './url.js';
 
 /** pg_advisory_xact_lock key: "nixca" in ASCII, so it is recognisable in pg_locks. */
 export const MIGRATE_LOCK = 0x6e69786361;
@@ -76,10 +77,10 @@ export async function checkSchema(pool: pg.Pool, display: string): Promise<numbe
   const c = await pool.connect();
   try {
     const applied = await appliedVersions(c);
-    if (!applied || applied.length === 0) throw new SchemaError(`the store ${display} has no nixca schema: run \`nixca db migrate --store ${display}\` first`);
+    if (!applied || applied.length === 0) throw new SchemaError(`the store ${display} has no nixca schema: run \`nixca db migrate --store ${shellQuotedStoreUrl(display)}\` first`);
     checkHistory(applied);
     const version = Math.max(...applied.map((a) => a.version));
-    if (version < SCHEMA_VERSION) throw new SchemaError(`the store ${display} has schema version ${version}, this nixca needs ${SCHEMA_VERSION}: run \`nixca db migrate --store ${display}\``);
+    if (version < SCHEMA_VERSION) throw new SchemaError(`the store ${display} has schema version ${version}, this nixca needs ${SCHEMA_VERSION}: run \`nixca db migrate --store ${shellQuotedStoreUrl(display)}\``);
     return version;
   } finally {
     c.release();

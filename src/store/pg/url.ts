@@ -28,6 +28,14 @@ export function redactStoreUrl(url: string): string {
 }
 
 /**
+ * A --store value as a hint prints it, ready to paste into a shell: single-quoted when it holds a
+ * character the shell would act on (`?` globs, `&` backgrounds: a socket URL has both).
+ */
+export function shellQuotedStoreUrl(display: string): string {
+  return /^[\w@%+=:,./-]+$/.test(display) ? display : `'${display.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
  * libpq's forms: postgres://USER@HOST:PORT/DB, and for a unix socket postgres://USER@/DB?host=/dir
  * or postgres:///DB?host=/dir&user=USER. WHATWG URL cannot parse "USER@" with an empty host, so a
  * placeholder host is put in for parsing and dropped again.
