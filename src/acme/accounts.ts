@@ -32,9 +32,11 @@ function checkContact(input: unknown): string[] {
 
 /**
  * New accounts per EAB credential and per client IP (RFC 8555 §6.6). Checked and counted in one
- * synchronous step, so a concurrent burst cannot pass the check together.
+ * synchronous step, so a concurrent burst cannot pass the check together; the returned function
+ * takes the count back when no account was created after all (the key had one already, the
+ * store refused), so only creations use up the window.
  */
-function checkAccountRates(ctx: AcmeContext, eabKeyId: string | null, clientIp: string | undefined, now: number): void {
+function reserveAccountRates(ctx: AcmeContext, eabKeyId: string | null, clientIp: string | undefined, now: number): () => void {
   const { accountsPerEab, accountsPerIp } = ctx.limits;
   const eabWait = eabKeyId === null ? 0 : accountsPerEab.waitFor(eabKeyId, now);
   if (eabWait > 0) throw rateLimited(`this External Account Binding credential created ${accountsPerEab.limit.count} accounts in the last ${Math.round(accountsPerEab.limit.windowMs / 60_000)} minutes`, eabWait);
@@ -42,6 +44,10 @@ function checkAccountRates(ctx: AcmeContext, eabKeyId: string | null, clientIp: 
   if (ipWait > 0) throw rateLimited(`${accountsPerIp.limit.count} accounts were created from this address in the last ${Math.round(accountsPerIp.limit.windowMs / 60_000)} minutes`, ipWait);
   if (eabKeyId !== null) accountsPerEab.record(eabKeyId, now);
   if (clientIp !== undefined) accountsPerIp.record(clientIp, now);
+  return () => {
+    if (eabKeyId !== null) accountsPerEab.forget(eabKeyId, now);
+    if (clientIp !== undefined) accountsPerIp.forget(clientIp, now);
+  };
 }
 
 /**
@@ -77,18 +83,19 @@ export function accountHoldsCertificate(account: AccountRecord, cert: Pick<Certi
   return cert.accountId === account.id || (account.node !== null && account.node === cert.node);
 }
 
-export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { clientIp?: string } = {}): Promise<{ account: AccountRecord; created: boolean }> {
-  const payload = jws.payload;
-  if (!isObject(payload)) throw problem('malformed', 'the newAccount payload must be a JSON object');
-  const existing = await ctx.store.findAccountByThumbprint(jws.thumbprint);
-  if (existing) {
-    // §7.3.1: a known key gets the unchanged account (any fields ignored), 200 + Location.
-    if (existing.status !== 'valid') throw problem('unauthorized', `the account for this key is ${existing.status}`, { status: 401 });
-    const broken = nodeBindingBroken(existing, await ctx.inventory.read());
-    if (broken) throw problem('unauthorized', broken, { status: 401 });
-    return { account: existing, created: false };
-  }
-  if (payload.onlyReturnExisting === true) throw problem('accountDoesNotExist', 'no account exists for this key (onlyReturnExisting)');
+/** §7.3.1: a known key gets its unchanged account (any fields ignored, 200 + Location), if it may. */
+async function knownKeyAccount(ctx: AcmeContext, existing: AccountRecord): Promise<{ account: AccountRecord; created: false }> {
+  if (existing.status !== 'valid') throw problem('unauthorized', `the account for this key is ${existing.status}`, { status: 401 });
+  const broken = nodeBindingBroken(existing, await ctx.inventory.read());
+  if (broken) throw problem('unauthorized', broken, { status: 401 });
+  return { account: existing, created: false };
+}
+
+/**
+ * The account a newAccount payload asks for, checked (§7.3, §7.3.4 External Account Binding), with
+ * the creation counted against the rate limits (`release` takes that back).
+ */
+async function accountToCreate(ctx: AcmeContext, jws: VerifiedJws, payload: Record<string, unknown>, clientIp: string | undefined): Promise<{ account: AccountRecord; release: () => void }> {
   if (payload.termsOfServiceAgreed !== undefined && typeof payload.termsOfServiceAgreed !== 'boolean') {
     throw problem('malformed', '"termsOfServiceAgreed" must be a boolean');
   }
@@ -107,7 +114,7 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { cli
     throw problem('externalAccountRequired', 'this server requires External Account Binding (RFC 8555 §7.3.4): use the node\'s NIXCA_EAB_KEY_ID and NIXCA_EAB_MAC_KEY');
   }
   const when = ctx.now();
-  checkAccountRates(ctx, eabKeyId, from.clientIp, when.getTime());
+  const release = reserveAccountRates(ctx, eabKeyId, clientIp, when.getTime());
   const now = when.toISOString();
   const account: AccountRecord = {
     id: newId(),
@@ -122,18 +129,49 @@ export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { cli
     createdAt: now,
     updatedAt: now,
   };
+  return { account, release };
+}
+
+/**
+ * newAccount (§7.3). A new key is one store write: the payload is checked and the account created,
+ * which the store refuses for a key that already has one (the database's unique thumbprint on a
+ * shared store); only then, or when the payload or a rate limit is refused, is the key looked up,
+ * and a known key gets its account whatever the payload says (§7.3.1), as if looked up first.
+ */
+export async function newAccount(ctx: AcmeContext, jws: VerifiedJws, from: { clientIp?: string } = {}): Promise<{ account: AccountRecord; created: boolean }> {
+  const payload = jws.payload;
+  if (!isObject(payload)) throw problem('malformed', 'the newAccount payload must be a JSON object');
+  const known = async () => {
+    const existing = await ctx.store.findAccountByThumbprint(jws.thumbprint);
+    return existing && knownKeyAccount(ctx, existing);
+  };
+  if (payload.onlyReturnExisting === true) {
+    const found = await known();
+    if (found) return found;
+    throw problem('accountDoesNotExist', 'no account exists for this key (onlyReturnExisting)');
+  }
+  let prepared: Awaited<ReturnType<typeof accountToCreate>>;
+  try {
+    prepared = await accountToCreate(ctx, jws, payload, from.clientIp);
+  } catch (err) {
+    const found = await known();
+    if (found) return found;
+    throw err;
+  }
+  const { account, release } = prepared;
   try {
     await ctx.store.createAccount(account);
   } catch (err) {
-    // Two concurrent newAccount requests with one key: the loser gets the winner's account.
+    release();
+    // The key has an account (made before, or by a concurrent newAccount with the same key).
     if (err instanceof StoreConflictError) {
-      const winner = await ctx.store.findAccountByThumbprint(jws.thumbprint);
-      if (winner) return { account: winner, created: false };
+      const found = await known();
+      if (found) return found;
     }
     throw err;
   }
-  ctx.log.info({ account: account.id, node }, 'account created');
-  await emit(ctx, 'accountCreated', { id: account.id, node });
+  ctx.log.info({ account: account.id, node: account.node }, 'account created');
+  await emit(ctx, 'accountCreated', { id: account.id, node: account.node });
   return { account, created: true };
 }
 

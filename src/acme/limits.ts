@@ -71,6 +71,15 @@ export class RateWindow {
     if (this.events.size > this.maxKeys) this.events.delete(this.events.keys().next().value as string);
   }
 
+  /** Takes back one event recorded at `at` (what it counted did not happen after all). */
+  forget(key: string, at: number): void {
+    const times = this.events.get(key);
+    const i = times ? times.lastIndexOf(at) : -1;
+    if (i < 0) return;
+    times!.splice(i, 1);
+    if (!times!.length) this.events.delete(key);
+  }
+
   private live(key: string, now: number): number[] {
     const times = (this.events.get(key) ?? []).filter((t) => t > now - this.limit.windowMs);
     if (times.length) this.events.set(key, times);

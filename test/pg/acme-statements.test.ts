@@ -3,6 +3,8 @@
 // Real store handles on a throw-away cluster, each with its own pool as separate processes have.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { base64url } from 'jose';
 import pg from 'pg';
 import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
@@ -11,8 +13,8 @@ import { openPool } from '../../src/store/pg/connect.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 import { watchConcurrentQueries } from './deprecations.js';
 import { appRig, type AppRig } from '../acme/helpers/app.js';
-import { testCsr, type TestAcmeClient } from '../acme/helpers/client.js';
-import { NODE_A } from '../acme/helpers/deps.js';
+import { injectTransport, TestAcmeClient, testCsr } from '../acme/helpers/client.js';
+import { BASE_URL, NODE_A } from '../acme/helpers/deps.js';
 
 const concurrentQueries = watchConcurrentQueries();
 
@@ -105,6 +107,43 @@ describe('the ACME core on the shared store: statements of finalize and newAccou
     const garbled = await rig.client.post(body.finalize as string, { csr: base64url.encode(Buffer.from('30030201', 'hex')) });
     assert.equal(garbled.status, 400, garbled.body);
     assert.equal(garbled.json().type, 'urn:ietf:params:acme:error:badCSR');
+  });
+
+  it('newAccount: a new key is one statement; a known key is that statement (nothing inserted) and a read, 200 with the account', async () => {
+    const c = await TestAcmeClient.create(injectTransport(rig.app), BASE_URL + 'directory');
+    const created = await statementsOf(() => c.newAccount({ eab: rig.env.eab[NODE_A.name] }));
+    assert.equal(created.result.status, 201, created.result.body);
+    assert.deepEqual(created.sent, ['acct-create']);
+    const known = await statementsOf(() => c.newAccount({ eab: rig.env.eab[NODE_A.name], contact: ['mailto:changed@example.org'] }));
+    assert.equal(known.result.status, 200, known.result.body);
+    assert.equal(known.result.headers.location, c.kid);
+    assert.deepEqual(known.result.json().contact, []);
+    assert.deepEqual(known.sent, ['acct-create', 'acct-by-tp']);
+    // §7.3.1: a known key's invalid payload is ignored too; the lookup follows the refusal.
+    const invalid = await statementsOf(() => c.post(c.directory.newAccount!, { termsOfServiceAgreed: 'yes' }, { useJwk: true }));
+    assert.equal(invalid.result.status, 200, invalid.result.body);
+    assert.deepEqual(invalid.sent, ['acct-by-tp']);
+  });
+
+  it('newAccount: concurrent requests with one key at two instances make one account; the database logs no error for the refused inserts', async () => {
+    const bRig = await appRig({ store: b.acme, eabRequired: false }, { accounts: 1 });
+    const aApp = await appRig({ store: a.acme, eabRequired: false }, { accounts: 1 });
+    try {
+      const one = await TestAcmeClient.create(injectTransport(aApp.app), BASE_URL + 'directory');
+      const other = new TestAcmeClient(injectTransport(bRig.app), one.directoryUrl, one.key);
+      other.directory = one.directory;
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : one).newAccount()));
+      assert.deepEqual(results.map((r) => r.status).sort(), [...Array(11).fill(200), 201], results.map((r) => r.body).join('\n'));
+      const ids = new Set(results.map((r) => String(r.headers.location).split('/').pop()));
+      assert.equal(ids.size, 1, 'one account for every request, at either instance');
+      const rows = await cluster.sql<{ n: string }>('acme_statements', 'SELECT count(*) AS n FROM accounts WHERE thumbprint = $1', [await one.thumbprint()]);
+      assert.equal(rows[0]!.n, '1');
+    } finally {
+      await aApp.close();
+      await bRig.close();
+    }
+    const log = await readFile(join(cluster.dir, 'log'), 'utf8');
+    assert.doesNotMatch(log, /accounts_thumbprint_key/, 'no unique-violation ERROR for a known key');
   });
 
   it('no node-postgres client was handed a query while another ran', () => {

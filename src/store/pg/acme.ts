@@ -75,14 +75,19 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
     },
     async createAccount(a) {
       const seen = cache.stamp(a.id);
+      // A key that has an account is the common refusal (newAccount tries the insert first): no
+      // error, and the holder from the same statement when it was there before the statement began
+      // (one inserted by a concurrent statement is not in this statement's snapshot: read after).
+      let r: pg.QueryResult<{ id: string; created: boolean }>;
       try {
-        await q(db, 'acct-insert', 'INSERT INTO accounts (id, thumbprint, node, record) VALUES ($1, $2, $3, $4)', [a.id, a.thumbprint, a.node, a]);
+        r = await q(db, 'acct-create', `WITH ins AS (INSERT INTO accounts (id, thumbprint, node, record) VALUES ($1, $2, $3, $4) ON CONFLICT (thumbprint) DO NOTHING RETURNING id)
+          SELECT id, true AS created FROM ins UNION ALL SELECT id, false FROM accounts WHERE thumbprint = $2 AND NOT EXISTS (SELECT 1 FROM ins)`, [a.id, a.thumbprint, a.node, a]);
       } catch (err) {
-        const c = uniqueViolation(err);
-        if (c === 'accounts_thumbprint_key') throw conflict('an account with this key exists', await holder(a.thumbprint));
-        if (c !== undefined) throw conflict('account id exists', a.id);
+        if (uniqueViolation(err) !== undefined) throw conflict('account id exists', a.id);
         throw err;
       }
+      const row = r.rows[0];
+      if (!row?.created) throw conflict('an account with this key exists', row?.id ?? (await holder(a.thumbprint)));
       // The next request of this client names it (kid): kept like a read, a copy of what was inserted.
       cache.set(a.id, structuredClone(a), seen);
       return a;
