@@ -65,6 +65,19 @@ async function readRecords(ctx: CliContext, opts: StoreFlags) {
   return readAudit(await existingStateDir(ctx, opts.state));
 }
 
+/** This host's audit key and its certificates, registered on --store's shared chain; the store's display URL. */
+async function registerSharedSigner(sel: { state: string; url?: string; passwordFile?: string }, state: string, intermediate: import('../src/ca/x509.js').x509.X509Certificate): Promise<string> {
+  const { openSelectedStore } = await import('../src/store/open.js');
+  const { sharedAuditChain } = await import('./audit-store.js');
+  const opened = await openSelectedStore(sel, { listen: false });
+  try {
+    await sharedAuditChain(state, opened.sharedAudit!, [intermediate]);
+    return opened.display;
+  } finally {
+    await opened.acme.close();
+  }
+}
+
 export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) => {
   const audit = program.command('audit').description('the tamper-evident audit log: issuances, revocations, EAB and node changes, signing-key transitions');
 
@@ -136,22 +149,26 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       emit(ctx.io, opts, { seq: last.seq, hash: last.hash, time: last.time, anchor: `${last.seq}:${last.hash}` }, (h) => h.anchor);
     });
 
-  audit
+  addStoreOptions(audit
     .command('certify')
-    .description('have the intermediate certify the audit signing key (issuer install does it too; needs the intermediate passphrase; idempotent)')
+    .description('have the intermediate certify the audit signing key (issuer install does it too; needs the intermediate passphrase; idempotent); with --store, also give the certificate to the shared chain now')
     .option('--passphrase-file <file>', 'file holding the intermediate key passphrase')
     .option('--state <dir>', STATE_OPTION_HELP)
-    .option('--json', 'print JSON')
-    .action(async (opts: { passphraseFile?: string; state?: string; json?: boolean }) => {
+    .option('--json', 'print JSON'))
+    .action(async (opts: StoreFlags & { passphraseFile?: string; json?: boolean }) => {
       const { getPassphrase, ISSUER_PASSPHRASE_CREDENTIAL } = await import('./secrets.js');
       const { loadIssuer } = await import('../src/ceremony/issuer-dir.js');
       const { certifyAuditKey } = await import('../src/audit/certify.js');
+      const sel = storeSelection(ctx, opts);
       const state = await existingStateDir(ctx, opts.state);
       const passphrase = await getPassphrase(ctx.io, { file: opts.passphraseFile, credential: ISSUER_PASSPHRASE_CREDENTIAL, confirm: false, purpose: 'intermediate key' });
       const issuer = await loadIssuer(state, passphrase, ctx.io.now());
       const r = await certifyAuditKey(state, issuer, { now: ctx.io.now() });
-      emit(ctx.io, opts, { issued: r.issued, serial: r.certificate.serialNumber, notAfter: r.certificate.notAfter.toISOString(), issuer: r.certificate.issuer }, (x) =>
-        `${x.issued ? 'issued' : 'kept'} audit certificate ${x.serial} (until ${x.notAfter}, by ${x.issuer})`,
+      // The shared chain's verifiers read this host's certificates from the database
+      // (docs/postgres.md "The audit chain"): registered now, not at the next serve start.
+      const shared = sel.url !== undefined ? await registerSharedSigner(sel, state, issuer.certificate) : undefined;
+      emit(ctx.io, opts, { issued: r.issued, serial: r.certificate.serialNumber, notAfter: r.certificate.notAfter.toISOString(), issuer: r.certificate.issuer, ...(shared ? { sharedChain: shared } : {}) }, (x) =>
+        `${x.issued ? 'issued' : 'kept'} audit certificate ${x.serial} (until ${x.notAfter}, by ${x.issuer})${x.sharedChain ? `\nregistered with the shared chain of ${x.sharedChain}` : ''}`,
       );
     });
 };

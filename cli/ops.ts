@@ -149,7 +149,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
 async function uncertifiedSigner(state: string): Promise<string[]> {
   const { auditSignerOf } = await import('../src/audit/certify.js');
   if ((await auditSignerOf(state)).certificates) return [];
-  return [`the audit key in ${state} has no certificate from an issuer yet: \`nixca audit verify --store\` reports this entry as uncertified until nixca serve runs with this --state (it certifies the key at start); run changes on an issuer host with its --state`];
+  return [`the audit key in ${state} has no certificate from an issuer yet: \`nixca audit verify --store\` reports this entry as uncertified until nixca serve runs with this --state (it certifies the key at start) or, once the issuer is installed, \`nixca audit certify --store\` does; run changes on an issuer host with its --state`];
 }
 
 /**
