@@ -2,6 +2,7 @@
 // chain, every signature and the signer's certificate; `show` lists entries; `head` prints the
 // newest entry's hash to anchor elsewhere; `certify` has the intermediate certify the audit key.
 import type { Command } from 'commander';
+import type { x509 } from '../src/ca/x509.js';
 import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { existingStateDir } from './state-dir.js';
 import { CliError } from './errors.js';
@@ -66,7 +67,7 @@ async function readRecords(ctx: CliContext, opts: StoreFlags) {
 }
 
 /** This host's audit key and its certificates, registered on --store's shared chain; the store's display URL. */
-async function registerSharedSigner(sel: { state: string; url?: string; passwordFile?: string }, state: string, intermediate: import('../src/ca/x509.js').x509.X509Certificate): Promise<string> {
+async function registerSharedSigner(sel: { state: string; url?: string; passwordFile?: string }, state: string, intermediate: x509.X509Certificate): Promise<string> {
   const { openSelectedStore } = await import('../src/store/open.js');
   const { sharedAuditChain } = await import('./audit-store.js');
   const opened = await openSelectedStore(sel, { listen: false });

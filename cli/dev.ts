@@ -29,6 +29,9 @@ export const DEV_FILES = {
  */
 export async function prepareDev(ctx: CliContext, config: ServeConfig): Promise<LoadedIssuer> {
   const dir = config.state;
+  // Refused before anything is created or printed: the development PKI permits only these names.
+  const { checkBaseUrlHost } = await import('./serve-run.js');
+  await checkBaseUrlHost(planServe(config).baseUrl.hostname.toLowerCase(), DEV_PERMITTED_DNS, "the development PKI's");
   const { ISSUER_DIR, loadIssuer } = await import('../src/ceremony/issuer-dir.js');
   await ensureDir(dir);
   const firstRun = !(await exists(join(dir, DEV_MARKER)));

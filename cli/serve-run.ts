@@ -66,6 +66,18 @@ async function startAdmin(
   return admin;
 }
 
+/**
+ * The issuer's own TLS certificate names the --base-url host, and the intermediate signs it: the
+ * host must be a DNS name its name constraints permit (RFC 5280 §4.2.1.10).
+ */
+export async function checkBaseUrlHost(host: string, permitted: readonly string[] | null, whose: string): Promise<void> {
+  if (!host || isIP(host)) throw new CliError('usage', `--base-url host ${host} must be a DNS name (the intermediate issues DNS names only)`);
+  const { dnsNamePermitted } = await import('../src/ca/constraints.js');
+  if (permitted && !dnsNamePermitted(host, permitted)) {
+    throw new CliError('policy', `the base URL host ${host} is outside ${whose} permitted DNS names (${permitted.join(', ')}); choose a --base-url under them`);
+  }
+}
+
 /** Starts everything; resolves once listening. Used by the command and by tests. */
 /** The --resolve overrides, parsed (a malformed one is a usage error). */
 async function resolveOverrides(c: ServeConfig): Promise<Map<string, string[]>> {
@@ -87,17 +99,12 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   const { createChallengeValidator } = await import('../src/acme/validation.js');
   const overrides = await resolveOverrides(opts);
   const logStream = await logDestination(opts);
-  const { permittedDnsOf, dnsNamePermitted, namesOutsideConstraints } = await import('../src/ca/constraints.js');
+  const { permittedDnsOf, namesOutsideConstraints } = await import('../src/ca/constraints.js');
   // RFC 5280 §4.2.1.10: the intermediate's and the root's constraints both apply to every leaf.
   const constraining = [{ label: 'the intermediate', certificate: issuer.certificate }, { label: 'the root', certificate: issuer.root }];
   const refusedNames = (names: readonly string[]) => namesOutsideConstraints(names, constraining).map((r) => ({ name: r.name, reason: `${r.reason}; fix the inventory or the ceremony's --permit-dns` }));
   const tlsNames = [baseUrl.hostname.toLowerCase()];
-  if (isIP(tlsNames[0]!) || !tlsNames[0]) throw new CliError('usage', `--base-url host ${baseUrl.hostname} must be a DNS name (the intermediate issues DNS names only)`);
-  const permitted = permittedDnsOf(issuer.certificate);
-  const outside = permitted ? tlsNames.filter((n) => !dnsNamePermitted(n, permitted)) : [];
-  if (outside.length) {
-    throw new CliError('policy', `the base URL host ${outside.join(', ')} is outside the intermediate's permitted DNS names (${permitted!.join(', ')}); choose a --base-url under them`);
-  }
+  await checkBaseUrlHost(tlsNames[0]!, permittedDnsOf(issuer.certificate), "the intermediate's");
 
   // Leaves come from a per-issuer template (src/ca/leaf-template.ts): the hot path's encoder.
   const { createLeafTemplate } = await import('../src/ca/leaf-template.js');
