@@ -30,7 +30,7 @@ export const DEV_FILES = {
 export async function prepareDev(ctx: CliContext, config: ServeConfig): Promise<LoadedIssuer> {
   const dir = config.state;
   // Refused before anything is created or printed: the development PKI permits only these names.
-  const { checkBaseUrlHost } = await import('./serve-run.js');
+  const { checkBaseUrlHost } = await import('./serve-base-url.js');
   await checkBaseUrlHost(planServe(config).baseUrl.hostname.toLowerCase(), DEV_PERMITTED_DNS, "the development PKI's");
   const { ISSUER_DIR, loadIssuer } = await import('../src/ceremony/issuer-dir.js');
   await ensureDir(dir);

@@ -3,11 +3,11 @@
 // HTTPS with a certificate of its own that it renews (and hot-swaps) at 2/3 of its lifetime.
 import { closeGracefully } from '../src/net/close.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import type { LoadedIssuer } from '../src/ceremony/issuer-dir.js';
+import { checkBaseUrlHost } from './serve-base-url.js';
 import { acmeLimitsOf, connectionLimitsOf, planDashboard, planServe, type ServeConfig } from '../src/config/serve.js';
 import { applyConnectionLimits, connectionServerOptions } from '../src/acme/http/connection.js';
 import type { LeafSigner } from '../src/acme/orders.js';
@@ -64,18 +64,6 @@ async function startAdmin(
   const admin = await startAdminServer({ path, deps, allowedUids: [process.getuid?.() ?? 0], log: o.log });
   o.log.info({ adminSocket: path }, 'admin socket listening (root and this user only)');
   return admin;
-}
-
-/**
- * The issuer's own TLS certificate names the --base-url host, and the intermediate signs it: the
- * host must be a DNS name its name constraints permit (RFC 5280 §4.2.1.10).
- */
-export async function checkBaseUrlHost(host: string, permitted: readonly string[] | null, whose: string): Promise<void> {
-  if (!host || isIP(host)) throw new CliError('usage', `--base-url host ${host} must be a DNS name (the intermediate issues DNS names only)`);
-  const { dnsNamePermitted } = await import('../src/ca/constraints.js');
-  if (permitted && !dnsNamePermitted(host, permitted)) {
-    throw new CliError('policy', `the base URL host ${host} is outside ${whose} permitted DNS names (${permitted.join(', ')}); choose a --base-url under them`);
-  }
 }
 
 /** Starts everything; resolves once listening. Used by the command and by tests. */
