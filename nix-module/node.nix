@@ -157,7 +157,7 @@ in
       # nixpkgs' Caddy module: `configFile = if cfg.settings != { } then settingsFormat.generate
       # "caddy.json" cfg.settings else <the Caddyfile from globalConfig, extraConfig, virtualHosts>`.
       assertions = [{
-        assertion = caddy.settings == { };
+        assertion = (caddy.settings or { }) == { };
         message = "nixca: services.caddy.settings is set, so nixpkgs' Caddy module serves only that JSON and ignores services.caddy.virtualHosts, where nixca's sites (${lib.concatStringsSep ", " node.hosts}) are: they would silently not be served. Configure Caddy through virtualHosts/globalConfig/extraConfig instead.";
       }];
 

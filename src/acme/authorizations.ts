@@ -73,17 +73,35 @@ export async function respondToChallenge(
   const authz = await ctx.store.updateAuthorization(authzId, (a) => {
     const c = findChallenge(a, challengeId);
     if (!c || c.status !== 'pending' || a.challenges.some((x) => x.status === 'processing')) return undefined;
-    return { ...a, challenges: a.challenges.map((x) => (x.id === challengeId ? { ...x, status: 'processing' as const } : x)) };
+    const since = ctx.now().toISOString();
+    return { ...a, challenges: a.challenges.map((x) => (x.id === challengeId ? { ...x, status: 'processing' as const, processingSince: since } : x)) };
   });
   const current = authz ?? (await ctx.store.getAuthorization(authzId)) ?? found.authz;
   startValidation(ctx, current, challengeId, account);
   return { authz: current, challenge: findChallenge(current, challengeId) ?? found.challenge };
 }
 
-/** After a restart, challenges left `processing` have no running validation: start them again. */
+/** How long past its validation timeout a `processing` challenge may still belong to another instance. */
+const ORPHAN_GRACE_MS = 5_000;
+
+/**
+ * A challenge left `processing` with no validation of ours: on a store only this process serves,
+ * it was started before a restart; on a shared store another instance may be validating it right
+ * now (the client polls wherever its load balancer sends it), and only one that has been
+ * processing longer than a validation may take is orphaned (its instance died or restarted). A
+ * second validation from another vantage point could decide the authorization differently from
+ * the one the client asked for (§7.5.1: the server validates once per response).
+ */
+export function isOrphaned(ctx: Pick<AcmeContext, 'store' | 'validationTimeoutMs' | 'now'>, c: ChallengeRecord): boolean {
+  if (!ctx.store.sharedByInstances) return true;
+  const since = c.processingSince ? Date.parse(c.processingSince) : NaN;
+  return !(ctx.now().getTime() - since < ctx.validationTimeoutMs + ORPHAN_GRACE_MS);
+}
+
+/** Challenges left `processing` with no running validation and no other instance on them: start them again. */
 export function resumeValidations(ctx: AcmeContext, authz: AuthorizationRecord): void {
   for (const c of authz.challenges) {
-    if (c.status === 'processing' && !ctx.validations.has(c.id) && !ctx.closing.signal.aborted) startValidation(ctx, authz, c.id);
+    if (c.status === 'processing' && !ctx.validations.has(c.id) && !ctx.closing.signal.aborted && isOrphaned(ctx, c)) startValidation(ctx, authz, c.id);
   }
 }
 

@@ -46,6 +46,8 @@ export interface ChallengeRecord {
   validated?: string;
   /** RFC 8555 §8: a challenge with an error MUST be invalid. */
   error?: ProblemDocument;
+  /** When it became `processing` (ISO 8601): whether the instance validating it may be gone. */
+  processingSince?: string;
 }
 
 export interface AuthorizationRecord {

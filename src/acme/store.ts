@@ -80,6 +80,11 @@ export interface AcmeStore {
    * so the caller's own updateOrder would change nothing (a round trip saved on a shared store).
    */
   readonly recordsOrderCertificate?: boolean;
+  /**
+   * True if other processes serve from this store at the same time (a shared database): a
+   * challenge another instance is validating is `processing` here with no validation of ours.
+   */
+  readonly sharedByInstances?: boolean;
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
   getCertificateChain(serial: string): Promise<string | undefined>;
   hasSerial(serial: string): boolean;

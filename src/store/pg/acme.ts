@@ -333,6 +333,7 @@ export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): P
     readOnly: false,
     // The issuance's statement (or transaction) sets the order's certificateSerial (ORDER_OF_CERT).
     recordsOrderCertificate: true,
+    sharedByInstances: true,
     ...accountMethods(db, new NotifiedCache<AccountRecord>(opts.feed, 'nixca_account')),
     ...workingSetMethods(db, new RowCache<AuthorizationRecord>(opts.feed, 'nixca_authz_row'), hints),
     ...certificateMethods(db, pending, hints.orders),

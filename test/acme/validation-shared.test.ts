@@ -1,0 +1,82 @@
+// Two ACME apps on one store that says it is shared by instances (as the PostgreSQL store does):
+// a client answers a challenge at A and polls at B, as behind a load balancer. B must not start a
+// second validation of a challenge A is validating (§7.5.1: one validation per response, from the
+// vantage point the client asked), but must resume one whose instance is gone.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildAcmeApp } from '../../src/acme/http/app.js';
+import type { AcmeStore } from '../../src/acme/store.js';
+import { injectTransport, TestAcmeClient } from './helpers/client.js';
+import { BASE_URL, fakeValidator, NODE_A, testEnv } from './helpers/deps.js';
+
+/** The same store object, saying it is shared (private fields still reached through `target`). */
+function sharedView(store: AcmeStore, shared: boolean): AcmeStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'sharedByInstances') return shared;
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function twoInstances(t: { after(fn: () => unknown): void }, shared: boolean) {
+  const env = await testEnv();
+  t.after(() => env.cleanup());
+  const store = sharedView(env.store, shared);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  env.validator.decide = async () => {
+    await gate;
+    return { valid: true };
+  };
+  const validatorB = fakeValidator();
+  const appA = buildAcmeApp({ ...env.deps, store });
+  const appB = buildAcmeApp({ ...env.deps, store, validator: validatorB });
+  t.after(() => appA.close());
+  t.after(() => appB.close());
+  await Promise.all([appA.ready(), appB.ready()]);
+  const atA = await TestAcmeClient.create(injectTransport(appA), BASE_URL + 'directory');
+  assert.equal((await atA.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
+  // The same account, its requests sent to B.
+  const atB = await TestAcmeClient.create(injectTransport(appB), BASE_URL + 'directory');
+  atB.key = atA.key;
+  atB.kid = atA.kid;
+  const order = (await atA.newOrder([NODE_A.dns[0]!])).json<{ authorizations: string[] }>();
+  const authzUrl = order.authorizations[0]!;
+  const authz = (await atA.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
+  const challenge = authz.challenges.find((c) => c.type === 'http-01')!;
+  assert.equal((await atA.post(challenge.url, {})).json<{ status: string }>().status, 'processing');
+  return { env, atA, atB, authzUrl, release, validatorB };
+}
+
+test('on a shared store, a poll at another instance does not validate a challenge that instance A is validating', async (t) => {
+  const { env, atB, authzUrl, release, validatorB } = await twoInstances(t, true);
+  assert.equal(env.validator.calls.length, 1);
+  for (let i = 0; i < 3; i++) assert.equal((await atB.post(authzUrl, '')).json<{ status: string }>().status, 'pending');
+  assert.equal(validatorB.calls.length, 0, 'B left the validation to A');
+  release();
+  const done = await atB.poll(authzUrl, (a) => a.status !== 'pending');
+  assert.equal(done.status, 'valid');
+  assert.equal(env.validator.calls.length, 1);
+  assert.equal(validatorB.calls.length, 0);
+});
+
+test('on a shared store, a challenge processing for longer than a validation may take is resumed by the instance that sees it', async (t) => {
+  const { env, atB, authzUrl, release, validatorB } = await twoInstances(t, true);
+  // A's validation is still running (its gate is shut), but as far as B can tell A is gone:
+  // the challenge has been processing for longer than the validation timeout and its grace.
+  env.clock.now = new Date(env.clock.now.getTime() + (env.deps.validationTimeoutMs ?? 0) + 10_000);
+  const done = await atB.poll(authzUrl, (a) => a.status !== 'pending');
+  assert.equal(done.status, 'valid');
+  assert.equal(validatorB.calls.length, 1, 'B resumed the orphaned challenge');
+  release();
+});
+
+test('on a store only this process serves, a processing challenge with no validation here is resumed at once (a restart)', async (t) => {
+  const { atB, authzUrl, release, validatorB } = await twoInstances(t, false);
+  const done = await atB.poll(authzUrl, (a) => a.status !== 'pending');
+  assert.equal(done.status, 'valid');
+  assert.equal(validatorB.calls.length, 1);
+  release();
+});
