@@ -90,7 +90,7 @@ const ORPHAN_GRACE_MS = 5_000;
  * now (the client polls wherever its load balancer sends it), and only one that has been
  * processing longer than a validation may take is orphaned (its instance died or restarted). A
  * second validation from another vantage point could decide the authorization differently from
- * the one the client asked for (§7.5.1: the server validates once per response).
+ * the one the client's response started (RFC 8555 §7.5.1).
  */
 export function isOrphaned(ctx: Pick<AcmeContext, 'store' | 'validationTimeoutMs' | 'now'>, c: ChallengeRecord): boolean {
   if (!ctx.store.sharedByInstances) return true;
