@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { base64url } from 'jose';
 import pg from 'pg';
 import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
-import { migrate } from '../../src/store/pg/migrate.js';
-import { openPool } from '../../src/store/pg/connect.js';
-import { startTestCluster, type TestCluster } from './cluster.js';
+import { startTestCluster, type TestCluster, migratedDatabase } from './cluster.js';
 import { watchConcurrentQueries } from './deprecations.js';
 import { appRig, type AppRig } from '../acme/helpers/app.js';
 import { injectTransport, TestAcmeClient, testCsr } from '../acme/helpers/client.js';
@@ -49,10 +47,7 @@ describe('the ACME core on the shared store: statements of finalize and newAccou
   let rig: AppRig;
   before(async () => {
     cluster = await startTestCluster();
-    url = await cluster.createDatabase('acme_statements');
-    const p = await openPool({ url });
-    await migrate(p.pool);
-    await p.end();
+    url = await migratedDatabase(cluster, 'acme_statements');
     for (let i = 0; i < 2; i++) open.push(await openPgStore({ url }, { statsEveryMs: 3_600_000 }));
     [a, b] = open as [PgStore, PgStore];
     rig = await appRig({ store: a.acme });

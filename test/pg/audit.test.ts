@@ -17,9 +17,7 @@ import { openPgStore, type PgAuditChain, type PgStore } from '../../src/store/pg
 import { importAuditChain, inTransaction } from '../../src/store/pg/audit.js';
 import { appendAudit, auditPaths, loadOrCreateAuditKey } from '../../src/audit/log.js';
 import { auditInitDetails } from '../../src/audit/entry.js';
-import { migrate } from '../../src/store/pg/migrate.js';
-import { openPool } from '../../src/store/pg/connect.js';
-import { startTestCluster, type TestCluster } from './cluster.js';
+import { startTestCluster, type TestCluster, migratedDatabase } from './cluster.js';
 import { testPki, type TestPki } from '../audit/pki.js';
 import { runCli } from '../helpers/cli.js';
 import { base64url } from 'jose';
@@ -58,10 +56,7 @@ describe('the shared audit chain (PostgreSQL)', { timeout: 300_000 }, () => {
   /** A migrated database and one instance per state directory: its store and its chain. */
   async function fresh(dirs: string[]): Promise<{ db: string; url: string; inst: { store: PgStore; chain: PgAuditChain; dir: string }[] }> {
     const db = `audit_${++n}`;
-    const url = await cluster.createDatabase(db);
-    const p = await openPool({ url });
-    await migrate(p.pool);
-    await p.end();
+    const url = await migratedDatabase(cluster, db);
     const inst = [];
     for (const dir of dirs) {
       const store = await openPgStore({ url }, { now: () => t, listen: false });

@@ -10,9 +10,7 @@ import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { HomeNonces, type NonceCheck } from '../../src/acme/nonces.js';
 import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
-import { migrate } from '../../src/store/pg/migrate.js';
-import { openPool } from '../../src/store/pg/connect.js';
-import { startTestCluster, type TestCluster } from './cluster.js';
+import { startTestCluster, type TestCluster, migratedDatabase } from './cluster.js';
 import { watchConcurrentQueries } from './deprecations.js';
 
 const concurrentQueries = watchConcurrentQueries();
@@ -48,10 +46,7 @@ describe('home-instance nonces on the PostgreSQL store', () => {
   };
   before(async () => {
     cluster = await startTestCluster();
-    url = await cluster.createDatabase('nonces');
-    const p = await openPool({ url });
-    await migrate(p.pool);
-    await p.end();
+    url = await migratedDatabase(cluster, 'nonces');
   });
   after(async () => {
     for (const s of open) await s.close().catch(() => undefined);

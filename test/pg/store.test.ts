@@ -12,7 +12,7 @@ import { openPgStore, type PgStore } from '../../src/store/pg/index.js';
 import { migrate, checkSchema } from '../../src/store/pg/migrate.js';
 import { openPool, redactStoreUrl } from '../../src/store/pg/connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/pg/migrations.js';
-import { startTestCluster, type TestCluster } from './cluster.js';
+import { startTestCluster, type TestCluster, migratedDatabase } from './cluster.js';
 import { NIXCA_BIN, runCli } from '../helpers/cli.js';
 import { watchConcurrentQueries } from './deprecations.js';
 
@@ -33,10 +33,7 @@ describe('PostgreSQL store (src/store/pg)', () => {
   /** A migrated database and `instances` store handles on it (each its own pool, as separate processes). */
   async function fresh(instances = 1): Promise<{ db: string; url: string; stores: PgStore[] }> {
     const db = `store_${++n}`;
-    const url = await cluster.createDatabase(db);
-    const p = await openPool({ url });
-    await migrate(p.pool);
-    await p.end();
+    const url = await migratedDatabase(cluster, db);
     const stores: PgStore[] = [];
     for (let i = 0; i < instances; i++) stores.push(await openPgStore({ url }, { now: () => t }));
     open.push(...stores);
