@@ -45,3 +45,15 @@ export async function sharedAuditRecords(sel: { state: string; url?: string; pas
   }
   return { records, damagedLines, tornBytes: 0 };
 }
+
+/** This host's audit key and its certificates, registered on --store's shared chain; the store's display URL. */
+export async function registerSharedSigner(sel: { state: string; url?: string; passwordFile?: string }, state: string, intermediate: x509.X509Certificate): Promise<string> {
+  const { openSelectedStore } = await import('../src/store/open.js');
+  const opened = await openSelectedStore(sel, { listen: false });
+  try {
+    await sharedAuditChain(state, opened.sharedAudit!, [intermediate]);
+    return opened.display;
+  } finally {
+    await opened.acme.close();
+  }
+}

@@ -2,7 +2,6 @@
 // chain, every signature and the signer's certificate; `show` lists entries; `head` prints the
 // newest entry's hash to anchor elsewhere; `certify` has the intermediate certify the audit key.
 import type { Command } from 'commander';
-import type { x509 } from '../src/ca/x509.js';
 import { collect, STATE_OPTION_HELP, type CliContext, type RegisterGroup } from './context.js';
 import { existingStateDir } from './state-dir.js';
 import { CliError } from './errors.js';
@@ -64,19 +63,6 @@ async function readRecords(ctx: CliContext, opts: StoreFlags) {
   if (sel.url !== undefined) return (await import('./audit-store.js')).sharedAuditRecords(sel);
   const { readAudit } = await import('../src/audit/log.js');
   return readAudit(await existingStateDir(ctx, opts.state));
-}
-
-/** This host's audit key and its certificates, registered on --store's shared chain; the store's display URL. */
-async function registerSharedSigner(sel: { state: string; url?: string; passwordFile?: string }, state: string, intermediate: x509.X509Certificate): Promise<string> {
-  const { openSelectedStore } = await import('../src/store/open.js');
-  const { sharedAuditChain } = await import('./audit-store.js');
-  const opened = await openSelectedStore(sel, { listen: false });
-  try {
-    await sharedAuditChain(state, opened.sharedAudit!, [intermediate]);
-    return opened.display;
-  } finally {
-    await opened.acme.close();
-  }
 }
 
 export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) => {
@@ -167,7 +153,7 @@ export const registerAudit: RegisterGroup = (program: Command, ctx: CliContext) 
       const r = await certifyAuditKey(state, issuer, { now: ctx.io.now() });
       // The shared chain's verifiers read this host's certificates from the database
       // (docs/postgres.md "The audit chain"): registered now, not at the next serve start.
-      const shared = sel.url !== undefined ? await registerSharedSigner(sel, state, issuer.certificate) : undefined;
+      const shared = sel.url !== undefined ? await (await import('./audit-store.js')).registerSharedSigner(sel, state, issuer.certificate) : undefined;
       emit(ctx.io, opts, { issued: r.issued, serial: r.certificate.serialNumber, notAfter: r.certificate.notAfter.toISOString(), issuer: r.certificate.issuer, ...(shared ? { sharedChain: shared } : {}) }, (x) =>
         `${x.issued ? 'issued' : 'kept'} audit certificate ${x.serial} (until ${x.notAfter}, by ${x.issuer})${x.sharedChain ? `\nregistered with the shared chain of ${x.sharedChain}` : ''}`,
       );

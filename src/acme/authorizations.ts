@@ -92,7 +92,7 @@ const ORPHAN_GRACE_MS = 5_000;
  * second validation from another vantage point could decide the authorization differently from
  * the one the client's response started (RFC 8555 §7.5.1).
  */
-export function isOrphaned(ctx: Pick<AcmeContext, 'store' | 'validationTimeoutMs' | 'now'>, c: ChallengeRecord): boolean {
+function isOrphaned(ctx: Pick<AcmeContext, 'store' | 'validationTimeoutMs' | 'now'>, c: ChallengeRecord): boolean {
   if (!ctx.store.sharedByInstances) return true;
   const since = c.processingSince ? Date.parse(c.processingSince) : NaN;
   return !(ctx.now().getTime() - since < ctx.validationTimeoutMs + ORPHAN_GRACE_MS);
