@@ -143,11 +143,6 @@ export class HomeNonces {
     peers.answer((nonce) => this.#local.redeem(nonce) === 'ok');
   }
 
-  /** Outstanding nonces of this instance. */
-  get size(): number {
-    return this.#local.size;
-  }
-
   #tag(body: Buffer): Buffer {
     return createHmac('sha256', this.peers.key).update(body).digest().subarray(0, TAG);
   }

@@ -4,7 +4,6 @@
 // audited writes (a certificate with its order's certificateSerial, a revocation) are one short
 // transaction each, with their audit entry (src/store/pg/audit.ts). An order is read joined with
 // its certificate (a certificate committed for an order makes the order valid).
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { AcmeStore, AcmeStoreStats, CertificateQuery, CommitHook } from '../../acme/store.js';
 import type { AccountRecord, AuthorizationRecord, CertificateRecord, OrderRecord, RevocationRecord } from '../../acme/model.js';
@@ -19,8 +18,6 @@ export interface PgAcmeStoreOptions {
   /** How long past `expires` orders and authorizations are kept (default 0). */
   workingSetGraceMs?: number;
   now?: () => Date;
-  /** This instance's id in `instances` (health probe); default random. */
-  instanceId?: string;
   /** How often the /metrics sizes are re-counted (default 15 s). */
   statsEveryMs?: number;
   /** Other instances' changes (serve); without it nothing is cached. */
@@ -317,10 +314,10 @@ function revocationMethods(db: pg.Pool): Pick<AcmeStore, 'putRevocation' | 'getR
   };
 }
 
-export function createPgAcmeStore(db: pg.Pool, opts: PgAcmeStoreOptions = {}): PgAcmeStore {
+/** `instance`: this process's id, in `instances` (health probe) and as its nonces' home (hex). */
+export function createPgAcmeStore(db: pg.Pool, instance: string, opts: PgAcmeStoreOptions = {}): PgAcmeStore {
   const now = opts.now ?? (() => new Date());
   const grace = opts.workingSetGraceMs ?? 0;
-  const instance = opts.instanceId ?? randomBytes(8).toString('hex');
   const pending = new Set<string>();
   const hints: WorkingSetHints = { orders: new VersionHints<OrderRecord>(), authz: new VersionHints<AuthorizationRecord>() };
   let lastCrl = 0;

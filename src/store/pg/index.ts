@@ -78,7 +78,7 @@ export async function openPgStore(cfg: PgStoreConfig, opts: OpenPgOptions = {}):
         await peers.start();
       }
     }
-    const acme = createPgAcmeStore(pool.pool, { ...opts, instanceId: opts.instanceId ?? instance.toString('hex'), ...(listen ? { feed } : {}) });
+    const acme = createPgAcmeStore(pool.pool, instance.toString('hex'), { ...opts, ...(listen ? { feed } : {}) });
     const closeAcme = acme.close.bind(acme);
     const store: PgStore = {
       acme: Object.assign(acme, {
