@@ -10,10 +10,10 @@ import { addStoreOptions, readSelectedInventory, storeSelection, type StoreFlags
 import type { AccountView } from '../src/ops/queries.js';
 
 async function inventoryOf(ctx: CliContext, flags: StoreFlags) {
-  const { requireStateAccess } = await import('./ops.js');
   const { requireStateDir } = await import('./state-dir.js');
   const sel = storeSelection(ctx, flags);
-  if (sel.url === undefined) await requireStateAccess(await requireStateDir(sel.state), false);
+  // requireStateDir also refuses a user who may not enter it (exit 6).
+  if (sel.url === undefined) await requireStateDir(sel.state);
   return readSelectedInventory(ctx, flags);
 }
 

@@ -20,7 +20,7 @@ export async function withReadStore<T>(ctx: CliContext, flags: StoreFlags, fn: (
   const { readSelectedAriPolls } = await import('../src/store/open.js');
   const sel = storeSelection(ctx, flags);
   const dir = sel.state;
-  const { requireStateAccess } = await import('./ops.js');
+  const { requireStateAccess } = await import('./state-dir.js');
   await requireStateAccess(dir, false);
   const { requireStateDir } = await import('./state-dir.js');
   await requireStateDir(dir);

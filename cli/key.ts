@@ -38,7 +38,7 @@ async function runKeyOp(ctx: CliContext, opts: KeyFlags, op: KeyOperation) {
 async function keyState(ctx: CliContext, opts: KeyFlags): Promise<void> {
   const sel = storeSelection(ctx, opts);
   if (sel.url !== undefined) return;
-  const { requireStateAccess } = await import('./ops.js');
+  const { requireStateAccess } = await import('./state-dir.js');
   // Access first: a directory this user may not even look at is "permission denied" (exit 6).
   await requireStateAccess(sel.state, false);
   await requireStateDir(sel.state);

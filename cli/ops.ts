@@ -78,14 +78,6 @@ export async function installedNameConstraints(state: string): Promise<(names: r
 }
 
 /** Refuses (exit 6) a user who may not read (or, to change things, write) the state directory. */
-export async function requireStateAccess(state: string, write: boolean): Promise<void> {
-  const { access, constants } = await import('node:fs/promises');
-  const mode = constants.R_OK | constants.X_OK | (write ? constants.W_OK : 0);
-  if (!(await access(state, mode).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'EACCES' && e.code !== 'EPERM'))) {
-    throw new CliError('auth', `permission denied: ${state} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
-  }
-}
-
 function denied(path: string): CliError {
   const uid = process.getuid?.();
   return new CliError('auth', `permission denied: only root and the issuer's own user may operate nixca (admin socket ${path}, state directory); running as uid ${uid ?? '?'}`);
@@ -113,7 +105,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
   // An existing state directory this user may not write: refused as a whole, before anything.
-  if (await exists(state)) await requireStateAccess(state, true);
+  if (await exists(state)) await (await import('./state-dir.js')).requireStateAccess(state, true);
   else if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(state); // never a new empty state
   else throw new CliError('not-found', `no nixca state directory at ${state}: with --store, a change is signed into the shared audit chain with the audit key of an issuer's --state; give the --state of this host's nixca serve`, 'CLI_NO_STATE');
   const { ACME_DIR } = await import('../src/store/acme.js');

@@ -20,11 +20,18 @@ export async function requireStateDir(dir: string): Promise<string> {
   if (!st.isDirectory()) throw new CliError('not-found', `${dir} is not a directory (--state names the issuer's state directory)`, 'CLI_NO_STATE');
   // A user who may not enter it is refused as the admin socket refuses them (exit 6, one line),
   // by every command, readers included, rather than failing later on whichever file comes first.
-  await access(dir, constants.R_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EACCES' && err.code !== 'EPERM') throw err;
+  await requireStateAccess(dir, false);
+  return dir;
+}
+
+/** Refuses (auth, exit 6) a user who may not enter the state directory (or, with `write`, change it). */
+export async function requireStateAccess(dir: string, write: boolean): Promise<void> {
+  const mode = constants.R_OK | constants.X_OK | (write ? constants.W_OK : 0);
+  // Other errors (a missing directory) are left to whatever reads it next, which names them.
+  await access(dir, mode).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EACCES' && err.code !== 'EPERM') return;
     throw new CliError('auth', `permission denied: ${dir} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
   });
-  return dir;
 }
 
 /** `--state` (or its defaults) resolved, and required to exist. */
