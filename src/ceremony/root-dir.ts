@@ -74,7 +74,8 @@ export async function ensureEmptyDir(dir: string): Promise<void> {
   }
 }
 
-async function readLedger(dir: string, certificate: X509Certificate): Promise<Ledger> {
+/** The ledger of DIR, refused (CEREMONY_DAMAGED) unless it is a nixca root ledger of this root. */
+export async function readLedger(dir: string, certificate: X509Certificate): Promise<Ledger> {
   const path = join(dir, ROOT_FILES.ledger);
   const text = await readText(path, 'ledger');
   let ledger: Ledger;

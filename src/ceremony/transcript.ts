@@ -12,7 +12,7 @@ import { exists, isTempName, readBytes, readText } from '../store/files.js';
 import { readCert } from './certificate-file.js';
 import { CeremonyError } from './errors.js';
 import { foldLedger, type Ledger, type LedgerCross, type LedgerIntermediate, type RepairAdoption } from './ledger.js';
-import { checkRootWritable, commitStep, findingsFor, openRootDir, ROOT_FILES, unlockRoot, withRootLock, type FaultHook, type RootDir, type SecretSource } from './root-dir.js';
+import { checkRootWritable, commitStep, findingsFor, openRootDir, readLedger, ROOT_FILES, unlockRoot, withRootLock, type FaultHook, type RootDir, type SecretSource } from './root-dir.js';
 
 export interface TranscriptVerification {
   valid: boolean;
@@ -41,16 +41,14 @@ export async function verifyTranscript(dir: string, rootPath = join(dir, ROOT_FI
   if (problems.length === 0 && (await exists(join(dir, ROOT_FILES.ledger)))) {
     let ledger: Ledger | undefined;
     try {
-      ledger = JSON.parse(await readText(join(dir, ROOT_FILES.ledger), 'ledger')) as Ledger;
-    } catch {
+      // The check every ceremony command makes: JSON, the ledger format, this root.
+      ledger = await readLedger(dir, cert);
+    } catch (err) {
+      if (!(err instanceof CeremonyError) || err.code !== 'CEREMONY_DAMAGED') throw err;
       // The signed transcript is still sound, but every ceremony command refuses this directory.
-      problems.push({ line: v.count, reason: `${ROOT_FILES.ledger} is damaged (not JSON): rebuild it from the transcript with "nixca root transcript repair"` });
+      problems.push({ line: v.count, reason: `${err.message}: rebuild it from the transcript with "nixca root transcript repair"` });
     }
-    if (ledger?.root?.sha256 === rootSha) {
-      for (const reason of await findingsFor(dir, { ...ledger, crossCertificates: ledger.crossCertificates ?? [] }, v.entries)) problems.push({ line: v.count, reason });
-    } else if (ledger) {
-      problems.push({ line: v.count, reason: `${ROOT_FILES.ledger} does not describe this root: rebuild it from the transcript with "nixca root transcript repair"` });
-    }
+    if (ledger) for (const reason of await findingsFor(dir, ledger, v.entries)) problems.push({ line: v.count, reason });
   }
   const result = { valid: problems.length === 0, entries: v.count, head: v.head, root: rootSha, problems, events: v.entries.map((e) => ({ seq: e.seq, time: e.time, event: e.event })) };
   return { result, rootSubject: cert.subject };

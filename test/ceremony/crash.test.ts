@@ -213,10 +213,12 @@ test('a damaged ledger.json (cut, not JSON, another root\'s) is refused by every
     return rest;
   };
   const other = JSON.stringify({ ...JSON.parse(whole), root: { ...JSON.parse(whole).root, sha256: '00'.repeat(32) } });
-  for (const damaged of [whole.slice(0, 100), other]) {
+  // Parses and names this root, but is no ledger every other command would read.
+  const foreignFormat = JSON.stringify({ ...JSON.parse(whole), format: 'not-a-nixca-ledger' });
+  for (const damaged of [whole.slice(0, 100), other, foreignFormat]) {
     await writeFile(join(dir, 'ledger.json'), damaged);
     const result = await checkAfterCrash(f, dir, 'detected', 'root.crl', await events(dir));
-    assert.match(result!.findings[0]!, /ledger\.json (is damaged \(not JSON\)|belongs to another root).*\(repair rebuilds it from the transcript\)/);
+    assert.match(result!.findings[0]!, /ledger\.json (is damaged \(not JSON\)|belongs to another root|is not a nixca root ledger).*\(repair rebuilds it from the transcript\)/);
     assert.deepEqual(ledgerOf(await readFile(join(dir, 'ledger.json'), 'utf8')), { ...ledgerOf(whole), crlNumber: ledgerOf(await readFile(join(dir, 'ledger.json'), 'utf8')).crlNumber });
   }
 });
