@@ -4,12 +4,16 @@
 import type { SharedAudit, PgAuditChain } from '../src/store/pg/index.js';
 import type { x509 } from '../src/ca/x509.js';
 
-/** This host's signer on the shared chain; `intermediates` default to STATE/issuer/intermediate.pem. */
-export async function sharedAuditChain(state: string, shared: SharedAudit, intermediates?: readonly x509.X509Certificate[]): Promise<PgAuditChain> {
+/**
+ * This host's signer on the shared chain, registered; `intermediates` default to
+ * STATE/issuer/intermediate.pem. `certified`: whether the issuer has certified its key yet.
+ */
+export async function sharedAuditChain(state: string, shared: SharedAudit, intermediates?: readonly x509.X509Certificate[]): Promise<{ chain: PgAuditChain; certified: boolean }> {
   const { auditSignerOf } = await import('../src/audit/certify.js');
-  const chain = await shared.chain(await auditSignerOf(state, intermediates ?? (await installedIntermediate(state))));
+  const signer = await auditSignerOf(state, intermediates ?? (await installedIntermediate(state)));
+  const chain = await shared.chain(signer);
   await chain.register();
-  return chain;
+  return { chain, certified: signer.certificates !== '' };
 }
 
 async function installedIntermediate(state: string): Promise<x509.X509Certificate[]> {

@@ -121,27 +121,26 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   try {
     // On the shared store, entries join the shared chain (in the transaction of an inventory change).
     const { sharedAuditChain } = await import('./audit-store.js');
-    const chain = opened?.sharedAudit ? await sharedAuditChain(state, opened.sharedAudit) : undefined;
+    const signer = opened?.sharedAudit ? await sharedAuditChain(state, opened.sharedAudit) : undefined;
+    const chain = signer?.chain;
     if (store?.readOnly && !INVENTORY_ONLY.has(op.op)) {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
     const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readSelectedAriPolls(sel), ...(chain ? { audit: (e: AuditEvent[]) => sharedAppend(chain, e) } : {}) });
     const r = await applyOperation(deps, op);
-    return chain ? { ...r, warnings: [...r.warnings, ...(await uncertifiedSigner(state))] } : r;
+    return signer && !signer.certified ? { ...r, warnings: [...r.warnings, uncertifiedWarning(state)] } : r;
   } finally {
     await opened?.acme.close();
   }
 }
 
 /**
- * A warning when the audit key of `state` has no certificate from an issuer: `audit verify --store`
- * reports its entries as uncertified until nixca serve runs with this --state (it certifies the key
- * at start and registers the certificate with the chain).
+ * When the audit key of `state` has no certificate from an issuer: `audit verify --store` reports
+ * its entries as uncertified until nixca serve runs with this --state (it certifies the key at
+ * start and registers the certificate with the chain).
  */
-async function uncertifiedSigner(state: string): Promise<string[]> {
-  const { auditSignerOf } = await import('../src/audit/certify.js');
-  if ((await auditSignerOf(state)).certificates) return [];
-  return [`the audit key in ${state} has no certificate from an issuer yet: \`nixca audit verify --store\` reports this entry as uncertified until nixca serve runs with this --state (it certifies the key at start) or, once the issuer is installed, \`nixca audit certify --store\` does; run changes on an issuer host with its --state`];
+function uncertifiedWarning(state: string): string {
+  return `the audit key in ${state} has no certificate from an issuer yet: \`nixca audit verify --store\` reports this entry as uncertified until nixca serve runs with this --state (it certifies the key at start) or, once the issuer is installed, \`nixca audit certify --store\` does; run changes on an issuer host with its --state`;
 }
 
 /**

@@ -137,7 +137,8 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   }
   // A torn last line (kill -9 mid-append) is dropped at open; its bytes are kept beside the log.
   const onRepair = (r: StoreRepair) => log.warn({ file: r.file, offset: r.offset, droppedBytes: r.droppedBytes, keptIn: r.keptIn }, 'dropped a torn last line of the ACME store (a write interrupted by a crash; never acknowledged)');
-  const opened = await openSelectedStore({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onRepair, nonces: true, log: (msg, err) => log.warn({ err: err?.message }, msg) });
+  const selection = { state: dir, url: opts.store, passwordFile: opts.storePasswordFile };
+  const opened = await openSelectedStore(selection, { onRepair, nonces: true, log: (msg, err) => log.warn({ err: err?.message }, msg) });
   const store = opened.acme;
   // Before answering: every certificate and revocation in the store has its audit entry (fail
   // closed: if the log cannot take the missing entries, the issuer does not start). On the shared
@@ -147,7 +148,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   try {
     if (opened.sharedAudit) {
       const { sharedAuditChain } = await import('./audit-store.js');
-      const chain = (sharedChain = await sharedAuditChain(dir, opened.sharedAudit, [issuer.certificate]));
+      const chain = (sharedChain = (await sharedAuditChain(dir, opened.sharedAudit, [issuer.certificate])).chain);
       const rec = await recoverSharedAuditEntries(store, await opened.sharedAudit.missing(), (e) => chain.append(e));
       if (rec.certificates.length || rec.revocations.length) log.warn({ certificates: rec.certificates, revocations: rec.revocations }, 'wrote shared audit entries, marked recovered, for records without one (committed before the shared chain existed, or outside nixca)');
       audit = transactionalAuditTrail(chain);
@@ -165,7 +166,7 @@ export async function startServe(opts: ServeConfig, log: Logger, issuer: LoadedI
   // admin socket go through this handle and are seen at once).
   const inventory = opened.inventory ?? (await openInventoryStore(dir, { recheckMs: 1000 }));
   // On the shared store the record is shared too: a client may poll renewalInfo on any instance.
-  const ariPolls = await openSelectedAriPollRecorder({ state: dir, url: opts.store, passwordFile: opts.storePasswordFile }, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
+  const ariPolls = await openSelectedAriPollRecorder(selection, { onError: (err) => log.warn({ err: err.message }, 'could not write the ARI fetch record') });
   const app = buildAcmeApp({
     baseUrl,
     store,
