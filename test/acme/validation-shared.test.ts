@@ -80,3 +80,13 @@ test('on a store only this process serves, a processing challenge with no valida
   assert.equal(validatorB.calls.length, 1);
   release();
 });
+
+test('on a shared store, a processing challenge written before processingSince existed is resumed (a rolling upgrade: it cannot be told from an orphan)', async (t) => {
+  const { env, atB, authzUrl, release, validatorB } = await twoInstances(t, true);
+  const id = authzUrl.slice(authzUrl.lastIndexOf('/') + 1);
+  await env.store.updateAuthorization(id, (a) => ({ ...a, challenges: a.challenges.map(({ processingSince: _since, ...c }) => c) }));
+  const done = await atB.poll(authzUrl, (a) => a.status !== 'pending');
+  assert.equal(done.status, 'valid');
+  assert.equal(validatorB.calls.length, 1);
+  release();
+});
