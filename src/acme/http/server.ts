@@ -71,9 +71,15 @@ export async function publishCrlNow(app: FastifyInstance, why: string): Promise<
 /** Request lines are logged at debug: is this logger that verbose? */
 const logsRequests = (log: { level: string }): boolean => log.level === 'debug' || log.level === 'trace';
 
+/** Every error the server answers is a problem document (RFC 8555 §6.7, RFC 7807). */
+function sendProblem(reply: FastifyReply, p: AcmeProblem, headers: Record<string, string> = {}): void {
+  void reply.code(p.status).headers(headers).type('application/problem+json').send(Buffer.from(JSON.stringify(p.toDocument())));
+}
+
 export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
   if (deps.store.readOnly) throw new AcmeSetupError('the ACME store is read-only here: another process (a running nixca serve?) is its writer');
   const links = createLinks(deps.baseUrl);
+  const indexLink = `<${links.directory}>;rel="index"`;
   const nonces = deps.noncePeers ? new HomeNonces(deps.noncePeers, deps.nonces) : new NonceStore(deps.nonces);
   const eabRequired = deps.eabRequired ?? true;
   const app = Fastify({
@@ -91,8 +97,7 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     frameworkErrors: (err, _req, reply) => {
       const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const p = problem('malformed', long ? 'the URL has a path segment longer than any resource of this server' : 'the URL path is not valid percent-encoding', { status: long ? 414 : 400 });
-      const headers = { 'Replay-Nonce': nonces.issue(), Link: `<${links.directory}>;rel="index"` };
-      void (reply as unknown as FastifyReply).code(p.status).headers(headers).type('application/problem+json').send(Buffer.from(JSON.stringify(p.toDocument())));
+      sendProblem(reply as unknown as FastifyReply, p, { 'Replay-Nonce': nonces.issue(), Link: indexLink });
     },
   }) as unknown as FastifyInstance;
   const ctx: AcmeContext = {
@@ -142,7 +147,6 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
 
   const directoryRoute = prefix + PATHS.directory;
   const newNonceRoute = prefix + PATHS.newNonce;
-  const indexLink = `<${links.directory}>;rel="index"`;
   // One synchronous hook for both headers every response carries (no promise per request).
   app.addHook('onSend', (req, reply, payload, done) => {
     const route = req.routeOptions.url;
@@ -179,15 +183,11 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     }
     obs.problem(p.problem, req.routeOptions.url ?? 'unrouted');
     if (p.status >= 500 && err instanceof AcmeProblem) req.log.error({ problem: p.problem, detail: p.message }, 'server problem');
-    void reply
-      .code(p.status)
-      .headers(p.headers ?? {})
-      .type('application/problem+json')
-      .send(Buffer.from(JSON.stringify(p.toDocument())));
+    sendProblem(reply, p, p.headers);
   });
 
   app.setNotFoundHandler((_req, reply) => {
-    void reply.code(404).type('application/problem+json').send(Buffer.from(JSON.stringify(problem('malformed', 'no such resource', { status: 404 }).toDocument())));
+    sendProblem(reply, problem('malformed', 'no such resource', { status: 404 }));
   });
 
   // Bounded state: expired orders and authorizations leave the working set (nonces prune themselves).
