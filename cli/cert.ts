@@ -17,19 +17,16 @@ export async function withReadStore<T>(ctx: CliContext, flags: StoreFlags, fn: (
   const { exists } = await import('./files.js');
   const { ACME_DIR } = await import('../src/store/acme.js');
   const { openSelectedStore } = await import('../src/store/open.js');
-  const { readSelectedAriPolls } = await import('../src/store/open.js');
   const sel = storeSelection(ctx, flags);
   const dir = sel.state;
-  const { requireStateAccess } = await import('./state-dir.js');
-  await requireStateAccess(dir, false);
   const { requireStateDir } = await import('./state-dir.js');
   await requireStateDir(dir);
   if (sel.url === undefined && !(await exists(join(dir, ACME_DIR)))) return undefined;
-  const store = (await openSelectedStore(sel, { readOnly: true })).acme;
+  const opened = await openSelectedStore(sel, { readOnly: true });
   try {
-    return await fn({ store, polls: await readSelectedAriPolls(sel), dir });
+    return await fn({ store: opened.acme, polls: await opened.readAriPolls(), dir });
   } finally {
-    await store.close();
+    await opened.acme.close();
   }
 }
 

@@ -109,8 +109,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
   else if (sel.url === undefined) await (await import('./state-dir.js')).requireStateDir(state); // never a new empty state
   else throw new CliError('not-found', `no nixca state directory at ${state}: with --store, a change is signed into the shared audit chain with the audit key of an issuer's --state; give the --state of this host's nixca serve`, 'CLI_NO_STATE');
   const { ACME_DIR } = await import('../src/store/acme.js');
-  const { openSelectedStore, openSelectedInventory } = await import('../src/store/open.js');
-  const { readSelectedAriPolls } = await import('../src/store/open.js');
+  const { openSelectedStore, openSelectedInventory, readSelectedAriPolls } = await import('../src/store/open.js');
   const { applyOperation } = await import('../src/ops/operations.js');
   const shared = sel.url !== undefined;
   // Signing keys live in the inventory alone: their operations never use the ACME store (on the
@@ -126,7 +125,7 @@ async function runDirect(ctx: CliContext, sel: ReturnType<typeof storeSelection>
     if (store?.readOnly && !INVENTORY_ONLY.has(op.op)) {
       throw new CliError('conflict', `a running nixca serve holds the ACME store, but its admin socket ${socketPath} does not answer: is it an older issuer, or started with another --admin-socket? (give that path with --admin-socket)`);
     }
-    const deps = await opsDeps({ state, store, inventory: await openSelectedInventory(sel), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => readSelectedAriPolls(sel), ...(chain ? { audit: (e: AuditEvent[]) => sharedAppend(chain, e) } : {}) });
+    const deps = await opsDeps({ state, store, inventory: opened?.inventory ?? (await openSelectedInventory(sel)), now: () => ctx.io.now(), appliedBy: shared ? 'shared-store' : 'store', ariPolls: () => (opened ? opened.readAriPolls() : readSelectedAriPolls(sel)), ...(chain ? { audit: (e: AuditEvent[]) => sharedAppend(chain, e) } : {}) });
     const r = await applyOperation(deps, op);
     return signer && !signer.certified ? { ...r, warnings: [...r.warnings, uncertifiedWarning(state)] } : r;
   } finally {

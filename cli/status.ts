@@ -9,6 +9,7 @@ import { emit } from './io.js';
 import { addStoreOptions, readSelectedInventory, storeSelection, type StoreFlags } from './store-option.js';
 import type { StoreSelection } from '../src/store/open.js';
 import type { FleetStatus, IssuedCertificate, RevokedCertificate } from '../src/status/status.js';
+import type { AriPollData } from '../src/status/ari-polls.js';
 import type { ProbeReport } from '../src/probe/probe.js';
 import type * as NamesModule from '../src/inventory/names.js';
 
@@ -26,20 +27,22 @@ export function parseResolve(text: string, names: Pick<typeof NamesModule, 'isVa
 }
 
 /** Certificates and revocations from the selected ACME store (embedded or shared), as status needs them. */
-async function readIssued(sel: StoreSelection): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[] }> {
+/** What the store issued and revoked, and the ARI fetch record, from one opening of the store. */
+async function readIssued(sel: StoreSelection): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[]; ariPolls: AriPollData }> {
   const { join } = await import('node:path');
   const { exists } = await import('./files.js');
   const { ACME_DIR } = await import('../src/store/acme.js');
-  const { openSelectedStore } = await import('../src/store/open.js');
+  const { openSelectedStore, readSelectedAriPolls } = await import('../src/store/open.js');
   // No embedded ACME store yet (nothing issued): do not create one just to look.
-  if (sel.url === undefined && !(await exists(join(sel.state, ACME_DIR)))) return { certificates: [], revocations: [] };
+  if (sel.url === undefined && !(await exists(join(sel.state, ACME_DIR)))) return { certificates: [], revocations: [], ariPolls: await readSelectedAriPolls(sel) };
   // Read-only: never takes the writer lock, never repairs or compacts, so it is safe next to a
   // running `nixca serve` (docs/operations.md "Running next to nixca serve").
-  const store = (await openSelectedStore(sel, { readOnly: true, listen: false })).acme;
+  const opened = await openSelectedStore(sel, { readOnly: true, listen: false });
+  const store = opened.acme;
   try {
     const certificates = (await store.listCertificates()).map((c) => ({ serial: c.serial, node: c.node, names: c.names, notBefore: c.notBefore, notAfter: c.notAfter, issuedAt: c.issuedAt }));
     const revocations = (await store.listRevocations()).map((r) => ({ serial: r.serial, reason: r.reason, revokedAt: r.revokedAt }));
-    return { certificates, revocations };
+    return { certificates, revocations, ariPolls: await opened.readAriPolls() };
   } finally {
     await store.close();
   }
@@ -106,8 +109,7 @@ export const registerStatus: RegisterGroup = (program: Command, ctx: CliContext)
       const inventory = await readSelectedInventory(ctx, opts);
       const issued = await readIssued(sel);
       const now = ctx.io.now();
-      const { readSelectedAriPolls } = await import('../src/store/open.js');
-      const fleet = fleetStatus({ inventory, ...issued, now, ariPolls: await readSelectedAriPolls(sel) });
+      const fleet = fleetStatus({ inventory, ...issued, now });
       let probe: ProbeReport[] | null = null;
       if (opts.probe) {
         const { probeFleet, probePathHash } = await import('../src/probe/probe.js');

@@ -30,6 +30,8 @@ export interface OpenedStore {
   sharedAudit?: SharedAudit;
   /** Where the store is, safe to log (a URL without secrets, or the directory). */
   display: string;
+  /** The ARI fetch record (readSelectedAriPolls), over this store's own connection. */
+  readAriPolls(): Promise<AriPollData>;
 }
 
 /**
@@ -57,12 +59,13 @@ export function checkStoreSelection(sel: Pick<StoreSelection, 'url' | 'passwordF
 export async function openSelectedStore(sel: StoreSelection, opts: AcmeStoreOptions & { log?: (msg: string, err?: Error) => void; listen?: boolean; nonces?: boolean } = {}): Promise<OpenedStore> {
   checkStoreSelection(sel);
   if (sel.url === undefined) {
-    return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state };
+    return { kind: 'embedded', acme: await openAcmeStore(sel.state, opts), display: sel.state, readAriPolls: () => readAriPolls(sel.state) };
   }
   // Loaded only here: the embedded store's processes (the issuer too) never load node-postgres.
   const { openPgStore } = await import('./pg/index.js');
   const s = await openPgStore({ url: sel.url, passwordFile: sel.passwordFile }, { now: opts.now, workingSetGraceMs: opts.workingSetGraceMs, log: opts.log, listen: opts.listen, nonces: opts.nonces ?? false });
-  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, ...(s.noncePeers ? { noncePeers: s.noncePeers } : {}), sharedAudit: s.audit, display: s.pool.display };
+  const { readSharedAriPolls } = await import('./pg/ari-polls.js');
+  return { kind: 'postgres', acme: s.acme, inventory: s.inventory, ...(s.noncePeers ? { noncePeers: s.noncePeers } : {}), sharedAudit: s.audit, display: s.pool.display, readAriPolls: () => readSharedAriPolls(s.pool.pool) };
 }
 
 /**
