@@ -14,6 +14,7 @@ export const STATE_INIT_HINT = (dir: string) =>
 export async function requireStateDir(dir: string): Promise<string> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    if (err.code === 'EACCES' || err.code === 'EPERM') throw denied(dir);
     throw err;
   });
   if (!st) throw new CliError('not-found', `no nixca state directory at ${dir}; ${STATE_INIT_HINT(dir)}`, 'CLI_NO_STATE');
@@ -24,13 +25,17 @@ export async function requireStateDir(dir: string): Promise<string> {
   return dir;
 }
 
+function denied(dir: string): CliError {
+  return new CliError('auth', `permission denied: ${dir} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
+}
+
 /** Refuses (auth, exit 6) a user who may not enter the state directory (or, with `write`, change it). */
 export async function requireStateAccess(dir: string, write: boolean): Promise<void> {
   const mode = constants.R_OK | constants.X_OK | (write ? constants.W_OK : 0);
   // Other errors (a missing directory) are left to whatever reads it next, which names them.
   await access(dir, mode).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EACCES' && err.code !== 'EPERM') return;
-    throw new CliError('auth', `permission denied: ${dir} is readable only by root and the issuer's own user; running as uid ${process.getuid?.() ?? '?'}`);
+    throw denied(dir);
   });
 }
 
