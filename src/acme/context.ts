@@ -38,12 +38,27 @@ export interface AuditTrail {
   certificateRevoked(revocation: RevocationRecord, cert: CertificateRecord): Promise<void>;
   /** For /health: resolves while entries can be appended, throws (with the reason) otherwise. */
   check(): Promise<void>;
+  /**
+   * Before a certificate is signed or a revocation recorded: writes the entries still waiting from
+   * an earlier failed append and throws if they cannot be written, so that no further record is
+   * made (and withheld) while the log refuses entries. Nothing waiting: resolves at once.
+   */
+  ready(): Promise<void>;
 }
 
 /**
  * The store commit hook that writes the audit entry; a failure becomes serverInternal (RFC 8555
  * §6.7) for the client, with the cause in the issuer's log, not in the problem document.
  */
+export async function auditReady(ctx: AcmeContext, what: string): Promise<void> {
+  try {
+    await ctx.audit?.ready();
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message, what }, 'the audit log still refuses entries; nothing is signed or recorded');
+    throw problem('serverInternal', `the ${what} cannot be recorded in the audit log now, so it was not done; the operator is alerted by /health`);
+  }
+}
+
 export function auditCommit(ctx: AcmeContext, what: string, write: (audit: AuditTrail) => Promise<void>): (() => Promise<void>) | undefined {
   const audit = ctx.audit;
   if (!audit) return undefined;

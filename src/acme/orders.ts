@@ -1,7 +1,7 @@
 // Orders (RFC 8555 §7.4): creation under policy, finalization, issuance through a LeafSigner.
 import { AcmeProblem, problem, problemDocument } from './problems.js';
 import { CHALLENGE_TYPES } from './challenges.js';
-import { auditCommit, emit, isObject, newId, newToken, type AcmeContext } from './context.js';
+import { auditCommit, auditReady, emit, isObject, newId, newToken, type AcmeContext } from './context.js';
 import { checkCsr, jwkSpki, readCsrQuietly, type CheckedCsr, type ReadCsr } from './csr.js';
 import { checkIssued } from './issued.js';
 import { x509 } from '../ca/x509.js';
@@ -318,6 +318,9 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
       }
       throw err;
     }
+    // While the audit log refuses entries, each retry would sign one more certificate that stays
+    // withheld: refuse before signing instead.
+    await auditReady(ctx, 'issuance');
     const { notBefore, notAfter } = issuanceValidity(order, ctx.now(), ctx.lifetime);
     let issued: Awaited<ReturnType<LeafSigner['signLeaf']>> | undefined;
     let serial = '';

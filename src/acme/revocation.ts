@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer';
 import { x509 } from '../ca/x509.js';
 import { nodeOwns } from '../inventory/inventory.js';
 import { normalizeSerial } from '../ca/serial.js';
-import { auditCommit, emit, isObject, type AcmeContext } from './context.js';
+import { auditCommit, auditReady, emit, isObject, type AcmeContext } from './context.js';
 import { jwkSpki } from './csr.js';
 import { sha256Hex } from '../ca/inspect.js';
 import type { VerifiedJws } from './jws.js';
@@ -58,6 +58,7 @@ export async function revokeCertificate(ctx: AcmeContext, jws: VerifiedJws, acco
     by = 'certificate-key';
   }
   if (await ctx.store.getRevocation(serial)) throw problem('alreadyRevoked', `certificate ${serial} is already revoked`);
+  await auditReady(ctx, 'revocation');
   const rev: RevocationRecord = { serial, reason, revokedAt: ctx.now().toISOString(), by };
   await ctx.store.putRevocation(rev, auditCommit(ctx, 'revocation', (a) => a.certificateRevoked(rev, record)));
   ctx.log.info({ serial, reason: REVOCATION_REASONS[reason], by }, 'certificate revoked');

@@ -1,7 +1,8 @@
 // The audit log fails closed: an issuance or revocation whose entry cannot be written fails
 // (serverInternal), nothing is shown as done, /health is 503 until appends work again; at start
 // every store record without an entry gets one marked recovered; `audit verify` notices entries
-// cut off the end (audit/head.json, store cross-check) and a log cut mid-line.
+// cut off the end (audit/head.json, store cross-check) and a log cut mid-line; while entries wait,
+// nothing more is signed or recorded.
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { test, type TestContext } from 'node:test';
@@ -54,7 +55,9 @@ test('an unwritable audit log fails issuance and revocation (serverInternal, not
   const h = await health();
   assert.equal(h.status, 503);
   assert.equal(h.audit?.ok, false);
-  assert.match(h.audit!.detail!, /audit entries cannot be appended \(2 waiting\)/);
+  // The revocation was refused before it was recorded (the issuance's entry still waited): only
+  // the certificate's entry waits.
+  assert.match(h.audit!.detail!, /audit entries cannot be appended \(1 waiting\)/);
 
   // Writable again: the next health check writes the two entries (marked recovered) and is 200.
   await rm(p.log, { recursive: true });
@@ -62,7 +65,7 @@ test('an unwritable audit log fails issuance and revocation (serverInternal, not
   assert.deepEqual(await health(), { status: 200, audit: { ok: true } });
   const { records } = await readAudit(dir);
   const recovered = records.filter((r) => r.details.recovered === true);
-  assert.deepEqual(recovered.map((r) => r.type).sort(), ['certificate.issued', 'certificate.revoked']);
+  assert.deepEqual(recovered.map((r) => r.type), ['certificate.issued']);
   assert.match(String(recovered[0]!.details.recoveredBecause), /EISDIR|illegal operation on a directory/);
   // And the issuer works again.
   assert.equal((await revoke(first.chainPem)).status, 200);
@@ -70,23 +73,30 @@ test('an unwritable audit log fails issuance and revocation (serverInternal, not
   assert.equal((await verifyAudit(dir, { allowUncertified: true, store: await serials(env.store) })).ok, true);
 });
 
-test('entries waiting after a failed append are written by the next append that works (an issuance, no /health call), before its own; verify against the store on disk passes', async (t) => {
-  const { dir, c, refusedFinalize } = await rig(t);
-  await c.issue([NODE_A.dns[0]!]);
+test('entries waiting after a failed append are written by the next append that works (an issuance, no /health call), before its own; while they cannot be, nothing more is signed; verify against the store on disk passes', async (t) => {
+  const { dir, env, c, refusedFinalize, revoke } = await rig(t);
+  const first = await c.issue([NODE_A.dns[0]!]);
   const p = auditPaths(dir);
   await rename(p.log, p.log + '.aside');
   await mkdir(p.log);
-  for (let i = 0; i < 2; i++) assert.equal((await refusedFinalize()).fin.status, 500);
+  for (let i = 0; i < 3; i++) assert.equal((await refusedFinalize()).fin.status, 500);
+  // The revocation is refused before it is recorded: the entry of the first refused certificate waits.
+  assert.equal((await revoke(first.chainPem)).status, 500);
   await rm(p.log, { recursive: true });
   await rename(p.log + '.aside', p.log);
-  // The two refused certificates are durable but withheld: the store on disk lists them.
-  const before = await verifyAudit(dir, { allowUncertified: true, store: await auditedStoreSerials(dir) });
+  // Only the first refused certificate was signed: it is durable but withheld, and the store on
+  // disk lists it. The later finalizes were refused before signing, and no revocation was recorded.
+  const onDisk = await auditedStoreSerials(dir);
+  assert.equal(onDisk.certificates.length, 2);
+  assert.equal(onDisk.revocations.length, 0);
+  const before = await verifyAudit(dir, { allowUncertified: true, store: onDisk });
   assert.equal(before.ok, false);
-  assert.equal(before.problems.filter((x) => /has no certificate\.issued entry/.test(x.reason)).length, 2);
+  assert.equal(before.problems.filter((x) => /has no certificate\.issued entry/.test(x.reason)).length, 1);
+  assert.equal((await env.store.listCertificates()).length, 1, 'the withheld certificate stays invisible in this process');
   const next = await c.issue([NODE_A.dns[0]!]);
   const { records } = await readAudit(dir);
   const issued = records.filter((r) => r.type === 'certificate.issued');
-  assert.deepEqual(issued.slice(-3).map((r) => r.details.recovered === true), [true, true, false], 'the waiting entries come first, marked recovered');
+  assert.deepEqual(issued.slice(-2).map((r) => r.details.recovered === true), [true, false], 'the waiting entry comes first, marked recovered');
   assert.ok(next.chainPem);
   const after = await verifyAudit(dir, { allowUncertified: true, store: await auditedStoreSerials(dir) });
   assert.equal(after.ok, true, JSON.stringify(after.problems));
