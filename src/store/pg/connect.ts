@@ -74,14 +74,17 @@ export interface PgPool {
 }
 
 /**
- * A pool whose idle-client errors (the server restarted, the network dropped) are absorbed: the
- * pool discards the broken client and the next query connects afresh. Without the handler such an
- * error would crash the process (node-postgres emits it on the pool).
+ * A pool whose connection errors (the server restarted, the network dropped) are absorbed, on
+ * idle and checked-out clients alike: the broken client is discarded and the next query connects
+ * afresh. Without the handlers such an error would end the process (an 'error' event nobody
+ * listens to is thrown).
  */
 export async function openPool(cfg: PgStoreConfig, onError?: (err: Error) => void): Promise<PgPool> {
   const config = await poolConfig(cfg);
   const pool = new pg.Pool(config);
+  // An idle client's error: pg-pool removes the client and emits the error on the pool.
   pool.on('error', (err) => onError?.(err));
+  absorbCheckedOutErrors(pool, onError);
   let ended = false;
   return {
     pool,
@@ -93,6 +96,31 @@ export async function openPool(cfg: PgStoreConfig, onError?: (err: Error) => voi
       await pool.end();
     },
   };
+}
+
+/**
+ * pg-pool takes its own 'error' listener off a client for as long as the client is checked out
+ * (pool.connect(): every transaction, the /health audit probe). When the server ends that
+ * connection meanwhile — a fast shutdown sends FATAL 57P01 to every backend, also to one idle in
+ * a transaction between two statements, and then closes it — node-postgres emits 'error' on the
+ * client, and with no listener the whole process dies. This listener stays for the client's life.
+ * The holder still learns of the failure: node-postgres rejects the running query and every later
+ * one (the client is no longer queryable), and release() then discards the client.
+ */
+function absorbCheckedOutErrors(pool: pg.Pool, onError?: (err: Error) => void): void {
+  const held = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => held.add(client));
+  pool.on('release', (_err, client) => held.delete(client));
+  pool.on('connect', (client) => {
+    let told = false;
+    client.on('error', (err) => {
+      // Idle: the pool's own listener reports it. Held: once (the server's FATAL and then the
+      // closed socket are two events for one lost connection).
+      if (!held.has(client) || told) return;
+      told = true;
+      onError?.(err);
+    });
+  });
 }
 
 /** A connection failure as one clear line (never the password). */
