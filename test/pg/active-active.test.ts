@@ -156,6 +156,25 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
   });
 
   const direct = (s: NixcaServer, path: string) => s.target.directory.replace(/directory$/, path);
+  /**
+   * Why an instance gave no answer: whether its process still runs, and the end of the serve log
+   * A and B share (their state directory, removed after the tests), so a failure explains itself.
+   */
+  const explain = (s: NixcaServer, label: string) => {
+    let alive = true;
+    try {
+      process.kill(s.pid, 0);
+    } catch {
+      alive = false;
+    }
+    let log: string;
+    try {
+      log = readFileSync(s.logFile, 'utf8').slice(-6000);
+    } catch (err) {
+      log = `(no log: ${(err as Error).message})`;
+    }
+    return `${label} (pid ${s.pid}) ${alive ? 'still runs' : 'is gone'}; the serve log ends:\n${log}\n`;
+  };
 
   it('a nonce from A is accepted by B, exactly once', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
@@ -286,7 +305,7 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
       for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
         if ((await health(a)) === 200 && (await health(b)) === 200) return;
       }
-      throw new Error('the instances did not report healthy again');
+      throw new Error(`the instances did not report healthy again\n${explain(a, 'A')}${explain(b, 'B')}`);
     };
     // A client that meets a server error while the database is away retries after a while, as
     // ACME clients do on 5xx; the resilient flow resumes its order from what the server says.
@@ -315,7 +334,8 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
       }
       return 0;
     };
-    assert.deepEqual([await whileDown(a), await whileDown(b)], [503, 503], '/health while the database is down');
+    const down = [await whileDown(a), await whileDown(b)];
+    assert.deepEqual(down, [503, 503], `/health while the database is down\n${down.map((c, i) => (c === 503 ? '' : explain([a, b][i]!, 'AB'[i]!))).join('')}`);
     await new Promise((r) => setTimeout(r, 1000));
     await cluster.start();
     const t0 = Date.now();
