@@ -86,7 +86,7 @@ test('entries waiting after a failed append are written by the next append that 
   await rename(p.log + '.aside', p.log);
   // Only the first refused certificate was signed: it is durable but withheld, and the store on
   // disk lists it. The later finalizes were refused before signing, and no revocation was recorded.
-  const onDisk = await auditedStoreSerials(dir);
+  const onDisk = (await auditedStoreSerials(dir))!;
   assert.equal(onDisk.certificates.length, 2);
   assert.equal(onDisk.revocations.length, 0);
   const before = await verifyAudit(dir, { allowUncertified: true, store: onDisk });
