@@ -1,9 +1,11 @@
-# Evaluates NixOS modules without nixpkgs (none is available offline), for
+# Evaluates NixOS modules in nixpkgs' real module system (lib.evalModules of the vendored lib in
+# ./vendor/nixpkgs-lib, see its README), without the rest of nixpkgs (none is available offline):
 #   nix-instantiate --eval --strict --json test/nixos/harness.nix --argstr modulesJson '[ "/abs/x.nix" ]' -A …
-# It supplies `lib` (./lib.nix), `pkgs` and `utils` stand-ins, and declares the nixpkgs options the
-# emitted modules and nix-module/nixca.nix touch, with the names, types and defaults documented in
-# nix-notes §2 (nix.nix, ca.nix, caddy, harmonia in both generations). Namespaces marked _closed
-# refuse an option that does not exist there, as NixOS does.
+# It supplies `pkgs` and `utils` stand-ins, and declares the nixpkgs options the emitted modules and
+# nix-module/nixca.nix touch, with the names, types and defaults of nixpkgs' declarations (nix.nix,
+# ca.nix, caddy, harmonia in three generations, postgresql, systemd-unit-options.nix). Merging,
+# priorities, mkIf, submodules, "option does not exist" and renamed-option warnings are the real
+# lib's; only the declarations and the config the stand-in modules set are ours.
 {
   # JSON list of absolute module file paths.
   modulesJson,
@@ -20,7 +22,7 @@
   postgresql ? "setup",
 }:
 let
-  lib = import ./lib.nix;
+  lib = import ./vendor/nixpkgs-lib/lib;
   inherit (lib) mkOption types;
   inherit (builtins) isAttrs isList isPath isString mapAttrs substring stringLength;
 
@@ -33,11 +35,19 @@ let
 
   fakeDrv = name: { type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-${name}"; };
 
+  # pkgs/pkgs-lib/formats.nix: the types as nixpkgs declares them; generate writes the JSON only
+  # (nothing is built: the TOML one would run json2toml).
+  formatValue = description:
+    let valueType = types.nullOr (types.oneOf [ types.bool types.int types.float types.str types.path (types.attrsOf valueType) (types.listOf valueType) ]) // { inherit description; };
+    in valueType;
+  tomlValue =
+    let valueType = types.oneOf [ types.bool types.int types.float types.str types.path (types.attrsOf valueType) (types.listOf valueType) ] // { description = "TOML value"; };
+    in valueType;
+  generateJson = name: value: builtins.toFile name (builtins.toJSON value);
+
   pkgs = import ./pkgs.nix { } // {
-    formats.json = { }: {
-      type = types.attrsOf types.anything;
-      generate = name: value: builtins.toFile name (builtins.toJSON value);
-    };
+    formats.json = { }: { type = formatValue "JSON value"; generate = generateJson; };
+    formats.toml = { }: { type = tomlValue; generate = generateJson; };
     nixca = fakeDrv "nixca-0.1.0";
     caddy = fakeDrv "caddy-2.6.2";
     harmonia = fakeDrv "harmonia-2.0.0";
@@ -58,111 +68,102 @@ let
   };
 
   opt = type: default: mkOption { inherit type default; };
-  optNoDefault = type: mkOption { inherit type; };
+  linesOpt = opt types.lines "";
+  strList = opt (types.listOf types.str) [ ];
+  # Entries this harness does not model option by option (users.users, systemd.targets, …): in
+  # nixpkgs submodules; here attribute sets whose scalars must agree and whose lists concatenate.
+  freeformEntries = opt (types.attrsOf (types.submodule { freeformType = types.attrsOf types.anything; })) { };
 
   # systemd-unit-options.nix unitOption: if any definition is a list, all are concatenated
   # (a single value becomes a one-element list); otherwise every definition must be equal.
   unitOption = lib.mkOptionType {
     name = "systemd option";
-    merge = path: vs:
-      if builtins.any isList vs then builtins.concatMap (v: if isList v then v else [ v ]) vs
-      else if builtins.all (v: v == builtins.head vs) vs then builtins.head vs
-      else throw "The option `${builtins.concatStringsSep "." path}' has conflicting definition values: ${builtins.toJSON vs}";
+    merge = loc: defs:
+      let defs' = lib.filterOverrides defs; in
+      if lib.any (def: isList def.value) defs' then lib.concatMap (def: lib.toList def.value) defs'
+      else lib.mergeEqualOption loc defs';
   };
-  linesOpt = opt types.lines "";
-  strList = opt (types.listOf types.str) [ ];
 
   # systemd.services.<name> (nixos/lib/systemd-unit-options.nix): the options modules here use.
-  serviceOptions = name: self: {
-    _closed = true;
-    enable = opt types.bool true;
-    description = opt types.str "";
-    wantedBy = strList; requiredBy = strList; wants = strList; requires = strList;
-    after = strList; before = strList; partOf = strList; bindsTo = strList; conflicts = strList;
-    environment = opt (types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]))) { };
-    path = opt (types.listOf (types.oneOf [ types.package types.str ])) [ ];
-    serviceConfig = { _attrsOfType = unitOption; };
-    unitConfig = { _attrsOfType = unitOption; };
-    script = linesOpt; preStart = linesOpt; postStart = linesOpt;
-    restartTriggers = opt (types.listOf types.unspecified) [ ];
-    reloadTriggers = opt (types.listOf types.unspecified) [ ];
-    restartIfChanged = opt types.bool true;
-    startLimitBurst = opt types.int 0;
-    startLimitIntervalSec = opt types.int 0;
+  serviceOptions = { ... }: {
+    options = {
+      enable = opt types.bool true;
+      description = opt types.str "";
+      wantedBy = strList; requiredBy = strList; wants = strList; requires = strList;
+      after = strList; before = strList; partOf = strList; bindsTo = strList; conflicts = strList;
+      environment = opt (types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]))) { };
+      path = opt (types.listOf (types.oneOf [ types.package types.str ])) [ ];
+      serviceConfig = opt (types.attrsOf unitOption) { };
+      unitConfig = opt (types.attrsOf unitOption) { };
+      script = linesOpt; preStart = linesOpt; postStart = linesOpt;
+      restartTriggers = opt (types.listOf types.unspecified) [ ];
+      reloadTriggers = opt (types.listOf types.unspecified) [ ];
+      restartIfChanged = opt types.bool true;
+      startLimitBurst = opt types.int 0;
+      startLimitIntervalSec = opt types.int 0;
+    };
   };
 
   # services.caddy.virtualHosts.<name> (caddy/vhost-options.nix).
-  vhostOptions = name: self: {
-    _closed = true;
-    hostName = opt types.str name;
-    serverAliases = strList;
-    listenAddresses = strList;
-    useACMEHost = opt (types.nullOr types.str) null;
-    logFormat = opt (types.nullOr types.lines) "output file /var/log/caddy/access-${self.hostName}.log\n";
-    extraConfig = linesOpt;
+  vhostOptions = { name, config, ... }: {
+    options = {
+      hostName = opt types.str name;
+      serverAliases = strList;
+      listenAddresses = strList;
+      useACMEHost = opt (types.nullOr types.str) null;
+      logFormat = opt (types.nullOr types.lines) "output file /var/log/caddy/access-${config.hostName}.log\n";
+      extraConfig = linesOpt;
+    };
   };
 
   harmoniaCacheOptions = {
-    _closed = true;
     enable = opt types.bool false;
     signKeyPath = opt (types.nullOr types.path) null;
     signKeyPaths = opt (types.listOf types.path) [ ];
-    # pkgs.formats.toml type: attrsOf of TOML values (scalars conflict, lists concatenate).
-    settings = opt (types.attrsOf types.anything) { };
+    settings = opt (pkgs.formats.toml { }).type { };
   };
-  # mkRenamedOptionModule: the flat names after the move, each an alias that warns when defined.
-  unset = { _harnessUnset = true; };
+  # harmonia.nix after 25.11: the flat names moved under .cache with mkRenamedOptionModule.
   renamedNames = [ "enable" "signKeyPath" "signKeyPaths" "settings" ];
-  renamed = builtins.listToAttrs (map (n: { name = n; value = opt types.unspecified unset; }) renamedNames);
 
   nixpkgsStandIn = { config, ... }: {
+    imports = lib.optionals (harmonia == "cache")
+      (map (n: lib.mkRenamedOptionModule [ "services" "harmonia" n ] [ "services" "harmonia" "cache" n ]) renamedNames);
     options = {
-      # The top level is closed, like every option tree in NixOS: an undeclared name is an error.
-      _closed = true;
       assertions = opt (types.listOf types.unspecified) [ ];
       warnings = opt (types.listOf types.str) [ ];
-      boot.kernel.sysctl = { _attrsOf = true; };
-      security = {
-        _closed = true;
-        pki = {
-          _closed = true;
-          certificateFiles = opt (types.listOf types.path) [ ];
-          certificates = opt (types.listOf types.str) [ ];
-          caCertificateBlacklist = opt (types.listOf types.str) [ ];
-          useCompatibleBundle = opt types.bool false;
-          installCACerts = opt types.bool true;
-        };
+      boot.kernel.sysctl = opt (types.attrsOf types.anything) { };
+      security.pki = {
+        certificateFiles = opt (types.listOf types.path) [ ];
+        certificates = opt (types.listOf types.str) [ ];
+        caCertificateBlacklist = opt (types.listOf types.str) [ ];
+        useCompatibleBundle = opt types.bool false;
+        installCACerts = opt types.bool true;
       };
       environment = {
-        _closed = true;
-        etc = { _attrsOf = true; };
+        etc = freeformEntries;
         systemPackages = opt (types.listOf types.package) [ ];
       };
-      # nix.settings is a submodule with a freeform type: only these are declared (typed) in nixpkgs.
-      nix = {
-        _closed = true;
-        settings = {
-          _open = true;
-          substituters = opt (types.listOf types.str) [ ];
-          trusted-public-keys = opt (types.listOf types.str) [ ];
-          trusted-substituters = opt (types.listOf types.str) [ ];
-          extra-allowed-users = opt (types.listOf types.str) [ ];
-          require-sigs = opt types.bool true;
-        };
-      };
-      networking = {
-        _closed = true;
-        firewall = {
-          _closed = true;
-          enable = opt types.bool true;
-          allowedTCPPorts = opt (types.listOf types.port) [ ];
-          allowedUDPPorts = opt (types.listOf types.port) [ ];
-        };
+      # nix.nix: `settings = mkOption { type = types.submodule { freeformType = semanticConfType;
+      # options = { … }; }; }`, only these settings declared (typed).
+      nix.settings =
+        let confAtom = types.nullOr (types.oneOf [ types.bool types.int types.float types.str types.path types.package ]);
+        in opt (types.submodule {
+          freeformType = types.attrsOf (types.either confAtom (types.listOf confAtom));
+          options = {
+            substituters = opt (types.listOf types.str) [ ];
+            trusted-public-keys = opt (types.listOf types.str) [ ];
+            trusted-substituters = opt (types.listOf types.str) [ ];
+            extra-allowed-users = opt (types.listOf types.str) [ ];
+            require-sigs = opt types.bool true;
+          };
+        }) { };
+      networking.firewall = {
+        enable = opt types.bool true;
+        allowedTCPPorts = opt (types.listOf types.port) [ ];
+        allowedUDPPorts = opt (types.listOf types.port) [ ];
       };
       services = {
-        _closed = true;
         caddy = {
-          _closed = true;
           enable = opt types.bool false;
           package = opt types.package pkgs.caddy;
           acmeCA = opt (types.nullOr types.str) null;
@@ -181,29 +182,30 @@ let
           logFormat = opt types.lines "level ERROR\n";
           openFirewall = opt types.bool false;
           resume = opt types.bool false;
-          settings = opt (types.attrsOf types.anything) { };
+          # caddy/default.nix: `settings = mkOption { type = settingsFormat.type; default = { }; }`, JSON.
+          settings = opt (pkgs.formats.json { }).type { };
           user = opt types.str "caddy";
-          virtualHosts = { _attrsOfSub = vhostOptions; };
+          virtualHosts = opt (types.attrsOf (types.submodule vhostOptions)) { };
         };
         # nixos/modules/services/databases/postgresql.nix: what the issuer's database module uses.
         postgresql = {
-          _closed = true;
           enable = opt types.bool false;
           ensureDatabases = opt (types.listOf types.str) [ ];
           ensureUsers = opt (types.listOf types.unspecified) [ ];
           # `settings = mkOption { type = with types; submodule { freeformType = attrsOf (oneOf [ bool
           # float int str ]); options = { … port = mkOption { type = types.port; default = 5432; … }; }; }; … }`
-          settings = { _open = true; port = opt types.port 5432; };
+          settings = opt (types.submodule {
+            freeformType = types.attrsOf (types.oneOf [ types.bool types.float types.int types.str ]);
+            options.port = opt types.port 5432;
+          }) { };
         };
         harmonia =
           if harmonia == "flat" then harmoniaCacheOptions // { package = opt types.package pkgs.harmonia; }
           else if harmonia == "single-key" then removeAttrs harmoniaCacheOptions [ "signKeyPaths" ] // { package = opt types.package pkgs.harmonia; }
-          else renamed // {
-            _closed = true;
+          else {
             package = opt types.package pkgs.harmonia;
             cache = harmoniaCacheOptions;
             daemon = {
-              _closed = true;
               enable = opt types.bool false;
               dbPath = opt types.str "/nix/var/nix/db/db.sqlite";
               logLevel = opt types.str "info";
@@ -213,17 +215,15 @@ let
           };
       };
       systemd = {
-        _closed = true;
         package = opt types.package (fakeDrv "systemd-257");
-        services = { _attrsOfSub = serviceOptions; };
-        sockets = { _attrsOf = true; };
-        targets = { _attrsOf = true; };
+        services = opt (types.attrsOf (types.submodule serviceOptions)) { };
+        sockets = freeformEntries;
+        targets = freeformEntries;
         tmpfiles.rules = opt (types.listOf types.str) [ ];
       };
       users = {
-        _closed = true;
-        users = { _attrsOf = true; };
-        groups = { _attrsOf = true; };
+        users = freeformEntries;
+        groups = freeformEntries;
       };
     };
     config =
@@ -234,7 +234,6 @@ let
         credentials =
           if harmonia == "single-key" then lib.optional (h.signKeyPath != null) { id = "sign-key"; path = h.signKeyPath; }
           else lib.imap0 (i: p: { id = "sign-key-${toString i}"; path = p; }) signKeyPaths;
-        flatDefined = n: config.services.harmonia.${n} != unset;
       in
       lib.mkMerge [
         {
@@ -301,13 +300,9 @@ let
             allowedUDPPorts = lib.optional (caddy.httpsPort != null) caddy.httpsPort;
           };
         })
-        (lib.optionalAttrs (harmonia == "cache") {
-          # The renamed aliases: forwarded to .cache, with the warning mkRenamedOptionModule prints.
-          warnings = builtins.concatMap (n: lib.optional (flatDefined n) "The option `services.harmonia.${n}' defined in a module has been renamed to `services.harmonia.cache.${n}'.") renamedNames;
-          services.harmonia.cache = lib.genAttrs renamedNames (n: lib.mkIf (flatDefined n) config.services.harmonia.${n});
-        })
       ];
   };
+
 
   # The Caddyfile caddy/default.nix writes (before `caddy fmt`), from the evaluated options.
   caddyfileOf = cfg:
@@ -337,8 +332,10 @@ let
   result = lib.evalModules {
     modules = [ nixpkgsStandIn ] ++ map (p: /. + p) (builtins.fromJSON modulesJson) ++ [
       { config = decodePaths (builtins.fromJSON configJson); }
+      # As NixOS passes them (nixos/lib/eval-config.nix, misc/nixpkgs.nix): through _module.args,
+      # so that `imports` cannot depend on them, as in NixOS.
+      { _module.args = { inherit pkgs utils; }; }
     ];
-    args = { inherit pkgs utils; };
   };
 
   failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
@@ -358,7 +355,6 @@ in
 {
   inherit (result) config;
   inherit show;
-  files = result.files;
   inherit failedAssertions;
   inherit (result.config) warnings;
   inherit caddyfile;

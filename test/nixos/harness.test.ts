@@ -1,11 +1,12 @@
-// The harness stands in for nixpkgs' module system: these checks show that it fails where NixOS
-// fails (so the emitter tests that pass through it could fail too), on the semantics they rely on.
+// The harness evaluates modules with nixpkgs' real lib.evalModules (vendored) and stand-in option
+// declarations: these checks show that it fails where NixOS fails (so the emitter tests that pass
+// through it could fail too), on the semantics they rely on, declarations included.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
-import { harnessExpr, nixEval, nixEvalError, sandboxEnv } from './tools.js';
+import { HARNESS_DIR, harnessExpr, nixEval, nixEvalError, nixLit, sandboxEnv } from './tools.js';
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const dir = await tempDir(t);
@@ -38,7 +39,8 @@ test('the harness merges like NixOS: priorities, mkIf, list order, lines, types'
   assert.equal(v.s.x, 2);
   assert.equal(v.s.y, 3);
   assert.deepEqual(Object.keys(v.svc), ['demo']);
-  assert.equal(v.e, 'a\nb');
+  // nixpkgs' evalModules hands an option the definitions of later modules first: b's line, then a's.
+  assert.equal(v.e, 'b\na');
   const typed = await mod('e.nix', `{ ... }: { services.caddy.enable = "yes"; }`);
   assert.match(await nixEvalError(env, harnessExpr({ modules: [typed] }, 'h: h.config.services.caddy.enable')), /not of type `boolean'/);
 });
@@ -48,7 +50,7 @@ test('an unknown option is an error, at the top, in a service namespace, in a su
   const cases: [string, string, RegExp][] = [
     ['services.caddy.virtualHost = { };', 'h: h.config.services.caddy', /The option `services\.caddy\.virtualHost' does not exist/],
     ['nixx.settings.substituters = [ ];', 'h: h.config', /The option `nixx' does not exist/],
-    ['services.caddy.virtualHosts."a.example".extraConfg = "x";', 'h: h.config.services.caddy.virtualHosts', /The option `services\.caddy\.virtualHosts\.a\.example\.extraConfg' does not exist/],
+    ['services.caddy.virtualHosts."a.example".extraConfg = "x";', 'h: h.config.services.caddy.virtualHosts', /The option `services\.caddy\.virtualHosts\."a\.example"\.extraConfg' does not exist/],
     ['systemd.services.caddy.serviceConfg.X = 1;', 'h: h.config.systemd.services', /The option `systemd\.services\.caddy\.serviceConfg' does not exist/],
     ['services.harmonia.cache.enable = true;', 'h: h.config.services.harmonia', /The option `services\.harmonia\.cache' does not exist/],
   ];
@@ -97,9 +99,10 @@ test('after the Harmonia move, the flat names still work but warn (mkRenamedOpti
   const v = (await nixEval(env, harnessExpr({ modules: [flat], harmonia: 'cache' }, 'h: { inherit (h) warnings; c = h.config.services.harmonia.cache; }'))) as { warnings: string[]; c: { enable: boolean; signKeyPaths: string[] } };
   assert.equal(v.c.enable, true);
   assert.deepEqual(v.c.signKeyPaths, ['/run/k']);
-  assert.deepEqual(v.warnings, [
-    "The option `services.harmonia.enable' defined in a module has been renamed to `services.harmonia.cache.enable'.",
-    "The option `services.harmonia.signKeyPaths' defined in a module has been renamed to `services.harmonia.cache.signKeyPaths'.",
+  // lib.mkRenamedOptionModule's warning names the file of the definition.
+  assert.deepEqual([...v.warnings].sort(), [
+    `The option \`services.harmonia.enable' defined in \`${flat}' has been renamed to \`services.harmonia.cache.enable'.`,
+    `The option \`services.harmonia.signKeyPaths' defined in \`${flat}' has been renamed to \`services.harmonia.cache.signKeyPaths'.`,
   ]);
 });
 
@@ -116,4 +119,29 @@ test('an undeclared definition fails every read of config, assertions too; faile
   const fine = await mod('fine.nix', `{ ... }: { services.caddy.enable = true; }`);
   const v = (await nixEval(env, harnessExpr({ modules: [fine] }, 'h: h.toplevel'))) as { units: Record<string, unknown>; caddyfile: string };
   assert.deepEqual(Object.keys(v.units), ['caddy']);
+});
+
+test('every lib attribute our modules, the flake, package.nix and the harness name is in the vendored lib', async (t) => {
+  const { env } = await setup(t);
+  const root = join(HARNESS_DIR, '../..');
+  const nixFiles = [
+    ...(await readdir(join(root, 'nix-module'))).filter((f) => f.endsWith('.nix')).map((f) => join(root, 'nix-module', f)),
+    ...['flake.nix', 'package.nix', 'test/nixos/harness.nix', 'test/nixos/pkgs.nix'].map((f) => join(root, f)),
+  ];
+  const names = new Set<string>();
+  for (const f of nixFiles) {
+    // Comments name upstream functions the code does not call.
+    const code = (await readFile(f, 'utf8')).split('\n').map((l) => l.replace(/(^|\s)#.*$/, '')).join('\n');
+    for (const m of code.matchAll(/\blib\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)/g)) names.add(m[1]!);
+  }
+  // The emitter's references (ref('lib.mkDefault'), call('lib.types.listOf', …)).
+  for (const f of (await readdir(join(root, 'src/nixos'))).filter((x) => x.endsWith('.ts'))) {
+    for (const m of (await readFile(join(root, 'src/nixos', f), 'utf8')).matchAll(/'lib\.([\w.]+)'/g)) names.add(m[1]!);
+  }
+  // pkgs.nix's own stand-ins (fileset needs a store; getExe is stricter).
+  const standIns = ['fileset', 'getExe'];
+  const paths = [...names].sort().filter((n) => !standIns.includes(n.split('.')[0]!));
+  assert.ok(paths.includes('evalModules') && paths.includes('types.listOf') && paths.includes('mkDefault'), paths.join(' '));
+  const expr = `let lib = import ${nixLit(join(HARNESS_DIR, 'vendor/nixpkgs-lib/lib'))}; in builtins.filter (p: !(lib.hasAttrByPath (lib.splitString "." p) lib)) ${`[ ${paths.map(nixLit).join(' ')} ]`}`;
+  assert.deepEqual(await nixEval(env, expr), []);
 });

@@ -225,7 +225,9 @@ test('flake.nix nixosModules.default: the issuer module with the flake\'s own pa
   const env = await sandboxEnv(dir);
   const { writeFile } = await import('node:fs/promises');
   const mod = join(dir, 'flake-module.nix');
-  await writeFile(mod, `args: (import ${JSON.stringify(join(HARNESS_DIR, 'flake-eval.nix'))}).self.nixosModules.default args\n`);
+  // The module itself as the file's value: nixpkgs' evalModules hands a module function only the
+  // _module.args (pkgs) its formals name, so a wrapper `args: m args` would pass no pkgs on.
+  await writeFile(mod, `(import ${JSON.stringify(join(HARNESS_DIR, 'flake-eval.nix'))}).self.nixosModules.default\n`);
   const v = await evalIssuer(env, BASE, [mod]);
   assert.deepEqual(v.failed, []);
   assert.match(argv(v.svc!.serviceConfig.ExecStart)[0]!, /^\/nix\/store\/0+-nixca-0\.1\.0\/bin\/nixca$/);

@@ -1,12 +1,13 @@
 # Stand-ins for the parts of nixpkgs that flake.nix and package.nix call, for evaluating them
-# with nix 2.8 and no nixpkgs (none is available offline). Each stand-in checks its arguments the
-# way the real function declares them (pkgs/build-support/node/build-npm-package/default.nix,
+# with nix 2.8 and no nixpkgs (none is available offline; only its lib, vendored in ./vendor).
+# Each stand-in checks its arguments the way the real function declares them
+# (pkgs/build-support/node/build-npm-package/default.nix,
 # pkgs/build-support/node/import-npm-lock/default.nix, lib/fileset, lib/customisation.nix
 # callPackage) and returns a fake derivation that keeps its arguments for the tests to inspect.
 # Nothing is built.
 { system ? "x86_64-linux" }:
 let
-  hlib = import ./lib.nix;
+  realLib = import ./vendor/nixpkgs-lib/lib;
   inherit (builtins) isAttrs isFunction isList isPath functionArgs intersectAttrs attrNames filter all pathExists readDir concatMap;
 
   fakeDrv = name: extra: { type = "derivation"; inherit name system; outPath = "/nix/store/00000000000000000000000000000000-${name}"; } // extra;
@@ -33,13 +34,12 @@ let
       };
   };
 
-  lib = hlib // {
+  # nixpkgs' lib (vendored), but for two stand-ins: fileset.toSource, which would copy into a
+  # store (there is none here), and a stricter getExe (the real one only warns when
+  # meta.mainProgram is missing, and guesses the name).
+  lib = realLib // {
     inherit fileset;
-    importJSON = p: builtins.fromJSON (builtins.readFile p);
-    genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
-    licenses.mit = { spdxId = "MIT"; shortName = "mit"; };
     getExe = x: "${x.outPath}/bin/${x.meta.mainProgram or (fail "getExe: ${x.name} has no meta.mainProgram")}";
-    literalExpression = text: { _type = "literalExpression"; inherit text; };
   };
 
   # lib.callPackageWith: the function's formals filled from pkgs, overridden by `args`; a
