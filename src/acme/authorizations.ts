@@ -1,5 +1,6 @@
 // Authorizations and challenges (RFC 8555 §7.5): POST-as-GET, client deactivation (§7.5.2), and
 // the response to a challenge (§7.5.1), which starts an asynchronous validation (§8.2).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { keyAuthorization, type ValidationOutcome } from './challenges.js';
 import { emit, isObject, type AcmeContext } from './context.js';
 import type { AccountRecord, AuthorizationRecord, ChallengeRecord, OrderRecord, OrderStatus } from './model.js';
@@ -148,17 +149,7 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   }
   // Closing the app is not the client's failure: leave the challenge processing, a restart resumes it.
   if (ctx.closing.signal.aborted) return;
-  const now = ctx.now();
-  await ctx.store.updateAuthorization(authz.id, (a) => {
-    const c = findChallenge(a, challengeId);
-    if (!c || c.status !== 'processing') return undefined;
-    const done: ChallengeRecord = outcome.valid
-      ? { ...c, status: 'valid', validated: now.toISOString() }
-      : { ...c, status: 'invalid', error: problemDocument(outcome.problem.type, outcome.problem.detail, { type: 'dns', value: a.identifier.value }) };
-    // §7.1.4: a valid authorization's `expires` is the end of its usefulness.
-    const expires = outcome.valid ? new Date(now.getTime() + ctx.authorizationLifetimeMs).toISOString() : a.expires;
-    return { ...a, expires, challenges: a.challenges.map((x) => (x.id === challengeId ? done : x)) };
-  });
+  await recordOutcome(ctx, authz.id, challengeId, outcome, started);
   await emit(ctx, 'validationFinished', {
     type: challenge.type,
     identifier: authz.identifier.value,
@@ -170,4 +161,41 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   // A failed validation is what an operator looks for when a node cannot renew: warn, with the reason.
   if (outcome.valid) ctx.log.info({ ...fields, valid: true }, 'challenge validated');
   else ctx.log.warn({ ...fields, valid: false, problem: outcome.problem.type, detail: outcome.problem.detail }, 'challenge validation failed');
+}
+
+/** First wait between two tries to record an outcome; doubled each time, up to RECORD_RETRY_MAX_MS. */
+const RECORD_RETRY_MS = 250;
+const RECORD_RETRY_MAX_MS = 4_000;
+
+/**
+ * Writes the validation's outcome (§7.5.1: the challenge becomes valid or invalid). A store that
+ * cannot be written right now (a shared database restarting) is tried again until it can, for as
+ * long as the challenge may stay `processing` before other instances treat it as orphaned: the
+ * outcome is known, and dropping it would leave the client polling a challenge nobody validates.
+ */
+async function recordOutcome(ctx: AcmeContext, authzId: string, challengeId: string, outcome: ValidationOutcome, started: number): Promise<void> {
+  const now = ctx.now();
+  const write = () => ctx.store.updateAuthorization(authzId, (a) => {
+    const c = findChallenge(a, challengeId);
+    if (!c || c.status !== 'processing') return undefined;
+    const done: ChallengeRecord = outcome.valid
+      ? { ...c, status: 'valid', validated: now.toISOString() }
+      : { ...c, status: 'invalid', error: problemDocument(outcome.problem.type, outcome.problem.detail, { type: 'dns', value: a.identifier.value }) };
+    // §7.1.4: a valid authorization's `expires` is the end of its usefulness.
+    const expires = outcome.valid ? new Date(now.getTime() + ctx.authorizationLifetimeMs).toISOString() : a.expires;
+    return { ...a, expires, challenges: a.challenges.map((x) => (x.id === challengeId ? done : x)) };
+  });
+  for (let wait = RECORD_RETRY_MS; ; wait = Math.min(wait * 2, RECORD_RETRY_MAX_MS)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      const giveUp = ctx.closing.signal.aborted || Date.now() - started + wait > ctx.validationTimeoutMs + ORPHAN_GRACE_MS;
+      if (giveUp) throw err;
+      ctx.log.warn({ err: (err as Error).message, challenge: challengeId, retryInMs: wait }, 'the validation outcome could not be recorded; trying again');
+      // Closing the app ends the wait (the challenge stays processing; a restart resumes it).
+      await sleep(wait, undefined, { signal: ctx.closing.signal }).catch(() => undefined);
+      if (ctx.closing.signal.aborted) throw err;
+    }
+  }
 }
