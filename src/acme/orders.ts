@@ -161,23 +161,9 @@ async function createOrder(
   now: Date,
 ): Promise<{ order: OrderRecord; authorizations: AuthorizationRecord[] }> {
   const expires = new Date(now.getTime() + ctx.orderLifetimeMs).toISOString();
-  const authorizations: AuthorizationRecord[] = [];
-  const fresh: AuthorizationRecord[] = [];
   const reuseAt = new Date(now.getTime() + 60_000);
-  const reads = await ctx.store.newOrderReads?.(account.id, decision.identifiers.map((i) => i.value), reuseAt);
-  for (const id of decision.identifiers) {
-    // §7.1.3 object reuse: a still-valid authorization of this account for this name.
-    const reuse = reads ? reads.reusable.get(id.value) : await ctx.store.findReusableAuthorization(account.id, id.value, reuseAt);
-    if (reuse) {
-      authorizations.push(reuse);
-      continue;
-    }
-    const a = newAuthorization(account.id, id.value, expires, now.toISOString());
-    authorizations.push(a);
-    fresh.push(a);
-  }
-  await checkPendingLimits(ctx, account.id, fresh.length, now, reads?.orderIds);
-  const order: OrderRecord = {
+  const fresh = (value: string) => newAuthorization(account.id, value, expires, now.toISOString());
+  const record = (authorizations: readonly AuthorizationRecord[]): OrderRecord => ({
     id: newId(),
     accountId: account.id,
     identifiers: decision.identifiers,
@@ -186,8 +172,31 @@ async function createOrder(
     expires,
     ...(replacesSerial !== undefined ? { replaces: payload.replaces as string, replacesSerial } : {}),
     createdAt: now.toISOString(),
-  };
-  await ctx.store.createOrder(order, fresh);
+  });
+  if (ctx.store.createOrderIfClear) {
+    // One round trip when nothing needs deciding: no authorization to reuse, limits far off.
+    const authorizations = decision.identifiers.map((id) => fresh(id.value));
+    const order = record(authorizations);
+    const { pendingOrdersPerAccount: maxOrders, pendingAuthorizationsPerAccount: maxAuthorizations } = ctx.limits.limits;
+    if (await ctx.store.createOrderIfClear(order, authorizations, { now, reuseAt, maxOrders, maxAuthorizations })) return { order, authorizations };
+  }
+  const authorizations: AuthorizationRecord[] = [];
+  const created: AuthorizationRecord[] = [];
+  const reads = await ctx.store.newOrderReads?.(account.id, decision.identifiers.map((i) => i.value), reuseAt);
+  for (const id of decision.identifiers) {
+    // §7.1.3 object reuse: a still-valid authorization of this account for this name.
+    const reuse = reads ? reads.reusable.get(id.value) : await ctx.store.findReusableAuthorization(account.id, id.value, reuseAt);
+    if (reuse) {
+      authorizations.push(reuse);
+      continue;
+    }
+    const a = fresh(id.value);
+    authorizations.push(a);
+    created.push(a);
+  }
+  await checkPendingLimits(ctx, account.id, created.length, now, reads?.orderIds);
+  const order = record(authorizations);
+  await ctx.store.createOrder(order, created);
   return { order, authorizations };
 }
 

@@ -68,6 +68,15 @@ export interface AcmeStore {
    * findReusableAuthorization(accountId, identifier, now) returns. Absent: the reads one by one.
    */
   newOrderReads?(accountId: string, identifiers: readonly string[], now: Date): Promise<{ orderIds: string[]; reusable: Map<string, AuthorizationRecord> }>;
+  /**
+   * createOrder in one round trip, for a store where each read is one: only when nothing needs
+   * deciding, that is when the account has no authorization for these identifiers that could be
+   * reused at `guard.reuseAt` (§7.1.3) and its unfinished orders and their authorizations, counted
+   * generously (every unexpired order without a certificate, every authorization it names), stay
+   * within the §6.6 limits with this order. False, with nothing written, otherwise: the caller
+   * then reads and decides (newOrderReads, createOrder). Absent: always that way.
+   */
+  createOrderIfClear?(order: OrderRecord, authorizations: readonly AuthorizationRecord[], guard: { now: Date; reuseAt: Date; maxOrders: number; maxAuthorizations: number }): Promise<boolean>;
 
   // Certificates: the issuance record is durable before the response that returns it.
   /**

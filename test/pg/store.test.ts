@@ -157,6 +157,38 @@ describe('PostgreSQL store (src/store/pg)', () => {
     assert.deepEqual(await acme.newOrderReads!('a3', [], at), { orderIds: [], reusable: new Map() });
   });
 
+  it('newOrder in one statement places the order only when nothing needs deciding: no reusable authorization, §6.6 counts clear', async () => {
+    const { stores: [s] } = await fresh();
+    const acme = s!.acme;
+    await acme.createAccount(account('a1'));
+    const name = (z: string) => `${z}.nuc-1.test`;
+    const az = (id: string, value = name(id)) => ({ ...authz(id), identifier: { type: 'dns' as const, value } });
+    const guard = { now: t, reuseAt: new Date(t.getTime() + 60_000), maxOrders: 3, maxAuthorizations: 4 };
+    // A new account: placed, with its authorizations, both readable and listed as createOrder's are.
+    assert.equal(await acme.createOrderIfClear!(order('o1', ['x1', 'x2']), [az('x1'), az('x2')], guard), true);
+    assert.deepEqual((await acme.getOrder('o1'))?.authorizationIds, ['x1', 'x2']);
+    assert.equal((await acme.getAuthorization('x2', { current: true }))?.identifier.value, name('x2'));
+    assert.deepEqual(await acme.listOrderIds('a1'), ['o1']);
+    // A valid authorization for one of the names could be reused (§7.1.3): nothing is written.
+    await acme.updateAuthorization('x1', validated);
+    assert.equal(await acme.createOrderIfClear!(order('o2', ['y1']), [az('y1', name('x1'))], guard), false);
+    assert.equal(await acme.getOrder('o2'), undefined);
+    assert.equal(await acme.getAuthorization('y1', { current: true }), undefined);
+    // Other names: placed. Unfinished orders now 2 of 3, their authorizations 3 of 4.
+    assert.equal(await acme.createOrderIfClear!(order('o3', ['y2']), [az('y2')], guard), true);
+    // Two more authorizations would pass 4; one more order would pass 3 after one more.
+    assert.equal(await acme.createOrderIfClear!(order('o4', ['y3', 'y4']), [az('y3'), az('y4')], guard), false);
+    assert.equal(await acme.createOrderIfClear!(order('o5', ['y5']), [az('y5')], guard), true);
+    assert.equal(await acme.createOrderIfClear!(order('o6', ['y6']), [az('y6')], { ...guard, maxAuthorizations: 100 }), false, 'three unfinished orders');
+    // An order with its certificate is finished, an expired one too: neither counts.
+    await acme.putCertificate(cert('0c01', 'o1'), 'PEM');
+    assert.equal(await acme.createOrderIfClear!(order('o7', ['y7']), [az('y7')], { ...guard, maxAuthorizations: 100 }), true);
+    assert.equal(await acme.createOrderIfClear!(order('o8', ['y8']), [az('y8')], { ...guard, maxAuthorizations: 100 }), false, 'three unfinished orders again');
+    const later = new Date(t.getTime() + 3_600_001);
+    assert.equal(await acme.createOrderIfClear!(order('o9', ['y9'], iso(7_200_000)), [az('y9')], { ...guard, now: later, reuseAt: later, maxAuthorizations: 100 }), true, 'expired orders are finished');
+    assert.deepEqual(await acme.listOrderIds('a1'), ['o1', 'o3', 'o5', 'o7', 'o9']);
+  });
+
   it("finalize's reads in one statement answer what getOrder and findAccountByThumbprint answer, from the stored rows of every instance", async () => {
     const { stores: [a, b] } = await fresh(2);
     await a!.acme.createAccount(account('a1', 'old'));

@@ -110,32 +110,45 @@ function accountMethods(db: pg.Pool, cache: NotifiedCache<AccountRecord>): Pick<
 /** The rows of orders and authorizations this instance last read or wrote (VersionHints). */
 export type WorkingSetHints = { orders: VersionHints<OrderRecord>; authz: VersionHints<AuthorizationRecord> };
 
-function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'getOrder' | 'getOrderAndAccountKey' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization' | 'newOrderReads'> {
+function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord>, hints: WorkingSetHints): Pick<AcmeStore, 'createOrder' | 'createOrderIfClear' | 'getOrder' | 'getOrderAndAccountKey' | 'updateOrder' | 'listOrderIds' | 'getAuthorization' | 'updateAuthorization' | 'findReusableAuthorization' | 'newOrderReads'> {
   const seen = <T>(h: VersionHints<T>, id: string, row: Row<T> | undefined) => {
     if (row) h.set(id, row.record, row.version);
     else h.drop(id);
     return row;
   };
   const readOrder = async (id: string) => seen(hints.orders, id, withCertificate((await q<OrderRow>(db, 'order-get', ORDER_SELECT, [id])).rows[0]));
+  /** Inserted at version 1 (the schema's default): known here without reading them back. */
+  const created = (order: OrderRecord, authzs: readonly AuthorizationRecord[], epoch: number) => {
+    hints.orders.set(order.id, order, 1);
+    for (const a of authzs) {
+      hints.authz.set(a.id, a, 1);
+      authzCache.set(a.id, structuredClone(a), 1, epoch);
+    }
+  };
   const readAuthz = async (id: string) => seen(hints.authz, id, (await q<Row<AuthorizationRecord>>(db, 'authz-get', 'SELECT record, version FROM authorizations WHERE id = $1', [id])).rows[0]);
   return {
     async createOrder(order, authzs) {
       // One statement: the order and its new authorizations appear together or not at all.
       const epoch = authzCache.epoch;
-      const rows = authzs.map((a) => ({ id: a.id, account: a.accountId, identifier: a.identifier.value, expires: a.expires, reusable: reusable(a), record: a }));
-      await q(db, 'order-create', `WITH a AS (
-          INSERT INTO authorizations (id, account_id, identifier, expires, reusable, record)
-          SELECT x->>'id', x->>'account', x->>'identifier', (x->>'expires')::timestamptz, (x->>'reusable')::boolean, x->'record'
-          FROM jsonb_array_elements($1::jsonb) x)
-        INSERT INTO orders (id, account_id, authorization_ids, expires, replaces_serial, record, created_at)
-        VALUES ($2, $3, $4, $5, $6, $7, $8)`,
-      [JSON.stringify(rows), order.id, order.accountId, order.authorizationIds, order.expires, order.replacesSerial ?? null, order, order.createdAt]);
-      // Inserted at version 1 (the schema's default).
-      hints.orders.set(order.id, order, 1);
-      for (const a of authzs) {
-        hints.authz.set(a.id, a, 1);
-        authzCache.set(a.id, structuredClone(a), 1, epoch);
-      }
+      await q(db, 'order-create', `WITH a AS (${AUTHZ_INSERT} FROM jsonb_array_elements($1::jsonb) x)
+        ${ORDER_INSERT} VALUES ($2, $3, $4, $5, $6, $7, $8)`, orderValues(order, authzs));
+      created(order, authzs, epoch);
+    },
+    async createOrderIfClear(order, authzs, guard) {
+      // The §6.6 counts and the §7.1.3 reuse check of newOrderReads, as a guard on the inserts.
+      const epoch = authzCache.epoch;
+      const r = await q<{ created: number }>(db, 'order-create-if-clear', `WITH open AS (
+          SELECT count(*) AS orders, coalesce(sum(cardinality(authorization_ids)), 0) AS authzs
+          FROM orders WHERE account_id = $3 AND certificate_serial IS NULL AND expires > $9),
+        clear AS (SELECT 1 FROM open WHERE open.orders + 1 <= $10 AND open.authzs + $12 <= $11
+          AND NOT EXISTS (SELECT 1 FROM authorizations WHERE account_id = $3 AND identifier = ANY($13::text[]) AND reusable AND expires > $14)),
+        a AS (${AUTHZ_INSERT} FROM jsonb_array_elements($1::jsonb) x, clear),
+        o AS (${ORDER_INSERT} SELECT $2, $3, $4, $5, $6, $7, $8 FROM clear RETURNING id)
+        SELECT count(*)::int AS created FROM o`,
+      [...orderValues(order, authzs), guard.now, guard.maxOrders, guard.maxAuthorizations, authzs.length, authzs.map((a) => a.identifier.value), guard.reuseAt]);
+      if (r.rows[0]?.created !== 1) return false;
+      created(order, authzs, epoch);
+      return true;
     },
     async getOrder(id) {
       return (await readOrder(id))?.record;
@@ -197,6 +210,15 @@ function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord
       return { orderIds: row.order_ids, reusable };
     },
   };
+}
+
+const AUTHZ_INSERT = `INSERT INTO authorizations (id, account_id, identifier, expires, reusable, record)
+  SELECT x->>'id', x->>'account', x->>'identifier', (x->>'expires')::timestamptz, (x->>'reusable')::boolean, x->'record'`;
+const ORDER_INSERT = `INSERT INTO orders (id, account_id, authorization_ids, expires, replaces_serial, record, created_at)`;
+/** $1 the new authorizations (JSON rows for AUTHZ_INSERT), $2–$8 the order's columns. */
+function orderValues(order: OrderRecord, authzs: readonly AuthorizationRecord[]): unknown[] {
+  const rows = authzs.map((a) => ({ id: a.id, account: a.accountId, identifier: a.identifier.value, expires: a.expires, reusable: reusable(a), record: a }));
+  return [JSON.stringify(rows), order.id, order.accountId, order.authorizationIds, order.expires, order.replacesSerial ?? null, order, order.createdAt];
 }
 
 const CERT_INSERT = `INSERT INTO certificates (serial, order_id, account_id, node, not_after, replaces, spki_sha256, record, chain_pem)`;
