@@ -53,7 +53,8 @@ export async function ownedChallenge(ctx: AcmeContext, account: AccountRecord, a
 /**
  * POST to a challenge URL. POST-as-GET ("") only reads (notes §2.4: fetching must not start
  * validation). Any JSON object (normally {}; step-ca tolerates vestigial fields from old clients,
- * so do we) starts validation of a pending challenge and answers `processing` at once.
+ * so do we) starts validation of a pending challenge: answered `processing` at once, or, with
+ * `waitMs`, after up to that long (validateWithin).
  */
 export async function respondToChallenge(
   ctx: AcmeContext,
@@ -62,6 +63,7 @@ export async function respondToChallenge(
   challengeId: string,
   payloadText: string,
   payload: unknown,
+  waitMs = 0,
 ): Promise<{ authz: AuthorizationRecord; challenge: ChallengeRecord }> {
   const found = await ownedChallenge(ctx, account, authzId, challengeId);
   if (payloadText === '') return found;
@@ -69,17 +71,67 @@ export async function respondToChallenge(
   if (found.challenge.status !== 'pending') return found;
   const st = authorizationStatus(found.authz, ctx.now());
   if (st !== 'pending') throw problem('malformed', `the authorization is ${st}; its challenges can no longer be attempted`);
-  // §7.1.6: one attempt per authorization at a time; the first challenge answered wins.
-  if (found.authz.challenges.some((c) => c.status === 'processing')) return found;
-  const authz = await ctx.store.updateAuthorization(authzId, (a) => {
+  // §7.1.6: one attempt per authorization at a time; the first challenge answered wins. A
+  // validation running here (a response repeated while validateWithin waits) counts as one.
+  if (found.authz.challenges.some((c) => c.status === 'processing' || ctx.validations.has(c.id))) return found;
+  if (waitMs > 0) return validateWithin(ctx, account, found, waitMs);
+  const since = ctx.now().toISOString();
+  const authz = await markProcessing(ctx, authzId, challengeId, since);
+  if (authz) startValidation(ctx, authz, challengeId, account);
+  const current = authz ?? (await ctx.store.getAuthorization(authzId)) ?? found.authz;
+  return { authz: current, challenge: findChallenge(current, challengeId) ?? found.challenge };
+}
+
+/** Records the challenge `processing` since `since`; undefined when another attempt came first. */
+function markProcessing(ctx: AcmeContext, authzId: string, challengeId: string, since: string): Promise<AuthorizationRecord | undefined> {
+  return ctx.store.updateAuthorization(authzId, (a) => {
     const c = findChallenge(a, challengeId);
     if (!c || c.status !== 'pending' || a.challenges.some((x) => x.status === 'processing')) return undefined;
-    const since = ctx.now().toISOString();
     return { ...a, challenges: a.challenges.map((x) => (x.id === challengeId ? { ...x, status: 'processing' as const, processingSince: since } : x)) };
   });
-  const current = authz ?? (await ctx.store.getAuthorization(authzId)) ?? found.authz;
-  startValidation(ctx, current, challengeId, account);
-  return { authz: current, challenge: findChallenge(current, challengeId) ?? found.challenge };
+}
+
+/**
+ * Validates at once and waits up to `waitMs` for it. A quick validation (loopback, LAN) is
+ * recorded once, pending → valid or invalid, and answered final: one write where there were two,
+ * and no Retry-After for the client to sit out. A slower one is recorded `processing` (since its
+ * start) when the wait ends, answered so, and finishes on its own. Every answer reflects what is
+ * recorded; a crash during the wait leaves the challenge pending and the client without an
+ * answer, so it responds again (§7.5.1).
+ */
+async function validateWithin(ctx: AcmeContext, account: AccountRecord, found: { authz: AuthorizationRecord; challenge: ChallengeRecord }, waitMs: number) {
+  const { authz, challenge } = found;
+  const since = ctx.now().toISOString();
+  let decided: 'quick' | 'slow' | undefined;
+  let marked: Promise<AuthorizationRecord | undefined> | undefined;
+  // Called with the outcome known, before it is recorded: whichever of this and the wait's end
+  // comes first decides (one thread: no interleaving between the test and the assignment).
+  const beforeRecord = async () => {
+    if (decided === undefined) decided = 'quick';
+    else await marked?.catch(() => undefined);
+  };
+  const run = startValidation(ctx, authz, challenge.id, account, beforeRecord);
+  const settled = await settlesWithin(run, waitMs);
+  if (decided === undefined) {
+    decided = 'slow';
+    marked = markProcessing(ctx, authz.id, challenge.id, since);
+    const processing = await marked;
+    if (processing) return { authz: processing, challenge: findChallenge(processing, challenge.id) ?? challenge };
+  } else if (!settled) {
+    // The outcome is known and being recorded (a store slow to write): wait for it a little more,
+    // then answer what is recorded.
+    await settlesWithin(run, waitMs);
+  }
+  const current = (await ctx.store.getAuthorization(authz.id)) ?? authz;
+  return { authz: current, challenge: findChallenge(current, challenge.id) ?? challenge };
+}
+
+/** True when `p` settles within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([p.then(() => true, () => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return settled;
 }
 
 /** How long past its validation timeout a `processing` challenge may still belong to another instance. */
@@ -106,15 +158,17 @@ export function resumeValidations(ctx: AcmeContext, authz: AuthorizationRecord):
   }
 }
 
-function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, account?: AccountRecord): void {
-  if (ctx.validations.has(challengeId)) return;
-  const run = validate(ctx, authz, challengeId, account)
+function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, account?: AccountRecord, beforeRecord?: () => Promise<void>): Promise<void> {
+  const running = ctx.validations.get(challengeId);
+  if (running) return running;
+  const run = validate(ctx, authz, challengeId, account, beforeRecord)
     .catch((err) => ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validation bookkeeping failed'))
     .finally(() => ctx.validations.delete(challengeId));
   ctx.validations.set(challengeId, run);
+  return run;
 }
 
-async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, knownAccount?: AccountRecord): Promise<void> {
+async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, knownAccount?: AccountRecord, beforeRecord?: () => Promise<void>): Promise<void> {
   const challenge = findChallenge(authz, challengeId)!;
   const account = knownAccount ?? (await ctx.store.getAccount(authz.accountId));
   if (!account) return;
@@ -149,6 +203,7 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   }
   // Closing the app is not the client's failure: leave the challenge processing, a restart resumes it.
   if (ctx.closing.signal.aborted) return;
+  await beforeRecord?.();
   await recordOutcome(ctx, authz.id, challengeId, outcome, started);
   await emit(ctx, 'validationFinished', {
     type: challenge.type,
@@ -177,7 +232,10 @@ async function recordOutcome(ctx: AcmeContext, authzId: string, challengeId: str
   const now = ctx.now();
   const write = () => ctx.store.updateAuthorization(authzId, (a) => {
     const c = findChallenge(a, challengeId);
-    if (!c || c.status !== 'processing') return undefined;
+    // Pending: a quick validation recorded without `processing` first (validateWithin), only
+    // while no other challenge of the authorization has been attempted (§7.1.6).
+    const first = c?.status === 'pending' && a.challenges.every((x) => x.status === 'pending');
+    if (!c || (c.status !== 'processing' && !first)) return undefined;
     const done: ChallengeRecord = outcome.valid
       ? { ...c, status: 'valid', validated: now.toISOString() }
       : { ...c, status: 'invalid', error: problemDocument(outcome.problem.type, outcome.problem.detail, { type: 'dns', value: a.identifier.value }) };

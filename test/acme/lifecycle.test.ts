@@ -69,16 +69,24 @@ describe('lifecycle', () => {
     }
   });
 
-  it('challengeWaitMs: the challenge response waits for a quick validation (valid at once) and answers processing with Retry-After for a slow one', async () => {
+  it('challengeWaitMs: the challenge response waits for a quick validation (valid at once, recorded with one write) and answers processing with Retry-After for a slow one (recorded processing since its start)', async () => {
     const env = await testEnv({ challengeWaitMs: 300 });
-    const app = buildAcmeApp(env.deps);
+    // Every authorization the store writes, as the statuses of its challenges.
+    const writes: string[] = [];
+    const update = env.store.updateAuthorization.bind(env.store);
+    env.store.updateAuthorization = async (id, fn) => {
+      const r = await update(id, fn);
+      if (r) writes.push(r.challenges.map((x) => x.status).join(','));
+      return r;
+    };
+    const app = buildAcmeApp({ ...env.deps, store: env.store });
     try {
       const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
       await c.newAccount({ eab: env.eab[NODE_A.name] });
-      const challengeOf = async (name: string) => {
-        const res = await c.newOrder([name]);
+      const challengeOf = async (name: string, client = c) => {
+        const res = await client.newOrder([name]);
         const authzUrl = (res.json().authorizations as string[])[0]!;
-        return { authzUrl, ch: (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges.find((x) => x.type === 'http-01')! };
+        return { authzUrl, ch: (await client.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges.find((x) => x.type === 'http-01')! };
       };
       env.validator.decide = () => new Promise((resolve) => setTimeout(() => resolve({ valid: true }), 50));
       const quick = await challengeOf(NODE_A.dns[0]!);
@@ -86,19 +94,36 @@ describe('lifecycle', () => {
       assert.equal(fast.json().status, 'valid', fast.body);
       assert.equal(fast.headers['retry-after'], undefined);
       assert.equal((await c.post(quick.authzUrl, '')).json().status, 'valid');
+      assert.deepEqual(writes, ['valid,pending'], 'pending → valid in one write, never processing');
+      // A quick failure is final too, with its error.
+      env.validator.decide = async () => ({ valid: false, problem: { type: 'unauthorized', detail: 'wrong key authorization' } });
+      const failing = await challengeOf(NODE_A.dns[1]!);
+      const failed = await c.post(failing.ch.url, {});
+      assert.equal(failed.json().status, 'invalid', failed.body);
+      assert.equal(failed.json<{ error: { type: string } }>().error.type, 'urn:ietf:params:acme:error:unauthorized');
+      assert.deepEqual(writes.slice(1), ['invalid,pending']);
+      writes.length = 0;
 
       let release!: () => void;
       env.validator.decide = () => new Promise((resolve) => (release = () => resolve({ valid: true })));
-      const slowCh = await challengeOf(NODE_A.dns[1]!);
+      // Another account: the first one's valid authorization would be reused (§7.1.3).
+      const c2 = await TestAcmeClient.create(injectTransport(app), DIR_URL);
+      await c2.newAccount({ eab: env.eab[NODE_A.name] });
+      const slowCh = await challengeOf(NODE_A.dns[0]!, c2);
       const t0 = Date.now();
-      const slow = await c.post(slowCh.ch.url, {});
+      const slow = await c2.post(slowCh.ch.url, {});
       const waited = Date.now() - t0;
       assert.equal(slow.json().status, 'processing');
       assert.equal(slow.headers['retry-after'], '1');
       assert.ok(waited >= 290 && waited < 2000, `waited ${waited} ms`);
+      const stored = await env.store.getAuthorization(slowCh.authzUrl.slice(slowCh.authzUrl.lastIndexOf('/') + 1));
+      const since = Date.parse(stored!.challenges.find((x) => x.type === 'http-01')!.processingSince!);
+      assert.ok(since <= t0 + 100, 'processing since the validation started, not since the wait ended');
       // Still asynchronous: it completes after the response.
       release();
-      assert.equal((await c.poll(slowCh.ch.url, (x) => x.status !== 'processing')).status, 'valid');
+      assert.equal((await c2.poll(slowCh.ch.url, (x) => x.status !== 'processing')).status, 'valid');
+      for (let i = 0; i < 100 && writes.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(writes, ['processing,pending', 'valid,pending']);
     } finally {
       await app.close();
       await env.cleanup();

@@ -325,18 +325,10 @@ export function createAcmeServer(deps: AcmeDeps): FastifyInstance {
     return json(reply, 200, renderAuthorization(ctx, authz, links));
   });
   post(PATHS.challenge, 'kid', async ({ jws, account }, req, reply) => {
-    let { authz, challenge } = jws.payloadText === ''
+    // A quick validation (loopback, LAN) is waited for briefly: the answer is then final.
+    const { authz, challenge } = jws.payloadText === ''
       ? await ownedChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!)
-      : await respondToChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!, jws.payloadText, jws.payload);
-    const running = challenge.status === 'processing' && jws.payloadText !== '' ? ctx.validations.get(challenge.id) : undefined;
-    if (running && challengeWaitMs > 0) {
-      // Wait briefly for a quick validation (loopback, LAN): the answer is then final.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, challengeWaitMs)))]);
-      clearTimeout(timer);
-      authz = (await ctx.store.getAuthorization(authz.id)) ?? authz;
-      challenge = authz.challenges.find((c) => c.id === challenge.id) ?? challenge;
-    }
+      : await respondToChallenge(ctx, account!, req.params.authzId!, req.params.challengeId!, jws.payloadText, jws.payload, challengeWaitMs);
     if (challenge.status === 'processing') reply.header('Retry-After', '1');
     // §7.5.1: Link rel=up to the parent authorization.
     reply.header('Link', `<${links.authz(authz.id)}>;rel="up"`);
