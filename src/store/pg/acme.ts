@@ -180,10 +180,11 @@ function workingSetMethods(db: pg.Pool, authzCache: RowCache<AuthorizationRecord
     },
     async updateAuthorization(id, fn) {
       const r = await updateVersioned<AuthorizationRecord>(() => readAuthz(id), async (next, version) => {
-        // NOTIFY (at commit) with the new version: every instance drops an older copy.
+        // NOTIFY (at commit) with the new version: every instance drops an older copy. Also on
+        // nixca_authz (the id alone), which instances before the version was announced listen to.
         const epoch = authzCache.epoch;
         const res = await q(db, 'authz-update', `WITH u AS (UPDATE authorizations SET record = $2, reusable = $3, expires = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id, version)
-          SELECT pg_notify('nixca_authz_row', id || ' ' || version) FROM u`, [id, next, reusable(next), next.expires, version]);
+          SELECT pg_notify('nixca_authz', id), pg_notify('nixca_authz_row', id || ' ' || version) FROM u`, [id, next, reusable(next), next.expires, version]);
         if (res.rowCount === 1) {
           hints.authz.set(id, next, version + 1);
           authzCache.set(id, structuredClone(next), version + 1, epoch);

@@ -6,7 +6,7 @@ import pg from 'pg';
 
 /** One instance's nonce channel (src/store/pg/nonce-peers.ts): its id in hex. */
 export type NonceChannel = `nixca_nonce_${string}`;
-export type Channel = 'nixca_revocation' | 'nixca_inventory' | 'nixca_account' | 'nixca_authz_row' | NonceChannel;
+export type Channel = 'nixca_revocation' | 'nixca_inventory' | 'nixca_account' | 'nixca_authz' | 'nixca_authz_row' | NonceChannel;
 type Listener = (payload: string | undefined) => void;
 
 export class ChangeFeed {
