@@ -47,8 +47,8 @@ export interface AuditTrail {
 }
 
 /**
- * The store commit hook that writes the audit entry; a failure becomes serverInternal (RFC 8555
- * §6.7) for the client, with the cause in the issuer's log, not in the problem document.
+ * AuditTrail.ready before a certificate is signed or a revocation recorded; a refusal becomes
+ * serverInternal (RFC 8555 §6.7), with the cause in the issuer's log.
  */
 export async function auditReady(ctx: AcmeContext, what: string): Promise<void> {
   try {
@@ -59,6 +59,10 @@ export async function auditReady(ctx: AcmeContext, what: string): Promise<void> 
   }
 }
 
+/**
+ * The store commit hook that writes the audit entry; a failure becomes serverInternal (RFC 8555
+ * §6.7) for the client, with the cause in the issuer's log, not in the problem document.
+ */
 export function auditCommit(ctx: AcmeContext, what: string, write: (audit: AuditTrail) => Promise<void>): (() => Promise<void>) | undefined {
   const audit = ctx.audit;
   if (!audit) return undefined;

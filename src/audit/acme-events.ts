@@ -56,16 +56,22 @@ export function auditTrail(stateDir: string, opts: AppendOptions = {}): AuditTra
    * are taken out for the attempt (a concurrent append does not write them twice) and put back,
    * oldest first, if it fails.
    */
+  /** Appends under way (a failing one has taken the waiting entries out of `failed` meanwhile). */
+  const inFlight = new Set<Promise<unknown>>();
   const appendWithWaiting = async (events: AuditEvent[]) => {
     const waiting = failed;
     failed = [];
     const why = `the first append failed: ${lastError?.message ?? 'unknown'}`;
+    const attempt = appendAudit(stateDir, [...waiting.map((e) => recoveredEvent(e, now(), why)), ...events], opts);
+    inFlight.add(attempt);
     try {
-      await appendAudit(stateDir, [...waiting.map((e) => recoveredEvent(e, now(), why)), ...events], opts);
+      await attempt;
     } catch (err) {
       failed = [...waiting, ...failed, ...events];
       lastError = err as Error;
       throw err;
+    } finally {
+      inFlight.delete(attempt);
     }
     if (failed.length === 0) lastError = undefined;
   };
@@ -73,6 +79,9 @@ export function auditTrail(stateDir: string, opts: AppendOptions = {}): AuditTra
     certificateIssued: (cert) => appendWithWaiting([issuedEvent(cert)]),
     certificateRevoked: (rev, cert) => appendWithWaiting([revokedEvent(rev, cert)]),
     ready: async () => {
+      // While the log refuses entries, an append under way holds the waiting ones: its result
+      // decides. (Healthy, nothing is awaited: group commit keeps an append under way most of the time.)
+      if (lastError) await Promise.allSettled([...inFlight]);
       if (failed.length) await appendWithWaiting([]);
     },
     async check() {
