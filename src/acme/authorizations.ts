@@ -71,15 +71,21 @@ export async function respondToChallenge(
   if (found.challenge.status !== 'pending') return found;
   const st = authorizationStatus(found.authz, ctx.now());
   if (st !== 'pending') throw problem('malformed', `the authorization is ${st}; its challenges can no longer be attempted`);
+  // A response repeated while validateWithin waits for this challenge's validation: the same wait.
+  const running = ctx.validations.get(challengeId);
+  if (running && waitMs > 0) {
+    await settlesWithin(running, waitMs);
+    return current(ctx, found);
+  }
   // §7.1.6: one attempt per authorization at a time; the first challenge answered wins. A
-  // validation running here (a response repeated while validateWithin waits) counts as one.
+  // validation running here counts as one.
   if (found.authz.challenges.some((c) => c.status === 'processing' || ctx.validations.has(c.id))) return found;
   if (waitMs > 0) return validateWithin(ctx, account, found, waitMs);
   const since = ctx.now().toISOString();
   const authz = await markProcessing(ctx, authzId, challengeId, since);
-  if (authz) startValidation(ctx, authz, challengeId, account);
-  const current = authz ?? (await ctx.store.getAuthorization(authzId)) ?? found.authz;
-  return { authz: current, challenge: findChallenge(current, challengeId) ?? found.challenge };
+  if (!authz) return current(ctx, found);
+  startValidation(ctx, authz, challengeId, account);
+  return { authz, challenge: findChallenge(authz, challengeId) ?? found.challenge };
 }
 
 /** Records the challenge `processing` since `since`; undefined when another attempt came first. */
@@ -105,25 +111,42 @@ async function validateWithin(ctx: AcmeContext, account: AccountRecord, found: {
   let decided: 'quick' | 'slow' | undefined;
   let marked: Promise<AuthorizationRecord | undefined> | undefined;
   // Called with the outcome known, before it is recorded: whichever of this and the wait's end
-  // comes first decides (one thread: no interleaving between the test and the assignment).
-  const beforeRecord = async () => {
-    if (decided === undefined) decided = 'quick';
-    else await marked?.catch(() => undefined);
+  // comes first decides (one thread: no interleaving between the test and the assignment). Says
+  // what the challenge must still be for the outcome to be recorded over it.
+  const recordFrom = async (): Promise<RecordFrom> => {
+    if (decided === undefined) {
+      decided = 'quick';
+      return 'pending';
+    }
+    // Slow: over our own `processing`; if another attempt was recorded first, not at all; if the
+    // mark could not be written, over `pending` (first recorded wins).
+    const mine = await marked!.then((a) => (a ? 'processing' : 'lost'), () => 'pending' as const);
+    return mine === 'lost' ? false : mine;
   };
-  const run = startValidation(ctx, authz, challenge.id, account, beforeRecord);
+  const run = startValidation(ctx, authz, challenge.id, account, recordFrom);
   const settled = await settlesWithin(run, waitMs);
   if (decided === undefined) {
     decided = 'slow';
     marked = markProcessing(ctx, authz.id, challenge.id, since);
     const processing = await marked;
     if (processing) return { authz: processing, challenge: findChallenge(processing, challenge.id) ?? challenge };
-  } else if (!settled) {
-    // The outcome is known and being recorded (a store slow to write): wait for it a little more,
-    // then answer what is recorded.
-    await settlesWithin(run, waitMs);
+    return current(ctx, found);
   }
-  const current = (await ctx.store.getAuthorization(authz.id)) ?? authz;
-  return { authz: current, challenge: findChallenge(current, challenge.id) ?? challenge };
+  // The outcome is known; a store slow to write gets a little more time.
+  if (!settled) await settlesWithin(run, waitMs);
+  const answer = await current(ctx, found);
+  // Not recorded (the store refused it): saying `pending` would leave the client polling a
+  // challenge nobody validates; an error makes it respond again (a running retry still records).
+  if (answer.challenge.status === 'pending' && answer.authz.challenges.every((c) => c.status === 'pending')) {
+    throw problem('serverInternal', 'the validation result could not be recorded; respond to the challenge again');
+  }
+  return answer;
+}
+
+/** The challenge as stored now (a copy of this process is as fresh as its own writes). */
+async function current(ctx: AcmeContext, found: { authz: AuthorizationRecord; challenge: ChallengeRecord }) {
+  const authz = (await ctx.store.getAuthorization(found.authz.id)) ?? found.authz;
+  return { authz, challenge: findChallenge(authz, found.challenge.id) ?? found.challenge };
 }
 
 /** True when `p` settles within `ms`. */
@@ -158,17 +181,20 @@ export function resumeValidations(ctx: AcmeContext, authz: AuthorizationRecord):
   }
 }
 
-function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, account?: AccountRecord, beforeRecord?: () => Promise<void>): Promise<void> {
+/** What a challenge must still be for an outcome to be recorded over it; false: not recorded. */
+type RecordFrom = 'pending' | 'processing' | false;
+
+function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, account?: AccountRecord, recordFrom?: () => Promise<RecordFrom>): Promise<void> {
   const running = ctx.validations.get(challengeId);
   if (running) return running;
-  const run = validate(ctx, authz, challengeId, account, beforeRecord)
+  const run = validate(ctx, authz, challengeId, account, recordFrom)
     .catch((err) => ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validation bookkeeping failed'))
     .finally(() => ctx.validations.delete(challengeId));
   ctx.validations.set(challengeId, run);
   return run;
 }
 
-async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, knownAccount?: AccountRecord, beforeRecord?: () => Promise<void>): Promise<void> {
+async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeId: string, knownAccount?: AccountRecord, recordFrom?: () => Promise<RecordFrom>): Promise<void> {
   const challenge = findChallenge(authz, challengeId)!;
   const account = knownAccount ?? (await ctx.store.getAccount(authz.accountId));
   if (!account) return;
@@ -203,16 +229,19 @@ async function validate(ctx: AcmeContext, authz: AuthorizationRecord, challengeI
   }
   // Closing the app is not the client's failure: leave the challenge processing, a restart resumes it.
   if (ctx.closing.signal.aborted) return;
-  await beforeRecord?.();
-  await recordOutcome(ctx, authz.id, challengeId, outcome, started);
+  const from = recordFrom ? await recordFrom() : 'processing';
+  const fields = { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, account: authz.accountId, ms: Date.now() - started };
+  if (!from || !(await recordOutcome(ctx, authz.id, challengeId, outcome, started, from))) {
+    ctx.log.info({ ...fields, valid: outcome.valid }, 'validation outcome not recorded: another attempt decided the challenge first');
+    return;
+  }
   await emit(ctx, 'validationFinished', {
     type: challenge.type,
     identifier: authz.identifier.value,
     valid: outcome.valid,
     ...(outcome.valid ? {} : { problem: outcome.problem.type }),
-    ms: Date.now() - started,
+    ms: fields.ms,
   });
-  const fields = { challenge: challengeId, type: challenge.type, identifier: authz.identifier.value, account: authz.accountId, ms: Date.now() - started };
   // A failed validation is what an operator looks for when a node cannot renew: warn, with the reason.
   if (outcome.valid) ctx.log.info({ ...fields, valid: true }, 'challenge validated');
   else ctx.log.warn({ ...fields, valid: false, problem: outcome.problem.type, detail: outcome.problem.detail }, 'challenge validation failed');
@@ -228,14 +257,14 @@ const RECORD_RETRY_MAX_MS = 4_000;
  * long as the challenge may stay `processing` before other instances treat it as orphaned: the
  * outcome is known, and dropping it would leave the client polling a challenge nobody validates.
  */
-async function recordOutcome(ctx: AcmeContext, authzId: string, challengeId: string, outcome: ValidationOutcome, started: number): Promise<void> {
+async function recordOutcome(ctx: AcmeContext, authzId: string, challengeId: string, outcome: ValidationOutcome, started: number, from: 'pending' | 'processing'): Promise<boolean> {
   const now = ctx.now();
   const write = () => ctx.store.updateAuthorization(authzId, (a) => {
     const c = findChallenge(a, challengeId);
-    // Pending: a quick validation recorded without `processing` first (validateWithin), only
-    // while no other challenge of the authorization has been attempted (§7.1.6).
-    const first = c?.status === 'pending' && a.challenges.every((x) => x.status === 'pending');
-    if (!c || (c.status !== 'processing' && !first)) return undefined;
+    if (!c || c.status !== from) return undefined;
+    // Over `pending` (validateWithin, nothing recorded yet): only while no challenge of the
+    // authorization has been attempted (§7.1.6), so the first one recorded decides.
+    if (from === 'pending' && !a.challenges.every((x) => x.status === 'pending')) return undefined;
     const done: ChallengeRecord = outcome.valid
       ? { ...c, status: 'valid', validated: now.toISOString() }
       : { ...c, status: 'invalid', error: problemDocument(outcome.problem.type, outcome.problem.detail, { type: 'dns', value: a.identifier.value }) };
@@ -245,13 +274,12 @@ async function recordOutcome(ctx: AcmeContext, authzId: string, challengeId: str
   });
   for (let wait = RECORD_RETRY_MS; ; wait = Math.min(wait * 2, RECORD_RETRY_MAX_MS)) {
     try {
-      await write();
-      return;
+      return (await write()) !== undefined;
     } catch (err) {
       const giveUp = ctx.closing.signal.aborted || Date.now() - started + wait > ctx.validationTimeoutMs + ORPHAN_GRACE_MS;
       if (giveUp) throw err;
       ctx.log.warn({ err: (err as Error).message, challenge: challengeId, retryInMs: wait }, 'the validation outcome could not be recorded; trying again');
-      // Closing the app ends the wait (the challenge stays processing; a restart resumes it).
+      // Closing the app ends the wait (a processing challenge stays so; a restart resumes it).
       await sleep(wait, undefined, { signal: ctx.closing.signal }).catch(() => undefined);
       if (ctx.closing.signal.aborted) throw err;
     }

@@ -91,6 +91,66 @@ test('on a shared store, a processing challenge written before processingSince e
   release();
 });
 
+/** One app whose store refuses the first `refusals` writes of a validation's outcome, as a database that is down. */
+async function refusingOutcomes(t: { after(fn: () => unknown): void }, refusals: number, deps: Partial<Parameters<typeof buildAcmeApp>[0]> = {}) {
+  const env = await testEnv();
+  t.after(() => env.cleanup());
+  const state = { refusals };
+  const store = new Proxy(sharedView(env.store, true), {
+    get(target, key) {
+      const v = Reflect.get(target, key) as unknown;
+      if (key !== 'updateAuthorization') return v;
+      return (id: string, fn: Parameters<AcmeStore['updateAuthorization']>[1]) =>
+        target.updateAuthorization(id, (a) => {
+          const next = fn(a);
+          const outcome = next?.challenges.some((c) => c.status === 'valid' || c.status === 'invalid');
+          if (outcome && state.refusals > 0) {
+            state.refusals--;
+            throw new Error('the database is unavailable');
+          }
+          return next;
+        });
+    },
+  });
+  const app = buildAcmeApp({ ...env.deps, store, ...deps });
+  t.after(() => app.close());
+  const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
+  assert.equal((await c.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
+  const order = (await c.newOrder([NODE_A.dns[0]!])).json<{ authorizations: string[] }>();
+  const authzUrl = order.authorizations[0]!;
+  const authz = (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
+  return { env, c, state, authzUrl, challengeUrl: authz.challenges.find((x) => x.type === 'http-01')!.url };
+}
+
+test('with a wait, a quick outcome the store cannot record in time is answered serverInternal (not pending), and recorded by the running retry; a repeated response waits for it', async (t) => {
+  // Refused once, recorded by the retry 250 ms later: after the 2 × 100 ms the answer waits.
+  const { env, c, state, authzUrl, challengeUrl } = await refusingOutcomes(t, 1, { challengeWaitMs: 100 });
+  const first = await c.post(challengeUrl, {});
+  assert.equal(first.status, 500, first.body);
+  assert.equal(first.json<{ type: string }>().type, 'urn:ietf:params:acme:error:serverInternal');
+  // The client responds again: the same validation is waited for, not a second one started.
+  const again = await c.post(challengeUrl, {});
+  assert.equal(again.json<{ status: string }>().status, 'valid', again.body);
+  assert.equal((await c.post(authzUrl, '')).json<{ status: string }>().status, 'valid');
+  assert.equal(state.refusals, 0);
+  assert.equal(env.validator.calls.length, 1);
+});
+
+test('with a wait, an outcome that can never be recorded leaves the challenge pending and answerable: the next response validates again', async (t) => {
+  const { env, c, state, authzUrl, challengeUrl } = await refusingOutcomes(t, 1_000, { challengeWaitMs: 100, validationTimeoutMs: 200 });
+  assert.equal((await c.post(challengeUrl, {})).status, 500);
+  // While the first validation retries (up to its timeout and 5 s of grace), responses wait for
+  // it; once it has given up, a response starts a new one.
+  for (let i = 0; i < 60 && env.validator.calls.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await c.post(challengeUrl, {});
+  }
+  assert.equal(env.validator.calls.length, 2, 'validated again once the first validation gave up');
+  state.refusals = 0;
+  assert.equal((await c.poll(authzUrl, (a) => a.status !== 'pending')).status, 'valid');
+  assert.equal(env.validator.calls.length, 2);
+});
+
 test('an outcome the store cannot record at once (a shared database restarting) is recorded when it can: the client sees it without a second validation', async (t) => {
   const env = await testEnv();
   t.after(() => env.cleanup());
