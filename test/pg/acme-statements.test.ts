@@ -1,4 +1,4 @@
-// The ACME core on the shared store, request by request: which statements finalize and newAccount
+// The ACME core on the shared store, request by request: which statements finalize, newAccount and newOrder
 // send (each is a round trip and database CPU), and that folding reads together changes no answer.
 // Real store handles on a throw-away cluster, each with its own pool as separate processes have.
 import { after, before, describe, it } from 'node:test';
@@ -139,6 +139,44 @@ describe('the ACME core on the shared store: statements of finalize and newAccou
     }
     const log = await readFile(join(cluster.dir, 'log'), 'utf8');
     assert.doesNotMatch(log, /accounts_thumbprint_key/, 'no unique-violation ERROR for a known key');
+  });
+
+  it('newOrder: one statement when nothing needs deciding; with an authorization to reuse (§7.1.3), the reads and the insert, the authorization reused', async () => {
+    const names = [NODE_A.dns[1]!];
+    const { result: first, sent } = await statementsOf(() => rig.client.newOrder(names));
+    assert.equal(first.status, 201, first.body);
+    assert.deepEqual(sent, ['order-create-if-clear']);
+    const { body } = await rig.client.readyOrder(names);
+    const valid = (body.authorizations as string[])[0]!;
+    const { result: again, sent: sent2 } = await statementsOf(() => rig.client.newOrder(names));
+    assert.equal(again.status, 201, again.body);
+    // The exact §6.6 check reads the account's orders (order-get) between the reads and the insert.
+    assert.deepEqual([sent2[0], sent2[1], sent2.at(-1)], ['order-create-if-clear', 'order-new-reads', 'order-create'], sent2.join(', '));
+    assert.ok(sent2.slice(2, -1).every((x) => x === 'order-get'), sent2.join(', '));
+    assert.deepEqual(again.json().authorizations, [valid]);
+  });
+
+  it('newOrder: when the guard counts an order the exact check does not (deactivated authorization, order invalid) the order is placed; over the §6.6 limit it is rateLimited with Retry-After', async () => {
+    const limited = await appRig({ store: b.acme, limits: { pendingOrdersPerAccount: 2 } }, { accounts: 1 });
+    try {
+      const c = limited.client;
+      const o1 = await c.newOrder([NODE_A.dns[0]!]);
+      assert.equal(o1.status, 201, o1.body);
+      const gone = (o1.json().authorizations as string[])[0]!;
+      assert.equal((await c.post(gone, { status: 'deactivated' })).json().status, 'deactivated');
+      const o2 = await c.newOrder([NODE_A.dns[1]!]);
+      assert.equal(o2.status, 201, o2.body);
+      // Guard: two unfinished orders (the invalid one too) + 1 > 2. Exact: one pending + 1 ≤ 2.
+      const { result: o3, sent } = await statementsOf(() => c.newOrder([NODE_A.dns[0]!]));
+      assert.equal(o3.status, 201, o3.body);
+      assert.ok(sent.includes('order-new-reads') && sent.includes('order-create'), sent.join(', '));
+      const o4 = await c.newOrder([NODE_A.dns[1]!]);
+      assert.equal(o4.status, 429, o4.body);
+      assert.equal(o4.json().type, 'urn:ietf:params:acme:error:rateLimited');
+      assert.ok(Number(o4.headers['retry-after']) > 0);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('no node-postgres client was handed a query while another ran', () => {
