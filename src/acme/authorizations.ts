@@ -188,7 +188,10 @@ function startValidation(ctx: AcmeContext, authz: AuthorizationRecord, challenge
   const running = ctx.validations.get(challengeId);
   if (running) return running;
   const run = validate(ctx, authz, challengeId, account, recordFrom)
-    .catch((err) => ctx.log.error({ err: (err as Error).message, challenge: challengeId }, 'validation bookkeeping failed'))
+    .catch((err) => {
+      // Closing: the outcome's write was given up on purpose (the challenge waits for a restart).
+      ctx.log[ctx.closing.signal.aborted ? 'warn' : 'error']({ err: (err as Error).message, challenge: challengeId }, 'validation bookkeeping failed');
+    })
     .finally(() => ctx.validations.delete(challengeId));
   ctx.validations.set(challengeId, run);
   return run;
