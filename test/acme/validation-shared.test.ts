@@ -152,36 +152,10 @@ test('with a wait, an outcome that can never be recorded leaves the challenge pe
 });
 
 test('an outcome the store cannot record at once (a shared database restarting) is recorded when it can: the client sees it without a second validation', async (t) => {
-  const env = await testEnv();
-  t.after(() => env.cleanup());
-  let refusals = 2;
-  const store = new Proxy(sharedView(env.store, true), {
-    get(target, key) {
-      const v = Reflect.get(target, key) as unknown;
-      if (key !== 'updateAuthorization') return v;
-      return (id: string, fn: Parameters<AcmeStore['updateAuthorization']>[1]) =>
-        target.updateAuthorization(id, (a) => {
-          const next = fn(a);
-          // Only the outcome's write (processing → valid) is refused, as by a database that is down.
-          const outcome = next?.challenges.some((c) => c.status === 'valid');
-          if (outcome && refusals > 0) {
-            refusals--;
-            throw new Error('the database is unavailable');
-          }
-          return next;
-        });
-    },
-  });
-  const app = buildAcmeApp({ ...env.deps, store });
-  t.after(() => app.close());
-  const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
-  assert.equal((await c.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
-  const order = (await c.newOrder([NODE_A.dns[0]!])).json<{ authorizations: string[] }>();
-  const authzUrl = order.authorizations[0]!;
-  const authz = (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
-  await c.post(authz.challenges.find((x) => x.type === 'http-01')!.url, {});
+  const { env, c, state, authzUrl, challengeUrl } = await refusingOutcomes(t, 2);
+  assert.equal((await c.post(challengeUrl, {})).json<{ status: string }>().status, 'processing');
   const done = await c.poll(authzUrl, (a) => a.status !== 'pending');
   assert.equal(done.status, 'valid');
-  assert.equal(refusals, 0, 'both refused writes were tried again');
+  assert.equal(state.refusals, 0, 'both refused writes were tried again');
   assert.equal(env.validator.calls.length, 1, 'the outcome was recorded, not validated again');
 });
