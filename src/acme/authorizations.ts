@@ -75,7 +75,7 @@ export async function respondToChallenge(
   const running = ctx.validations.get(challengeId);
   if (running && waitMs > 0) {
     await settlesWithin(running, waitMs);
-    return current(ctx, found);
+    return recorded(await current(ctx, found));
   }
   // §7.1.6: one attempt per authorization at a time; the first challenge answered wins. A
   // validation running here counts as one.
@@ -134,9 +134,15 @@ async function validateWithin(ctx: AcmeContext, account: AccountRecord, found: {
   }
   // The outcome is known; a store slow to write gets a little more time.
   if (!settled) await settlesWithin(run, waitMs);
-  const answer = await current(ctx, found);
-  // Not recorded (the store refused it): saying `pending` would leave the client polling a
-  // challenge nobody validates; an error makes it respond again (a running retry still records).
+  return recorded(await current(ctx, found));
+}
+
+/**
+ * A quick outcome's answer: if nothing is recorded yet (the store refused the write), saying
+ * `pending` would leave the client polling a challenge nobody validates; an error makes it
+ * respond again (a retry still running records meanwhile).
+ */
+function recorded<T extends { authz: AuthorizationRecord; challenge: ChallengeRecord }>(answer: T): T {
   if (answer.challenge.status === 'pending' && answer.authz.challenges.every((c) => c.status === 'pending')) {
     throw problem('serverInternal', 'the validation result could not be recorded; respond to the challenge again');
   }
