@@ -77,7 +77,7 @@ export async function installedNameConstraints(state: string): Promise<(names: r
   return (names) => namesOutsideConstraints(names, cas);
 }
 
-/** Refuses (exit 6) a user who may not read (or, to change things, write) the state directory. */
+/** The refusal (exit 6) of a user the admin socket and the state directory are closed to. */
 function denied(path: string): CliError {
   const uid = process.getuid?.();
   return new CliError('auth', `permission denied: only root and the issuer's own user may operate nixca (admin socket ${path}, state directory); running as uid ${uid ?? '?'}`);

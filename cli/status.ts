@@ -26,7 +26,6 @@ export function parseResolve(text: string, names: Pick<typeof NamesModule, 'isVa
   return { name, address: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 
-/** Certificates and revocations from the selected ACME store (embedded or shared), as status needs them. */
 /** What the store issued and revoked, and the ARI fetch record, from one opening of the store. */
 async function readIssued(sel: StoreSelection): Promise<{ certificates: IssuedCertificate[]; revocations: RevokedCertificate[]; ariPolls: AriPollData }> {
   const { join } = await import('node:path');

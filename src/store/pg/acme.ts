@@ -34,10 +34,11 @@ const reusable = (a: AuthorizationRecord) => a.challenges.some((c) => c.status =
 
 type Row<T> = { record: T; version: number };
 
-const ORDER_SELECT = `SELECT o.record, o.version, c.serial AS cert FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+/** Order $1 joined with its certificate (withCertificate), and `extra` columns. */
+const orderSelect = (extra = '') => `SELECT o.record, o.version, c.serial AS cert${extra} FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+const ORDER_SELECT = orderSelect();
 // finalize's read: the order, and whether the CSR key ($2, an RFC 7638 thumbprint) is an account's.
-const ORDER_AND_KEY_SELECT = `SELECT o.record, o.version, c.serial AS cert, EXISTS (SELECT 1 FROM accounts WHERE thumbprint = $2) AS account_key
-  FROM orders o LEFT JOIN certificates c ON c.order_id = o.id WHERE o.id = $1`;
+const ORDER_AND_KEY_SELECT = orderSelect(', EXISTS (SELECT 1 FROM accounts WHERE thumbprint = $2) AS account_key');
 type OrderRow = { record: OrderRecord; version: number; cert: string | null };
 
 /** An order whose certificate committed is valid even if the order's own write never happened. */
