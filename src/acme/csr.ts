@@ -208,19 +208,19 @@ export function readCsrQuietly(csrB64: unknown): ReadCsr | undefined {
 
 /**
  * `isAccountKey` answers whether a JWK thumbprint is the key of any account this server knows
- * (§11.1: an account key must never be certified, whoever's account it is). `readFields` is for
- * the differential test (library only); the default reads canonical DER in one pass. `read`: the
- * request as readCsr already read it (finalize's hot path parses it once).
+ * (§11.1: an account key must never be certified, whoever's account it is). `source.read`: the
+ * request as readCsr already read it (finalize's hot path parses it once); else it is read here,
+ * with `source.readFields` if given (the differential test's library reader; the default reads
+ * canonical DER in one pass).
  */
 export async function checkCsr(
   csrB64: unknown,
   orderNames: readonly string[],
   accountSpki: Uint8Array,
   isAccountKey: (thumbprint: string) => Promise<boolean>,
-  readFields: (der: Uint8Array) => CsrFields | undefined = readCsrFields,
-  read?: ReadCsr,
+  source: { read?: ReadCsr; readFields?: (der: Uint8Array) => CsrFields | undefined } = {},
 ): Promise<CheckedCsr> {
-  const { der, fields: f, key, thumbprint } = read ?? readCsr(csrB64, readFields);
+  const { der, fields: f, key, thumbprint } = source.read ?? readCsr(csrB64, source.readFields);
   if (!(await csrSignatureValid(f, der, key))) throw problem('badCSR', 'the CSR signature does not verify (RFC 2986 proof of possession)');
   // §11.1: an account key must never be certified.
   if (Buffer.compare(f.spki, accountSpki) === 0) {

@@ -316,7 +316,7 @@ export async function finalizeOrder(ctx: AcmeContext, account: AccountRecord, id
   ctx.finalizing.add(id);
   try {
     const names = order.identifiers.map((i) => i.value);
-    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk), isAccountKey, undefined, read);
+    const csr = await checkCsr(payload.csr, names, jwkSpki(account.jwk), isAccountKey, { read });
     // The inventory may have changed since the order was placed: decide again at issuance.
     let node: string;
     try {

@@ -157,7 +157,7 @@ async function verdict(der: Buffer, read: (d: Uint8Array) => CsrFields | undefin
   const account = KEYS.find((k) => k.name === 'account')!;
   const others = new Set([KEYS.find((k) => k.name === 'other-account')!.thumbprint]);
   try {
-    const c = await checkCsr(der.toString('base64url'), ORDER, account.spki, async (tp) => others.has(tp), read);
+    const c = await checkCsr(der.toString('base64url'), ORDER, account.spki, async (tp) => others.has(tp), { readFields: read });
     return { ok: { names: c.names, spki: hex(c.spki), spkiSha256: c.spkiSha256, der: hex(c.der) } };
   } catch (err) {
     if (!(err instanceof AcmeProblem)) throw err;
