@@ -185,7 +185,10 @@ test('an append refuses to overwrite head.json when the log ends before it or di
   const lagging = await readFile(auditPaths(dir).head, 'utf8');
   await appendAudit(dir, ev(6));
   await writeFile(auditPaths(dir).head, lagging);
-  await writeLines(dir, await lines(dir)); // rewritten in place with the same bytes: not "as this process left it"
+  // Written back as another file (new inode), so that the append checks the head instead of
+  // trusting what this process appended last.
+  await writeFile(auditPaths(dir).log + '.new', await readFile(auditPaths(dir).log));
+  await rename(auditPaths(dir).log + '.new', auditPaths(dir).log);
   await appendAudit(dir, ev(7));
   assert.equal((await verifyAudit(dir, trust)).ok, true);
 });
