@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRoot } from '../../src/ca/root.js';
 import { openPgStore } from '../../src/store/pg/index.js';
-import { freePort, runCli, spawnCli } from '../helpers/cli.js';
-import { PG_USER, startTestCluster, type TestCluster } from './cluster.js';
+import { freePort, runCli, spawnCli, tempDir } from '../helpers/cli.js';
+import { migratedDatabase, PG_USER, startTestCluster, type TestCluster } from './cluster.js';
 
 const SECRET = 'Sup3rSecretPw' + process.pid;
 
@@ -203,36 +203,31 @@ describe('--store on every command family (PostgreSQL)', { timeout: 300_000 }, (
     await ok(['account', 'list', '--json', '--store', fresh]);
     assert.deepEqual(await cluster.sql('nokey', "SELECT key FROM nixca_meta WHERE key = 'nonce-key'"), []);
   });
-  it('audit certify --store gives the audit certificate to the shared chain at once (no serve restart)', async () => {
-    const db = await cluster.createDatabase('certify');
-    assert.equal((await runCli(['db', 'migrate', '--store', db], { env: env() })).code, 0);
-    const dir = mkdtempSync(join(tmpdir(), 'nixca-pgcertify-'));
-    try {
-      const S = ['--state', join(dir, 'state')];
-      const pass = join(dir, 'pass');
-      writeFileSync(pass, 'a long enough test passphrase', { mode: 0o600 });
-      const run = async (args: string[]) => {
-        const r = await runCli(args, { env: env() });
-        assert.equal(r.code, 0, `nixca ${args.join(' ')}: ${r.stderr}`);
-        return r;
-      };
-      await run(['root', 'init', '--dir', join(dir, 'root'), '--name', 'Certify Test Root', '--permit-dns', 'n3x.internal', '--passphrase-file', pass]);
-      const csr = JSON.parse((await run(['issuer', 'init', ...S, '--name', 'Certify Test Issuer', '--passphrase-file', pass, '--json'])).stdout).csr as string;
-      // The first entry on the shared chain is signed before the intermediate exists: no certificate yet.
-      await run(['node', 'add', 'nuc-c', '--dns', 'cache.nuc-c.n3x.internal', '--store', db, ...S]);
-      await run(['root', 'sign-intermediate', '--dir', join(dir, 'root'), '--csr', csr, '--out', join(dir, 'inter.pem'), '--passphrase-file', pass]);
-      await run(['issuer', 'install', ...S, '--cert', join(dir, 'inter.pem'), '--root', join(dir, 'root', 'root.pem'), '--passphrase-file', pass]);
-      const verify = () => runCli(['audit', 'verify', '--store', db, ...S, '--json'], { env: env() });
-      const before = await verify();
-      assert.equal(before.code, 1, 'issuer install certified the key in --state only');
-      assert.equal(JSON.parse(before.stdout).signer.certified, false);
-      const certified = await run(['audit', 'certify', '--store', db, ...S, '--passphrase-file', pass]);
-      assert.match(certified.stdout, /^kept audit certificate [0-9a-f]+ .*\nregistered with the shared chain of postgres:\/\/nixca@\/certify\?host=/);
-      const after = await verify();
-      assert.equal(after.code, 0, after.stderr);
-      assert.equal(JSON.parse(after.stdout).signer.certified, true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('audit certify --store gives the audit certificate to the shared chain at once (no serve restart)', async (t) => {
+    const db = await migratedDatabase(cluster, 'certify');
+    const dir = await tempDir(t, 'nixca-pgcertify-');
+    const S = ['--state', join(dir, 'state')];
+    const pass = join(dir, 'pass');
+    writeFileSync(pass, 'a long enough test passphrase', { mode: 0o600 });
+    const run = async (args: string[]) => {
+      const r = await runCli(args, { env: env() });
+      assert.equal(r.code, 0, `nixca ${args.join(' ')}: ${r.stderr}`);
+      return r;
+    };
+    await run(['root', 'init', '--dir', join(dir, 'root'), '--name', 'Certify Test Root', '--permit-dns', 'n3x.internal', '--passphrase-file', pass]);
+    const csr = JSON.parse((await run(['issuer', 'init', ...S, '--name', 'Certify Test Issuer', '--passphrase-file', pass, '--json'])).stdout).csr as string;
+    // The first entry on the shared chain is signed before the intermediate exists: no certificate yet.
+    await run(['node', 'add', 'nuc-c', '--dns', 'cache.nuc-c.n3x.internal', '--store', db, ...S]);
+    await run(['root', 'sign-intermediate', '--dir', join(dir, 'root'), '--csr', csr, '--out', join(dir, 'inter.pem'), '--passphrase-file', pass]);
+    await run(['issuer', 'install', ...S, '--cert', join(dir, 'inter.pem'), '--root', join(dir, 'root', 'root.pem'), '--passphrase-file', pass]);
+    const verify = () => runCli(['audit', 'verify', '--store', db, ...S, '--json'], { env: env() });
+    const before = await verify();
+    assert.equal(before.code, 1, 'issuer install certified the key in --state only');
+    assert.equal(JSON.parse(before.stdout).signer.certified, false);
+    const certified = await run(['audit', 'certify', '--store', db, ...S, '--passphrase-file', pass]);
+    assert.match(certified.stdout, /^kept audit certificate [0-9a-f]+ .*\nregistered with the shared chain of postgres:\/\/nixca@\/certify\?host=/);
+    const after = await verify();
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(JSON.parse(after.stdout).signer.certified, true);
   });
 });
