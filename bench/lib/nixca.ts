@@ -54,6 +54,8 @@ export interface NixcaServer {
   stop(opts?: { keepState?: boolean }): Promise<void>;
   /** Resolves once the directory answers (used by clients that lost the server). */
   waitReady(timeoutMs?: number): Promise<void>;
+  /** Whether the process still runs, and the end of its log: for a test's failure message. */
+  describe(): string;
 }
 
 /**
@@ -234,6 +236,22 @@ export async function startNixca(o: NixcaOptions): Promise<NixcaServer> {
     logFile,
     get pid() {
       return child!.pid!;
+    },
+    describe() {
+      const pid = child!.pid!;
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      let tail: string;
+      try {
+        tail = readFileSync(logFile, 'utf8').slice(-6000);
+      } catch (err) {
+        tail = `(no log: ${(err as Error).message})`;
+      }
+      return `nixca serve (pid ${pid}) ${alive ? 'still runs' : 'is gone'}; its log ends:\n${tail}\n`;
     },
     async restart() {
       await start();

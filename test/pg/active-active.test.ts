@@ -156,25 +156,8 @@ describe('two nixca serve instances on one PostgreSQL database', { timeout: 600_
   });
 
   const direct = (s: NixcaServer, path: string) => s.target.directory.replace(/directory$/, path);
-  /**
-   * Why an instance gave no answer: whether its process still runs, and the end of the serve log
-   * A and B share (their state directory, removed after the tests), so a failure explains itself.
-   */
-  const explain = (s: NixcaServer, label: string) => {
-    let alive = true;
-    try {
-      process.kill(s.pid, 0);
-    } catch {
-      alive = false;
-    }
-    let log: string;
-    try {
-      log = readFileSync(s.logFile, 'utf8').slice(-6000);
-    } catch (err) {
-      log = `(no log: ${(err as Error).message})`;
-    }
-    return `${label} (pid ${s.pid}) ${alive ? 'still runs' : 'is gone'}; the serve log ends:\n${log}\n`;
-  };
+  /** Why an instance gave no answer (its process, its log), so a failure explains itself. */
+  const explain = (s: NixcaServer, label: string) => `${label}: ${s.describe()}`;
 
   it('a nonce from A is accepted by B, exactly once', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');

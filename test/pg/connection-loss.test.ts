@@ -117,13 +117,12 @@ describe('nixca serve when the database stops during a /health probe', { timeout
     } catch {
       alive = false;
     }
-    const log = () => readFileSync(srv.logFile, 'utf8').slice(-4000);
-    assert.ok(alive, `the server died:\n${log()}`);
-    assert.equal(during, 503, `the probe whose connection the server ended\n${log()}`);
+    assert.ok(alive, `the server died:\n${srv.describe()}`);
+    assert.equal(during, 503, `the probe whose connection the server ended\n${srv.describe()}`);
     assert.equal(await health(srv, ca), 503, 'a probe while the database is down');
     await cluster.start();
     let code = 0;
     for (const deadline = Date.now() + 60_000; code !== 200 && Date.now() < deadline; await sleep(250)) code = await health(srv, ca);
-    assert.equal(code, 200, `not healthy again after the database came back\n${log()}`);
+    assert.equal(code, 200, `not healthy again after the database came back\n${srv.describe()}`);
   });
 });
