@@ -66,6 +66,18 @@ test('a user who may not enter the state directory is refused by every command, 
     }));
   }
   assert.equal(await readFile(join(state, 'inventory.json'), 'utf8'), before);
+  // A --state whose parent is closed to the user (it may not even stat it): the same refusal.
+  const parent = join(dir, 'closed');
+  await mkdir(parent, { mode: 0o700 });
+  const hidden = join(parent, 'state');
+  await mkdir(hidden, { mode: 0o700 });
+  assert.equal((await runCli(['node', 'add', 'nuc-1', '--dns', 'cache.nuc-1.n3x.internal', '--state', hidden])).code, 0);
+  for (const args of [['node', 'list'], ['cert', 'list'], ['status'], ['audit', 'verify']]) {
+    const r = await asNobody([...args, '--state', hidden], dir);
+    const what = `nixca ${args.join(' ')}: exit ${r.code}: ${r.stderr}`;
+    assert.equal(r.code, 6, what);
+    assert.match(r.stderr, /^nixca: permission denied: .* root and the issuer's own user/, what);
+  }
 });
 
 test('the default state directory ($NIXCA_STATE_DIR) is refused the same way', async (t) => {
