@@ -83,22 +83,17 @@ describe('lifecycle', () => {
     try {
       const c = await TestAcmeClient.create(injectTransport(app), DIR_URL);
       await c.newAccount({ eab: env.eab[NODE_A.name] });
-      const challengeOf = async (name: string, client = c) => {
-        const res = await client.newOrder([name]);
-        const authzUrl = (res.json().authorizations as string[])[0]!;
-        return { authzUrl, ch: (await client.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>().challenges.find((x) => x.type === 'http-01')! };
-      };
       env.validator.decide = () => new Promise((resolve) => setTimeout(() => resolve({ valid: true }), 50));
-      const quick = await challengeOf(NODE_A.dns[0]!);
-      const fast = await c.post(quick.ch.url, {});
+      const quick = await c.http01(NODE_A.dns[0]!);
+      const fast = await c.post(quick.challengeUrl, {});
       assert.equal(fast.json().status, 'valid', fast.body);
       assert.equal(fast.headers['retry-after'], undefined);
       assert.equal((await c.post(quick.authzUrl, '')).json().status, 'valid');
       assert.deepEqual(writes, ['valid,pending'], 'pending → valid in one write, never processing');
       // A quick failure is final too, with its error.
       env.validator.decide = async () => ({ valid: false, problem: { type: 'unauthorized', detail: 'wrong key authorization' } });
-      const failing = await challengeOf(NODE_A.dns[1]!);
-      const failed = await c.post(failing.ch.url, {});
+      const failing = await c.http01(NODE_A.dns[1]!);
+      const failed = await c.post(failing.challengeUrl, {});
       assert.equal(failed.json().status, 'invalid', failed.body);
       assert.equal(failed.json<{ error: { type: string } }>().error.type, 'urn:ietf:params:acme:error:unauthorized');
       assert.deepEqual(writes.slice(1), ['invalid,pending']);
@@ -115,9 +110,9 @@ describe('lifecycle', () => {
       // Another account: the first one's valid authorization would be reused (§7.1.3).
       const c2 = await TestAcmeClient.create(injectTransport(app), DIR_URL);
       await c2.newAccount({ eab: env.eab[NODE_A.name] });
-      const slowCh = await challengeOf(NODE_A.dns[0]!, c2);
+      const slowCh = await c2.http01(NODE_A.dns[0]!);
       const t0 = Date.now();
-      const slow = await c2.post(slowCh.ch.url, {});
+      const slow = await c2.post(slowCh.challengeUrl, {});
       const waited = Date.now() - t0;
       assert.equal(slow.json().status, 'processing');
       assert.equal(slow.headers['retry-after'], '1');
@@ -126,7 +121,7 @@ describe('lifecycle', () => {
       assert.equal(stored!.challenges.find((x) => x.type === 'http-01')!.processingSince, started.toISOString(), 'processing since the validation started, not since the wait ended');
       // Still asynchronous: it completes after the response.
       release();
-      assert.equal((await c2.poll(slowCh.ch.url, (x) => x.status !== 'processing')).status, 'valid');
+      assert.equal((await c2.poll(slowCh.challengeUrl, (x) => x.status !== 'processing')).status, 'valid');
       for (let i = 0; i < 100 && writes.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(writes, ['processing,pending', 'valid,pending']);
     } finally {

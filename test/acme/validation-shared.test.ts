@@ -42,11 +42,8 @@ async function twoInstances(t: { after(fn: () => unknown): void }, shared: boole
   const atB = await TestAcmeClient.create(injectTransport(appB), BASE_URL + 'directory');
   atB.key = atA.key;
   atB.kid = atA.kid;
-  const order = (await atA.newOrder([NODE_A.dns[0]!])).json<{ authorizations: string[] }>();
-  const authzUrl = order.authorizations[0]!;
-  const authz = (await atA.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
-  const challenge = authz.challenges.find((c) => c.type === 'http-01')!;
-  assert.equal((await atA.post(challenge.url, {})).json<{ status: string }>().status, 'processing');
+  const { authzUrl, challengeUrl } = await atA.http01(NODE_A.dns[0]!);
+  assert.equal((await atA.post(challengeUrl, {})).json<{ status: string }>().status, 'processing');
   return { env, atA, atB, authzUrl, release, validatorB };
 }
 
@@ -116,10 +113,7 @@ async function refusingOutcomes(t: { after(fn: () => unknown): void }, refusals:
   t.after(() => app.close());
   const c = await TestAcmeClient.create(injectTransport(app), BASE_URL + 'directory');
   assert.equal((await c.newAccount({ eab: env.eab[NODE_A.name] })).status, 201);
-  const order = (await c.newOrder([NODE_A.dns[0]!])).json<{ authorizations: string[] }>();
-  const authzUrl = order.authorizations[0]!;
-  const authz = (await c.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
-  return { env, c, state, authzUrl, challengeUrl: authz.challenges.find((x) => x.type === 'http-01')!.url };
+  return { env, c, state, ...(await c.http01(NODE_A.dns[0]!)) };
 }
 
 test('with a wait, a quick outcome the store cannot record in time is answered serverInternal (not pending), and recorded by the running retry', async (t) => {

@@ -143,6 +143,15 @@ export class TestAcmeClient {
     return this.post(this.directory.newOrder!, { identifiers: names.map((value) => ({ type: 'dns', value })), ...extra });
   }
 
+  /** Places an order for `name`: its URLs, and its authorization's and that one's http-01 challenge's. */
+  async http01(name: string): Promise<{ orderUrl: string; authzUrl: string; challengeUrl: string }> {
+    const res = await this.newOrder([name]);
+    if (res.status !== 201) throw new Error(`newOrder failed: ${res.status} ${res.body}`);
+    const authzUrl = (res.json().authorizations as string[])[0]!;
+    const authz = (await this.post(authzUrl, '')).json<{ challenges: Array<{ type: string; url: string }> }>();
+    return { orderUrl: String(res.headers.location), authzUrl, challengeUrl: authz.challenges.find((c) => c.type === 'http-01')!.url };
+  }
+
   /** Places an order and answers every authorization's http-01 challenge; polls until ready. */
   async readyOrder(names: readonly string[], extra: Record<string, unknown> = {}): Promise<{ url: string; body: Record<string, unknown> }> {
     const res = await this.newOrder(names, extra);
